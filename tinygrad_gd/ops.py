@@ -1,0 +1,699 @@
+"""Every differentiable primitive: forward and backward side by side, nothing else.
+
+Each op is one :class:`~tinygrad_gd.autograd.Function` subclass, registered in
+``autograd.OPS`` so the test tables cover it. ``forward`` works on numpy arrays.
+``backward`` is written once with operators, methods and the small namespace below, which
+work on numpy arrays and on Tensors alike: a first-order backward runs it on arrays (fast,
+nothing recorded); ``create_graph=True`` runs it on Tensors, which records it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .autograd import Function, register_op
+
+# --------------------------------------------------------------------------- namespace
+# The seam between backward rules and the array library: each function takes numpy arrays
+# (-> numpy) or Tensors (-> a recorded op). Keep array-library calls in rules behind it.
+_ARRAY_TYPES = (np.ndarray, np.generic, float, int, bool)
+
+
+def _is_array(*xs: Any) -> bool:
+    return all(isinstance(x, _ARRAY_TYPES) for x in xs)
+
+
+def exp(x: Any) -> Any:
+    return np.exp(x) if _is_array(x) else Exp.apply(x)
+
+
+def log(x: Any) -> Any:
+    return np.log(x) if _is_array(x) else Log.apply(x)
+
+
+def sin(x: Any) -> Any:
+    return np.sin(x) if _is_array(x) else Sin.apply(x)
+
+
+def cos(x: Any) -> Any:
+    return np.cos(x) if _is_array(x) else Cos.apply(x)
+
+
+def sigmoid(x: Any) -> Any:
+    return _sigmoid(x) if _is_array(x) else Sigmoid.apply(x)
+
+
+def sign(x: Any) -> Any:
+    """sign as a constant (its derivative is 0 almost everywhere)."""
+    return np.sign(x if _is_array(x) else x.data)
+
+
+def where(cond: Any, a: Any, b: Any) -> Any:
+    if _is_array(a, b):
+        return np.where(cond, a, b)
+    return Where.apply(cond if _is_array(cond) else cond.data, a, b)
+
+
+def broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
+    return np.broadcast_to(x, shape) if _is_array(x) else BroadcastTo.apply(x, shape=shape)
+
+
+def matmul(a: Any, b: Any) -> Any:
+    return a @ b
+
+
+def swap_last(x: Any) -> Any:
+    """Swap the last two axes (matrix transpose of a batch)."""
+    axes = list(range(x.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return x.transpose(axes)
+
+
+def scatter_add(g: Any, index: Any, shape: tuple[int, ...], accumulate: bool) -> Any:
+    """zeros(shape) with ``g`` added at ``index`` (the gradient of indexing)."""
+    if _is_array(g):
+        return _scatter(g, index, shape, accumulate)
+    return ScatterAdd.apply(g, index=index, shape=shape, accumulate=accumulate)
+
+
+def expand_reduced(g: Any, shape: tuple[int, ...], axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    """Bring a reduction's gradient back to the input's rank (size-1 reduced axes)."""
+    if keepdims or axis is None and g.ndim == len(shape):
+        return g
+    kept = [1 if (axis is None or i in axis) else n for i, n in enumerate(shape)]
+    return g.reshape(tuple(kept))
+
+
+# --------------------------------------------------------------------------- helpers
+def _sigmoid(x: Any) -> np.ndarray:
+    """Stable logistic: never exponentiates a large positive number."""
+    x = np.asarray(x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+def _scatter(g: np.ndarray, index: Any, shape: tuple[int, ...], accumulate: bool) -> np.ndarray:
+    out = np.zeros(shape, dtype=g.dtype)
+    if accumulate:
+        np.add.at(out, index, g)
+    else:
+        out[index] = g
+    return out
+
+
+def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...] | None:
+    """``None`` or a sorted tuple of non-negative axes; clear error when out of range."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimension(s)")
+        out.append(a % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"repeated axis in {axis}")
+    return tuple(sorted(out))
+
+
+# --------------------------------------------------------------------------- binary
+@register_op
+class Add(Function):
+    """f(a, b) = a + b;  df/da = 1, df/db = 1"""
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        return g, g
+
+
+@register_op
+class Sub(Function):
+    """f(a, b) = a - b;  df/da = 1, df/db = -1"""
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        return g, (-g if self.needs_input_grad[1] else None)
+
+
+@register_op
+class Mul(Function):
+    """f(a, b) = a * b;  df/da = b, df/db = a"""
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return a * b
+
+    def backward(self, g):
+        a, b = self.saved
+        need_a, need_b = self.needs_input_grad
+        return (g * b if need_a else None), (g * a if need_b else None)
+
+
+@register_op
+class Div(Function):
+    """f(a, b) = a / b;  df/da = 1/b, df/db = -a/b² = -f/b"""
+
+    def forward(self, a, b):
+        out = a / b
+        self.save_for_backward(b, out)
+        return out
+
+    def backward(self, g):
+        b, out = self.saved
+        need_a, need_b = self.needs_input_grad
+        ga = g / b if need_a else None
+        gb = -g * out / b if need_b else None
+        return ga, gb
+
+
+@register_op
+class Pow(Function):
+    """f(a, b) = a ** b;  df/da = b a^(b-1), df/db = a^b log(a) (0 where a = 0, NaN where a < 0)"""
+
+    def forward(self, a, b):
+        out = np.power(a, b)
+        self.save_for_backward(a, b, out)
+        return out
+
+    def backward(self, g):
+        a, b, out = self.saved
+        need_a, need_b = self.needs_input_grad
+        ga = gb = None
+        if need_a:
+            if isinstance(b, (int, float)) and b == 0:
+                ga = g * 0.0 * a  # d/da a**0 = 0, also at a = 0 (where b·a^(b-1) is 0·inf)
+            elif isinstance(b, (int, float)) and b == 2:
+                ga = g * a * 2.0
+            else:
+                ga = g * b * a ** (b - 1)
+        if need_b:
+            # Only computed when the exponent requires grad: log of a negative base is NaN.
+            a_arr = a if _is_array(a) else a.data
+            positive = np.asarray(a_arr) > 0
+            safe_log = log(where(positive, a, 1.0))
+            undefined = np.where(np.asarray(a_arr) < 0, np.nan, 0.0)
+            gb = where(positive, g * out * safe_log, undefined)
+        return ga, gb
+
+
+@register_op
+class MatMul(Function):
+    """f(A, B) = A @ B;  dA = G Bᵀ, dB = Aᵀ G (1-D operands promoted as numpy does)"""
+
+    def forward(self, a, b):
+        if np.ndim(a) == 0 or np.ndim(b) == 0:
+            raise ValueError(
+                f"matmul needs at least 1-D operands, got shapes {np.shape(a)} and {np.shape(b)}; "
+                f"use * to multiply by a scalar"
+            )
+        a_shape, b_shape = np.shape(a), np.shape(b)
+        inner_a = a_shape[-1]
+        inner_b = b_shape[-2] if len(b_shape) > 1 else b_shape[0]
+        if inner_a != inner_b:
+            raise ValueError(
+                f"matmul shape mismatch: {a_shape} @ {b_shape} — the last axis of the left "
+                f"operand ({inner_a}) must equal the "
+                f"{'second-to-last' if len(b_shape) > 1 else 'only'} axis of the right "
+                f"operand ({inner_b}). Transpose one operand (e.g. X @ w.T) or fix the shapes."
+            )
+        self.save_for_backward(a, b)
+        return a @ b
+
+    def backward(self, g):
+        a, b = self.saved
+        need_a, need_b = self.needs_input_grad
+        a_vec, b_vec = a.ndim == 1, b.ndim == 1
+        a2 = a.reshape((1, a.shape[0])) if a_vec else a
+        b2 = b.reshape((b.shape[0], 1)) if b_vec else b
+        g2 = g
+        if a_vec:
+            g2 = g2.reshape(g2.shape[:-1] + (1,) + g2.shape[-1:]) if not b_vec else g2
+        if b_vec:
+            g2 = g2.reshape(g2.shape + (1,)) if not a_vec else g2.reshape((1, 1))
+        ga = gb = None
+        if need_a:
+            ga = g2 @ swap_last(b2)
+            if a_vec:
+                ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
+        if need_b:
+            gb = swap_last(a2) @ g2
+            if b_vec:
+                gb = gb.reshape(gb.shape[:-1])
+        return ga, gb
+
+
+@register_op
+class Maximum(Function):
+    """f(a, b) = max(a, b);  gradient to the larger input, split evenly on ties"""
+
+    def forward(self, a, b):
+        a_arr, b_arr = np.asarray(a), np.asarray(b)
+        self.mask_a = (a_arr > b_arr) + 0.5 * (a_arr == b_arr)
+        return np.maximum(a, b)
+
+    def backward(self, g):
+        mask_a = self.mask_a
+        return g * mask_a, g * (1.0 - mask_a)
+
+
+@register_op
+class Minimum(Function):
+    """f(a, b) = min(a, b);  gradient to the smaller input, split evenly on ties"""
+
+    def forward(self, a, b):
+        a_arr, b_arr = np.asarray(a), np.asarray(b)
+        self.mask_a = (a_arr < b_arr) + 0.5 * (a_arr == b_arr)
+        return np.minimum(a, b)
+
+    def backward(self, g):
+        mask_a = self.mask_a
+        return g * mask_a, g * (1.0 - mask_a)
+
+
+@register_op
+class Where(Function):
+    """f(c, a, b) = a where c else b;  da = g·c, db = g·(1-c) (c is a constant mask)"""
+
+    def forward(self, cond, a, b):
+        self.cond = np.asarray(cond, dtype=bool)
+        return np.where(self.cond, a, b)
+
+    def backward(self, g):
+        zero = 0.0
+        _, need_a, need_b = self.needs_input_grad
+        ga = where(self.cond, g, zero) if need_a else None
+        gb = where(self.cond, zero, g) if need_b else None
+        return None, ga, gb
+
+
+# --------------------------------------------------------------------------- unary
+@register_op
+class Neg(Function):
+    """f(x) = -x;  f'(x) = -1"""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return -g
+
+
+@register_op
+class Exp(Function):
+    """f(x) = exp(x);  f'(x) = exp(x)"""
+
+    def forward(self, x):
+        out = np.exp(x)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        (out,) = self.saved
+        return g * out
+
+
+@register_op
+class Log(Function):
+    """f(x) = log(x);  f'(x) = 1/x"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return np.log(x)
+
+    def backward(self, g):
+        (x,) = self.saved
+        return g / x
+
+
+@register_op
+class Sqrt(Function):
+    """f(x) = √x;  f'(x) = 1/(2√x) (inf at 0, as PyTorch)"""
+
+    def forward(self, x):
+        out = np.sqrt(x)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        (out,) = self.saved
+        return g / (2.0 * out)
+
+
+@register_op
+class Abs(Function):
+    """f(x) = |x|;  f'(x) = sign(x) (0 at 0)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return np.abs(x)
+
+    def backward(self, g):
+        (x,) = self.saved
+        return g * sign(x)
+
+
+@register_op
+class Sin(Function):
+    """f(x) = sin(x);  f'(x) = cos(x)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return np.sin(x)
+
+    def backward(self, g):
+        (x,) = self.saved
+        return g * cos(x)
+
+
+@register_op
+class Cos(Function):
+    """f(x) = cos(x);  f'(x) = -sin(x)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return np.cos(x)
+
+    def backward(self, g):
+        (x,) = self.saved
+        return -g * sin(x)
+
+
+@register_op
+class Tanh(Function):
+    """f(x) = tanh(x);  f'(x) = 1 - tanh(x)²"""
+
+    def forward(self, x):
+        out = np.tanh(x)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        (out,) = self.saved
+        return g * (1.0 - out * out)
+
+
+@register_op
+class Sigmoid(Function):
+    """f(x) = 1/(1+exp(-x));  f'(x) = f(x)(1 - f(x)) (stable for large |x|)"""
+
+    def forward(self, x):
+        out = _sigmoid(x)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        (out,) = self.saved
+        return g * (out * (1.0 - out))
+
+
+@register_op
+class Relu(Function):
+    """f(x) = max(x, 0);  f'(x) = 1 if x > 0 else 0 (0 at 0)"""
+
+    def forward(self, x):
+        self.mask = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, g):
+        return g * self.mask
+
+
+@register_op
+class LeakyRelu(Function):
+    """f(x) = x if x > 0 else slope·x;  f'(x) = 1 if x > 0 else slope"""
+
+    def forward(self, x, slope=0.01):
+        self.scale = np.where(x > 0, 1.0, slope).astype(x.dtype, copy=False)
+        return x * self.scale
+
+    def backward(self, g):
+        return g * self.scale
+
+
+@register_op
+class Softplus(Function):
+    """f(x) = log(1 + exp(x));  f'(x) = sigmoid(x) (stable for large |x|)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return np.logaddexp(0.0, x).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        (x,) = self.saved
+        return g * sigmoid(x)
+
+
+@register_op
+class Clip(Function):
+    """f(x) = min(max(x, lo), hi);  f'(x) = 1 if lo ≤ x ≤ hi else 0 (as PyTorch's clamp)"""
+
+    def forward(self, x, lo=None, hi=None):
+        inside = np.ones(x.shape, dtype=bool)
+        if lo is not None:
+            inside &= x >= lo
+        if hi is not None:
+            inside &= x <= hi
+        self.inside = inside
+        return np.clip(x, lo, hi)
+
+    def backward(self, g):
+        return g * self.inside
+
+
+@register_op
+class Cast(Function):
+    """f(x) = x as another float dtype;  f'(x) = 1 (gradient cast back)"""
+
+    def forward(self, x, dtype=None):
+        self.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, g):
+        return g  # the engine casts gradients to the input's dtype
+
+
+# --------------------------------------------------------------------------- reductions
+@register_op
+class Sum(Function):
+    """f(x) = Σ x over axis;  df/dx = 1 (gradient broadcast back)"""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    def backward(self, g):
+        g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
+        return broadcast_to(g, self.in_shape)
+
+
+@register_op
+class Mean(Function):
+    """f(x) = (1/n) Σ x over axis;  df/dx = 1/n"""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        out = np.mean(x, axis=axis, keepdims=keepdims)
+        self.count = x.size // max(np.size(out), 1) if x.size else 0
+        return out
+
+    def backward(self, g):
+        g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
+        return broadcast_to(g * (1.0 / self.count), self.in_shape)
+
+
+class _Extremum(Function):
+    """Shared rule of max/min reductions: ties share the gradient evenly."""
+
+    reduce = staticmethod(np.max)
+
+    def forward(self, x, axis=None, keepdims=False):
+        if x.size == 0:
+            raise ValueError(f"{type(self).__name__.lower()}() of an empty tensor (shape {x.shape}) has no value")
+        self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        out = self.reduce(x, axis=axis, keepdims=True)
+        mask = x == out
+        self.weights = (mask / mask.sum(axis=axis, keepdims=True)).astype(x.dtype, copy=False)
+        return out if keepdims else np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+
+    def backward(self, g):
+        g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
+        return g * self.weights
+
+
+@register_op
+class Max(_Extremum):
+    """f(x) = max x over axis;  df/dx = 1/k on the k tied maxima, 0 elsewhere"""
+
+    reduce = staticmethod(np.max)
+
+
+@register_op
+class Min(_Extremum):
+    """f(x) = min x over axis;  df/dx = 1/k on the k tied minima, 0 elsewhere"""
+
+    reduce = staticmethod(np.min)
+
+
+@register_op
+class LogSumExp(Function):
+    """f(x) = log Σ exp(x) over axis (shifted by the max: stable);  df/dx = softmax(x)"""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        m = np.max(x, axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0.0)
+        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+        self.save_for_backward(x, out)
+        if keepdims:
+            return out
+        return np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+
+    def backward(self, g):
+        x, out = self.saved
+        if not _is_array(x):
+            # Under create_graph the saved (keepdims) result is a constant intermediate:
+            # recompute it from x so that it is recorded too.
+            out = x.logsumexp(axis=self.axis, keepdims=True)
+        g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
+        return g * exp(x - out)
+
+
+# --------------------------------------------------------------------------- nn
+@register_op
+class Softmax(Function):
+    """f(x)_i = exp(x_i) / Σ_j exp(x_j) along axis;  df = f · (g - Σ g·f)"""
+
+    def forward(self, x, axis=-1):
+        self.axis = axis
+        shifted = x - np.max(x, axis=axis, keepdims=True)
+        e = np.exp(shifted)
+        out = e / np.sum(e, axis=axis, keepdims=True)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        (out,) = self.saved
+        return out * (g - (g * out).sum(axis=self.axis, keepdims=True))
+
+
+@register_op
+class LogSoftmax(Function):
+    """f(x)_i = x_i - logsumexp(x) along axis;  df = g - softmax(x) · Σ g"""
+
+    def forward(self, x, axis=-1):
+        self.axis = axis
+        shifted = x - np.max(x, axis=axis, keepdims=True)
+        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        (out,) = self.saved
+        return g - exp(out) * g.sum(axis=self.axis, keepdims=True)
+
+
+# --------------------------------------------------------------------------- shape
+@register_op
+class Reshape(Function):
+    """f(x) = x viewed with a new shape;  gradient reshaped back"""
+
+    def forward(self, x, shape=()):
+        self.in_shape = x.shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise ValueError(
+                f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) into shape "
+                f"{tuple(shape)}: the number of elements must stay the same"
+            ) from None
+
+    def backward(self, g):
+        return g.reshape(self.in_shape)
+
+
+@register_op
+class Transpose(Function):
+    """f(x) = x with permuted axes;  gradient permuted back by the inverse permutation"""
+
+    def forward(self, x, axes=None):
+        axes = tuple(range(x.ndim))[::-1] if axes is None else tuple(a % max(x.ndim, 1) for a in axes)
+        if sorted(axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+        self.inverse = tuple(np.argsort(axes))
+        return np.transpose(x, axes)
+
+    def backward(self, g):
+        return g.transpose(self.inverse)
+
+
+@register_op
+class BroadcastTo(Function):
+    """f(x) = x broadcast to shape;  gradient summed back (by the engine's unbroadcast)"""
+
+    def forward(self, x, shape=()):
+        try:
+            return np.broadcast_to(x, shape)
+        except ValueError:
+            raise ValueError(
+                f"cannot broadcast a tensor of shape {np.shape(x)} to shape {tuple(shape)}"
+            ) from None
+
+    def backward(self, g):
+        return g
+
+
+def _needs_accumulation(index: Any) -> bool:
+    """Integer-array indices may repeat, so their gradient must be added, not assigned."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, np.ndarray) and p.dtype.kind in "iu" for p in parts)
+
+
+@register_op
+class GetItem(Function):
+    """f(x) = x[index];  gradient scattered back (repeated indices accumulate)"""
+
+    def forward(self, x, index=None):
+        self.in_shape, self.index = x.shape, index
+        self.accumulate = _needs_accumulation(index)
+        return np.asarray(x[index])
+
+    def backward(self, g):
+        return scatter_add(g, self.index, self.in_shape, self.accumulate)
+
+
+@register_op
+class ScatterAdd(Function):
+    """f(g) = zeros(shape) with g added at index;  gradient: df = upstream[index]"""
+
+    def forward(self, g, index=None, shape=(), accumulate=True):
+        self.index = index
+        return _scatter(g, index, shape, accumulate)
+
+    def backward(self, g):
+        return g[self.index]
+
+
+@register_op
+class Concatenate(Function):
+    """f(x1, …, xk) = concatenation along axis;  each gradient is its slice"""
+
+    def forward(self, *xs, axis=0):
+        self.axis = axis
+        self.bounds = np.cumsum([0] + [np.shape(x)[axis] for x in xs])
+        return np.concatenate(xs, axis=axis)
+
+    def backward(self, g):
+        axis = self.axis % g.ndim
+        lead = (slice(None),) * axis
+        bounds = self.bounds
+        return tuple(
+            g[lead + (slice(int(bounds[i]), int(bounds[i + 1])),)] if need else None
+            for i, need in enumerate(self.needs_input_grad)
+        )
