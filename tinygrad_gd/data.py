@@ -1,0 +1,444 @@
+"""Data for training: batching with seeded shuffling, splits, standardisation, CSV loading
+and small built-in datasets.
+
+Shapes follow what a model produces, because a loss never broadcasts prediction against
+target: built-in regression and two-class targets are columns ``(n, 1)``, like the output of
+``nn.Linear(k, 1)`` (and seed 002's ``y``); multi-class labels are integer ids ``(n,)`` for
+``losses.cross_entropy``. ``load_csv`` returns its target as ``(n,)``; use ``y.reshape(-1, 1)``
+to line it up with a ``Linear(k, 1)`` output.
+
+Every error raised here is a :class:`DataError` (a ``ValueError``) with a one-line message a
+command-line tool can print as is; a missing file raises :class:`DataFileNotFoundError`, which
+is also a ``FileNotFoundError``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor
+
+__all__ = [
+    "DataError",
+    "DataFileNotFoundError",
+    "DataLoader",
+    "train_test_split",
+    "Standardizer",
+    "load_csv",
+    "make_line",
+    "make_noisy_line",
+    "make_blobs",
+    "make_moons",
+    "BuiltinDataset",
+    "BUILTIN_DATASETS",
+    "load_builtin",
+]
+
+Seed = int | np.random.Generator | None
+
+
+class DataError(ValueError):
+    """Bad data or data settings; the message is one line, ready to print."""
+
+
+class DataFileNotFoundError(DataError, FileNotFoundError):
+    """A data file that does not exist (both a :class:`DataError` and a ``FileNotFoundError``)."""
+
+
+def _generator(seed: Seed) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
+        return np.random.default_rng(seed)
+    raise TypeError(f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}")
+
+
+def _as_array(a: Any, what: str) -> Any:
+    """Tensors stay Tensors (batches come back as Tensors); everything else becomes an array."""
+    if isinstance(a, Tensor):
+        if a.ndim == 0:
+            raise DataError(f"{what} must have at least one axis (one row per sample), got a 0-d tensor")
+        return a
+    arr = np.asarray(a)
+    if arr.ndim == 0:
+        raise DataError(f"{what} must have at least one axis (one row per sample), got a scalar")
+    return arr
+
+
+def _take(a: Any, index: Any) -> Any:
+    if isinstance(a, Tensor):
+        return Tensor(a.data[index])
+    return a[index]
+
+
+def _same_length(arrays: Sequence[Any], what: str) -> int:
+    lengths = [len(a) for a in arrays]
+    if len(set(lengths)) > 1:
+        shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
+        raise DataError(f"{what}: all arrays need the same number of rows (first axis), got shapes {shapes}")
+    return lengths[0]
+
+
+# --------------------------------------------------------------------------- batching
+class DataLoader:
+    """Iterate over ``arrays`` (features, targets, ...) in batches of rows.
+
+    ``batch_size=None`` gives one full batch per epoch (plain gradient descent), ``1`` gives
+    stochastic gradient descent, anything else mini-batches. Each ``for`` loop over the loader
+    is one epoch. With ``shuffle=True`` every epoch draws a fresh order from a generator
+    seeded once by ``seed``, so two loaders built with the same seed yield the same batches,
+    epoch after epoch. A batch is a tuple with one entry per array (just the array when
+    there is one); Tensors come back as Tensors, anything else as numpy arrays.
+    """
+
+    def __init__(
+        self,
+        *arrays: Any,
+        batch_size: int | None = None,
+        shuffle: bool = False,
+        seed: Seed = None,
+        drop_last: bool = False,
+    ) -> None:
+        if not arrays:
+            raise DataError("DataLoader needs at least one array, e.g. DataLoader(X, y, batch_size=32)")
+        self.arrays = tuple(_as_array(a, f"array {i}") for i, a in enumerate(arrays))
+        self.n_samples = _same_length(self.arrays, "DataLoader")
+        if self.n_samples == 0:
+            raise DataError("DataLoader got arrays with no rows")
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1
+        ):
+            raise DataError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
+        self.batch_size = self.n_samples if batch_size is None else min(int(batch_size), self.n_samples)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self._rng = _generator(seed)
+        if len(self) == 0:
+            raise DataError(
+                f"drop_last=True with batch_size={batch_size} and {self.n_samples} rows leaves no batch"
+            )
+
+    @property
+    def mode(self) -> str:
+        """"full batch", "stochastic" or "mini-batch"."""
+        if self.batch_size >= self.n_samples:
+            return "full batch"
+        return "stochastic" if self.batch_size == 1 else "mini-batch"
+
+    def __len__(self) -> int:
+        """Number of batches per epoch."""
+        if self.drop_last:
+            return self.n_samples // self.batch_size
+        return math.ceil(self.n_samples / self.batch_size)
+
+    def __iter__(self) -> Iterator[Any]:
+        n, size = self.n_samples, self.batch_size
+        single = len(self.arrays) == 1
+        if size >= n and not self.shuffle:  # full batch, original order: no copies
+            yield self.arrays[0] if single else self.arrays
+            return
+        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        for k in range(len(self)):
+            index = order[k * size : (k + 1) * size]
+            batch = tuple(_take(a, index) for a in self.arrays)
+            yield batch[0] if single else batch
+
+    def __repr__(self) -> str:
+        return (
+            f"DataLoader({self.n_samples} rows, batch_size={self.batch_size} ({self.mode}), "
+            f"shuffle={self.shuffle}, batches={len(self)})"
+        )
+
+
+def train_test_split(
+    *arrays: Any, test_size: float | int = 0.25, seed: Seed = None, shuffle: bool = True
+) -> list[Any]:
+    """Split rows into a training and a held-out (test/validation) part.
+
+    Returns ``[a_train, a_test, b_train, b_test, ...]`` as scikit-learn does. ``test_size`` is
+    a fraction in (0, 1) or a row count; ``seed`` makes the shuffle reproducible.
+    """
+    if not arrays:
+        raise DataError("train_test_split needs at least one array")
+    arrs = [_as_array(a, f"array {i}") for i, a in enumerate(arrays)]
+    n = _same_length(arrs, "train_test_split")
+    if isinstance(test_size, bool) or not isinstance(test_size, (int, float, np.integer, np.floating)):
+        raise DataError(f"test_size must be a fraction in (0, 1) or a row count, got {test_size!r}")
+    if isinstance(test_size, (float, np.floating)):
+        if not 0.0 < test_size < 1.0:
+            raise DataError(f"test_size as a fraction must be in (0, 1), got {test_size}")
+        n_test = math.ceil(test_size * n)
+    else:
+        n_test = int(test_size)
+    if not 1 <= n_test <= n - 1:
+        raise DataError(
+            f"test_size={test_size} leaves {n_test} test and {n - n_test} training rows out of {n}; "
+            f"both parts need at least one row"
+        )
+    # Without shuffling the last rows are held out, as scikit-learn does.
+    order = _generator(seed).permutation(n) if shuffle else np.arange(n)
+    train_idx, test_idx = order[: n - n_test], order[n - n_test :]
+    out: list[Any] = []
+    for a in arrs:
+        out.extend([_take(a, train_idx), _take(a, test_idx)])
+    return out
+
+
+# --------------------------------------------------------------------------- scaling
+class Standardizer:
+    """Per-column z-scores: ``(x - mean_) / scale_`` with ``scale_`` the population std.
+
+    Unscaled features are the commonest reason gradient descent diverges; standardising makes
+    one learning rate suit every feature. A constant column gets ``scale_ = 1`` (it is only
+    centred), so nothing is divided by zero. 1-D input is treated as one column.
+    """
+
+    def __init__(self) -> None:
+        self.mean_: np.ndarray | None = None
+        self.scale_: np.ndarray | None = None
+
+    @staticmethod
+    def _matrix(X: Any, what: str) -> np.ndarray:
+        arr = np.asarray(X.data if isinstance(X, Tensor) else X, dtype=np.float64)
+        if arr.ndim == 1:
+            arr = arr.reshape(-1, 1)
+        if arr.ndim != 2:
+            raise DataError(f"{what} needs a 1-D or 2-D array (rows = samples), got shape {arr.shape}")
+        return arr
+
+    def fit(self, X: Any) -> Standardizer:
+        """Learn each column's mean and standard deviation; returns self."""
+        arr = self._matrix(X, "Standardizer.fit")
+        if arr.shape[0] == 0:
+            raise DataError("Standardizer.fit got no rows")
+        if not np.all(np.isfinite(arr)):
+            raise DataError("Standardizer.fit got NaN or infinite values; clean the data first")
+        mean = arr.mean(axis=0)
+        std = arr.std(axis=0)
+        tiny = 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))
+        self.mean_ = mean
+        self.scale_ = np.where(std <= tiny, 1.0, std)
+        return self
+
+    def _check(self, X: Any, what: str) -> tuple[np.ndarray, tuple[int, ...]]:
+        if self.mean_ is None or self.scale_ is None:
+            raise DataError(f"Standardizer.{what} called before fit(X)")
+        shape = np.shape(X.data if isinstance(X, Tensor) else X)
+        arr = self._matrix(X, f"Standardizer.{what}")
+        if arr.shape[1] != self.mean_.shape[0]:
+            raise DataError(
+                f"Standardizer was fitted on {self.mean_.shape[0]} column(s) but {what} got shape {shape}"
+            )
+        return arr, shape
+
+    def transform(self, X: Any) -> np.ndarray:
+        """(X - mean_) / scale_, shaped like X."""
+        arr, shape = self._check(X, "transform")
+        return ((arr - self.mean_) / self.scale_).reshape(shape)
+
+    def fit_transform(self, X: Any) -> np.ndarray:
+        """``fit(X)`` then ``transform(X)``."""
+        return self.fit(X).transform(X)
+
+    def inverse_transform(self, Z: Any) -> np.ndarray:
+        """Z * scale_ + mean_: back to the original units."""
+        arr, shape = self._check(Z, "inverse_transform")
+        return (arr * self.scale_ + self.mean_).reshape(shape)
+
+    def __repr__(self) -> str:
+        if self.mean_ is None:
+            return "Standardizer(unfitted)"
+        return f"Standardizer(mean_={self.mean_}, scale_={self.scale_})"
+
+
+# --------------------------------------------------------------------------- CSV
+def load_csv(
+    path: str | os.PathLike[str],
+    target: str,
+    features: Sequence[str] | None = None,
+    delimiter: str = ",",
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Read a CSV file with a header row into ``(X, y, feature_names)``.
+
+    ``X`` is float64 ``(n, k)``, ``y`` float64 ``(n,)`` from the column named ``target``;
+    ``features`` picks columns (default: every column but the target). Blank lines are
+    skipped. Raises :class:`DataError` naming the problem: an empty file, no data rows, an
+    unknown column (listing the available ones), a row with the wrong number of fields, or a
+    cell that is not a finite number (with its line number and column).
+    """
+    path = Path(path)
+    if not path.is_file():
+        where = "a directory" if path.is_dir() else "no such file"
+        raise DataFileNotFoundError(f"cannot read CSV {str(path)!r}: {where}")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            header: list[str] | None = None
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    header = [cell.strip() for cell in row]
+                    header_line = reader.line_num
+                    break
+            if header is None:
+                raise DataError(f"CSV {str(path)!r} is empty: expected a header row naming the columns")
+            columns = _select_columns(header, target, features, path)
+            rows: list[list[float]] = []
+            for row in reader:
+                if not any(cell.strip() for cell in row):
+                    continue
+                if len(row) != len(header):
+                    raise DataError(
+                        f"CSV {str(path)!r} line {reader.line_num}: {len(row)} field(s) but the header "
+                        f"(line {header_line}) has {len(header)}"
+                    )
+                rows.append([_number(row[j], header[j], reader.line_num, path) for j in columns])
+    except UnicodeDecodeError as e:
+        raise DataError(f"CSV {str(path)!r} is not UTF-8 text: {e.reason} at byte {e.start}") from None
+    except csv.Error as e:
+        raise DataError(f"CSV {str(path)!r} is malformed: {e}") from None
+    if not rows:
+        raise DataError(f"CSV {str(path)!r} has a header but no data rows")
+    table = np.array(rows, dtype=np.float64)
+    names = [header[j] for j in columns[:-1]]
+    return table[:, :-1], table[:, -1], names
+
+
+def _select_columns(header: list[str], target: str, features: Sequence[str] | None, path: Path) -> list[int]:
+    """Column indices of the features, then the target (last)."""
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise DataError(f"CSV {str(path)!r} has duplicate column names {dupes} in its header")
+    if isinstance(features, str):
+        features = [features]
+    wanted = [target] + (list(features) if features is not None else [])
+    unknown = [c for c in wanted if c not in header]
+    if unknown:
+        raise DataError(
+            f"CSV {str(path)!r} has no column(s) {unknown}; available columns: {header}"
+        )
+    if features is None:
+        features = [h for h in header if h != target]
+    if target in features:
+        raise DataError(f"target column {target!r} is also listed as a feature; remove it from features")
+    if not features:
+        raise DataError(f"CSV {str(path)!r} has no feature columns besides the target {target!r}")
+    return [header.index(c) for c in features] + [header.index(target)]
+
+
+def _number(cell: str, column: str, line: int, path: Path) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        shown = repr(cell.strip()) if cell.strip() else "an empty cell"
+        raise DataError(
+            f"CSV {str(path)!r} line {line}, column {column!r}: {shown} is not a number"
+        ) from None
+    if not math.isfinite(value):
+        raise DataError(
+            f"CSV {str(path)!r} line {line}, column {column!r}: {cell.strip()!r} is not a finite number "
+            f"(missing values are not supported; drop or fill that row)"
+        )
+    return value
+
+
+# --------------------------------------------------------------------------- datasets
+def make_line() -> tuple[np.ndarray, np.ndarray]:
+    """Seed 002's data, the line y = 2x: ``X = [[1], [2], [3]]``, ``y = [[2], [4], [6]]``."""
+    return np.array([[1.0], [2.0], [3.0]]), np.array([[2.0], [4.0], [6.0]])
+
+
+def make_noisy_line(
+    n: int = 50, slope: float = 2.0, intercept: float = 1.0, noise: float = 0.5, seed: Seed = 0,
+    x_range: tuple[float, float] = (0.0, 5.0),
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` points y = slope·x + intercept + N(0, noise²), x uniform in ``x_range``;
+    ``X`` (n, 1), ``y`` (n, 1)."""
+    _check_count(n)
+    if noise < 0:
+        raise DataError(f"noise must be >= 0, got {noise}")
+    rng = _generator(seed)
+    x = rng.uniform(x_range[0], x_range[1], size=(n, 1))
+    y = slope * x + intercept + noise * rng.standard_normal((n, 1))
+    return x, y
+
+
+def make_blobs(
+    n: int = 200, centers: int = 2, std: float = 1.0, seed: Seed = 0, radius: float = 3.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian blobs in 2-D, one per class, centres evenly spaced on a circle of ``radius``.
+
+    Two classes: ``y`` is a float column (n, 1) of 0/1 (for binary cross-entropy); more
+    classes: integer ids (n,) (for ``cross_entropy``).
+    """
+    _check_count(n)
+    if isinstance(centers, bool) or not isinstance(centers, (int, np.integer)) or centers < 2:
+        raise DataError(f"make_blobs needs centers >= 2 classes, got {centers!r}")
+    rng = _generator(seed)
+    labels = np.arange(n) % centers
+    rng.shuffle(labels)
+    angles = np.pi / 4 + 2 * np.pi * np.arange(centers) / centers
+    means = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    X = means[labels] + std * rng.standard_normal((n, 2))
+    if centers == 2:
+        return X, labels.astype(np.float64).reshape(-1, 1)
+    return X, labels.astype(np.int64)
+
+
+def make_moons(n: int = 200, noise: float = 0.1, seed: Seed = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles (not linearly separable): ``X`` (n, 2), ``y`` (n, 1) of 0/1."""
+    _check_count(n)
+    rng = _generator(seed)
+    labels = np.arange(n) % 2
+    rng.shuffle(labels)
+    t = rng.uniform(0.0, np.pi, size=n)
+    outer = np.stack([np.cos(t), np.sin(t)], axis=1)
+    inner = np.stack([1.0 - np.cos(t), 0.5 - np.sin(t)], axis=1)
+    X = np.where(labels[:, None] == 0, outer, inner) + noise * rng.standard_normal((n, 2))
+    return X, labels.astype(np.float64).reshape(-1, 1)
+
+
+def _check_count(n: Any) -> None:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise DataError(f"the number of samples n must be a positive integer, got {n!r}")
+
+
+@dataclass(frozen=True)
+class BuiltinDataset:
+    """A registry entry: how to make the data, what kind of task it is, and what it is."""
+
+    make: Callable[..., tuple[np.ndarray, np.ndarray]]
+    task: str  # "regression", "binary" or "multiclass"
+    description: str
+
+
+BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
+    "line": BuiltinDataset(make_line, "regression", "seed 002's three points on y = 2x"),
+    "noisy_line": BuiltinDataset(make_noisy_line, "regression", "50 points near y = 2x + 1 (noise 0.5)"),
+    "two_blobs": BuiltinDataset(
+        lambda **kw: make_blobs(**{"centers": 2, **kw}), "binary", "two Gaussian blobs in 2-D (200 points)"
+    ),
+    "moons": BuiltinDataset(make_moons, "binary", "two interleaving half circles in 2-D (200 points)"),
+    "three_blobs": BuiltinDataset(
+        lambda **kw: make_blobs(**{"centers": 3, **kw}), "multiclass", "three Gaussian blobs in 2-D (200 points)"
+    ),
+}
+"""Built-in datasets by name; :func:`load_builtin` makes one."""
+
+
+def load_builtin(name: str, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)`` of the built-in dataset ``name`` (see :data:`BUILTIN_DATASETS`); keyword
+    arguments go to its generator (e.g. ``n=``, ``noise=``, ``seed=``)."""
+    if name not in BUILTIN_DATASETS:
+        raise DataError(f"unknown dataset {name!r}; built-in datasets: {sorted(BUILTIN_DATASETS)}")
+    try:
+        return BUILTIN_DATASETS[name].make(**kwargs)
+    except TypeError as e:
+        raise DataError(f"dataset {name!r}: {e}") from None
