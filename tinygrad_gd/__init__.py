@@ -8,7 +8,7 @@
     -7.5
 """
 
-from . import autograd, ops
+from . import analytic, autograd, checking, ops
 from .autograd import (
     Function,
     detect_anomaly,
@@ -19,6 +19,7 @@ from .autograd import (
     set_detect_anomaly,
     set_grad_enabled,
 )
+from .checking import GradcheckError, compare_gradients, gradcheck, numerical_grad
 from .tensor import (
     DtypeError,
     Tensor,
@@ -45,6 +46,12 @@ __version__ = "0.1.0"
 __all__ = [
     "Function",
     "DtypeError",
+    "GradcheckError",
+    "analytic",
+    "checking",
+    "compare_gradients",
+    "gradcheck",
+    "numerical_grad",
     "Tensor",
     "arange",
     "autograd",
