@@ -92,10 +92,11 @@ class DataLoader:
     """Iterate over ``arrays`` (features, targets, ...) in batches of rows.
 
     ``batch_size=None`` gives one full batch per epoch (plain gradient descent), ``1`` gives
-    stochastic gradient descent, anything else mini-batches. Each ``for`` loop over the loader
-    is one epoch. With ``shuffle=True`` every epoch draws a fresh order from a generator
-    seeded once by ``seed``, so two loaders built with the same seed yield the same batches,
-    epoch after epoch. A batch is a tuple with one entry per array (just the array when
+    stochastic gradient descent, anything else mini-batches (a batch size above the number
+    of rows gives one full batch). Each ``for`` loop over the loader is one epoch. With
+    ``shuffle=True`` every epoch draws a fresh order from a generator seeded once by
+    ``seed``, so two loaders built with the same seed yield the same batches, epoch after
+    epoch. A batch is a tuple with one entry per array (just the array when
     there is one); Tensors come back as Tensors, anything else as numpy arrays.
     """
 
@@ -121,10 +122,6 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self._rng = _generator(seed)
-        if len(self) == 0:
-            raise DataError(
-                f"drop_last=True with batch_size={batch_size} and {self.n_samples} rows leaves no batch"
-            )
 
     @property
     def mode(self) -> str:
