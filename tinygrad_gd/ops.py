@@ -697,3 +697,64 @@ class Concatenate(Function):
             g[lead + (slice(int(bounds[i]), int(bounds[i + 1])),)] if need else None
             for i, need in enumerate(self.needs_input_grad)
         )
+
+
+# --------------------------------------------------------------------------- fused losses
+# Elementwise loss terms whose naive composition overflows or divides by zero at the edges
+# of their domain. losses.py reduces their output ("mean" / "sum" / "none").
+_BCE_LOG_FLOOR = -100.0  # PyTorch clamps BCE's logs at -100 so that p = 0 or 1 stays finite
+_BCE_GRAD_EPS = 1e-12  # ... and floors p(1-p) in the gradient at 1e-12, as PyTorch does
+
+
+def _raw(x: Any) -> np.ndarray:
+    """The numpy array behind a backward-rule operand (an array, or a Tensor's data)."""
+    return np.asarray(x if _is_array(x) else x.data)
+
+
+def _floored_log(x: Any) -> Any:
+    """max(log x, -100) that records under create_graph and never takes log(0)."""
+    with np.errstate(divide="ignore"):
+        usable = np.log(_raw(x)) > _BCE_LOG_FLOOR
+    return where(usable, log(where(usable, x, 1.0)), _BCE_LOG_FLOOR)
+
+
+@register_op
+class BinaryCrossEntropy(Function):
+    """f(p, t) = -(t·log p + (1-t)·log(1-p)), each log clamped at -100 (as PyTorch);
+    df/dp = (p - t) / max(p(1-p), 1e-12),  df/dt = log(1-p) - log p"""
+
+    def forward(self, p, t):
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), _BCE_LOG_FLOOR)
+            log_q = np.maximum(np.log1p(-p), _BCE_LOG_FLOOR)
+        self.save_for_backward(p, t)
+        return -(t * log_p) - (1.0 - t) * log_q  # (not -(a + b): no -0.0 at p = t = 1)
+
+    def backward(self, g):
+        p, t = self.saved
+        need_p, need_t = self.needs_input_grad
+        gp = gt = None
+        if need_p:
+            spread = p * (1.0 - p)
+            spread = where(_raw(spread) > _BCE_GRAD_EPS, spread, _BCE_GRAD_EPS)
+            gp = g * (p - t) / spread
+        if need_t:
+            gt = g * (_floored_log(1.0 - p) - _floored_log(p))
+        return gp, gt
+
+
+@register_op
+class BinaryCrossEntropyWithLogits(Function):
+    """f(x, t) = softplus(x) - t·x = max(x, 0) - t·x + log(1 + exp(-|x|)) (stable for any x);
+    df/dx = sigmoid(x) - t,  df/dt = -x"""
+
+    def forward(self, x, t):
+        self.save_for_backward(x, t)
+        return np.maximum(x, 0.0) - t * x + np.log1p(np.exp(-np.abs(x)))
+
+    def backward(self, g):
+        x, t = self.saved
+        need_x, need_t = self.needs_input_grad
+        gx = g * (sigmoid(x) - t) if need_x else None
+        gt = -g * x if need_t else None
+        return gx, gt

@@ -1,0 +1,328 @@
+"""Loss functions: a prediction and a target in, a Tensor out (a scalar unless ``reduction="none"``).
+
+Every loss takes ``reduction`` = ``"mean"`` (default) | ``"sum"`` | ``"none"`` and **never
+broadcasts** the prediction against the target: shapes ``(n, 1)`` and ``(n,)`` raise a
+``ValueError`` instead of silently building an ``(n, n)`` matrix of residuals. Targets may be
+Tensors (then they can be differentiated too), numpy arrays or lists.
+
+Most losses are a few Tensor operations. The two whose naive composition overflows or divides
+by zero at the edges of their domain (binary cross-entropy on probabilities and on logits) are
+fused primitives in ``ops.py`` with their own stable backward.
+
+Adding a loss is one function here plus one entry in :data:`LOSSES`; the test-suite iterates
+that registry, so every loss is checked against finite differences automatically.
+
+    >>> import tinygrad_gd as tg
+    >>> w = tg.Tensor(0.0, requires_grad=True)
+    >>> x, y = tg.Tensor([1.0, 2.0, 3.0]), [2.0, 4.0, 6.0]
+    >>> loss = tg.losses.half_mse(x * w, y)    # J = 1/(2m) Σ (ŷ - y)²  (seed 002)
+    >>> loss.backward()
+    >>> round(float(w.grad), 6)                # 1/m Σ (ŷ - y) x = -28/3
+    -9.333333
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from . import ops as _ops
+from .autograd import GraphTensor
+from .tensor import Tensor, where
+
+__all__ = [
+    "Reduction",
+    "LossSpec",
+    "LOSSES",
+    "mse",
+    "half_mse",
+    "mae",
+    "huber",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+]
+
+Reduction = Literal["mean", "sum", "none"]
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# --------------------------------------------------------------------------- helpers
+def _check_reduction(reduction: Any, name: str) -> None:
+    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _as_input(x: Any, name: str, what: str) -> Tensor:
+    """The differentiated argument as a Tensor (arrays and lists are wrapped, not copied)."""
+    if isinstance(x, GraphTensor):
+        return x  # type: ignore[return-value]
+    try:
+        return Tensor(x)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name}: the {what} must be a Tensor, a numpy array or a list of numbers ({e})") from None
+
+
+def _shape_hint(pred_shape: tuple[int, ...], target_shape: tuple[int, ...]) -> str:
+    if int(np.prod(pred_shape)) == int(np.prod(target_shape)):
+        return (
+            f"Reshape one to match the other, e.g. target.reshape{pred_shape} "
+            f"or prediction.reshape{target_shape}."
+        )
+    return "Pass a target with exactly one value per prediction (the same shape)."
+
+
+def _as_target(target: Any, pred: Tensor, name: str, what: str = "prediction") -> Any:
+    """A Tensor target stays a Tensor (it may require grad); anything else becomes a numpy
+    constant in the prediction's dtype. Shapes must match exactly: losses never broadcast."""
+    if isinstance(target, GraphTensor):
+        value = target
+        if not target.requires_grad and target.data.dtype != pred.data.dtype:
+            value = target.data.astype(pred.data.dtype)
+    else:
+        try:
+            value = Tensor(target).data
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"{name}: the target must be a Tensor, a numpy array or a list of numbers ({e})") from None
+        if value.dtype != pred.data.dtype:
+            value = value.astype(pred.data.dtype)
+    target_shape, pred_shape = tuple(np.shape(value.data if isinstance(value, GraphTensor) else value)), pred.shape
+    if target_shape != pred_shape:
+        raise ValueError(
+            f"{name}: the {what} has shape {pred_shape} but the target has shape {target_shape}. "
+            f"Losses never broadcast one against the other: a (n, 1) {what} against a (n,) target "
+            f"would silently compare every value with every other, an (n, n) matrix. "
+            f"{_shape_hint(pred_shape, target_shape)}"
+        )
+    return value
+
+
+def _regression_pair(pred: Any, target: Any, reduction: Any, name: str) -> tuple[Tensor, Any]:
+    _check_reduction(reduction, name)
+    p = _as_input(pred, name, "prediction")
+    return p, _as_target(target, p, name)
+
+
+# --------------------------------------------------------------------------- regression
+def mse(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
+    """Mean squared error: mean((pred - target)²), the J = 1/N Σ (y - ŷ)² of seeds 000/001.
+
+    Its gradient carries a factor 2: dJ/dŷ = 2/N (ŷ - y). ``reduction="sum"`` gives
+    Σ (pred - target)², ``"none"`` the squared residuals.
+    """
+    p, t = _regression_pair(pred, target, reduction, "mse")
+    residual = p - t
+    return _reduce(residual * residual, reduction)
+
+
+def half_mse(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
+    """Half the mean squared error: 1/(2m) Σ (pred - target)², the convention of seed 002.
+
+    The 1/2 cancels the 2 of the derivative: dJ/dŷ = 1/m (ŷ - y). Exactly ``mse / 2`` for
+    every reduction.
+    """
+    p, t = _regression_pair(pred, target, reduction, "half_mse")
+    residual = p - t
+    return _reduce(residual * residual * 0.5, reduction)
+
+
+def mae(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
+    """Mean absolute error: mean(|pred - target|) (PyTorch's ``l1_loss``; gradient 0 where equal)."""
+    p, t = _regression_pair(pred, target, reduction, "mae")
+    return _reduce((p - t).abs(), reduction)
+
+
+def huber(pred: Any, target: Any, delta: float = 1.0, reduction: Reduction = "mean") -> Tensor:
+    """Huber loss (PyTorch's ``HuberLoss``): with d = pred - target, each term is
+    ½d² where |d| < delta and delta·(|d| - ½delta) elsewhere.
+
+    Quadratic near 0 and linear in the tails, so outliers pull with a bounded force delta.
+    """
+    p, t = _regression_pair(pred, target, reduction, "huber")
+    if isinstance(delta, bool) or not isinstance(delta, (int, float, np.integer, np.floating)):
+        raise TypeError(f"huber: delta must be a positive number, got {type(delta).__name__}")
+    if not (np.isfinite(delta) and delta > 0):
+        raise ValueError(f"huber: delta must be positive and finite, got {delta}")
+    delta = float(delta)
+    residual = p - t
+    size = residual.abs()
+    quadratic = residual * residual * 0.5
+    linear = (size - 0.5 * delta) * delta
+    return _reduce(where(size < delta, quadratic, linear), reduction)
+
+
+# --------------------------------------------------------------------------- classification
+def binary_cross_entropy(prob: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
+    """Binary cross-entropy on probabilities: -(t·log p + (1-t)·log(1-p)).
+
+    ``prob`` must lie in [0, 1] (a ``ValueError`` otherwise: pass logits to
+    :func:`binary_cross_entropy_with_logits` instead). As PyTorch, each log is clamped at
+    -100, so p = 0 or 1 gives a large but finite loss, and the gradient
+    (p - t) / (p(1-p)) has its denominator floored at 1e-12.
+    """
+    name = "binary_cross_entropy"
+    _check_reduction(reduction, name)
+    p = _as_input(prob, name, "probability")
+    t = _as_target(target, p, name, "probability")
+    values = p.data
+    inside = (values >= 0) & (values <= 1)  # False for NaN too
+    if not bool(np.all(inside)):
+        bad = values[~inside]
+        raise ValueError(
+            f"{name}: every probability must lie in [0, 1], but the input holds {bad.size} value(s) "
+            f"outside it (e.g. {bad.flat[0]!r}). Apply .sigmoid() to the model output first, or "
+            f"pass the raw outputs to binary_cross_entropy_with_logits (more stable)."
+        )
+    return _reduce(_ops.BinaryCrossEntropy.apply(p, t), reduction)
+
+
+def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
+    """Binary cross-entropy on logits x (probability sigmoid(x)): softplus(x) - t·x.
+
+    A fused op, computed as max(x, 0) - t·x + log(1 + exp(-|x|)), with gradient
+    sigmoid(x) - t: loss and gradient stay finite and accurate for any |x| (1e3 included),
+    where ``binary_cross_entropy(x.sigmoid(), t)`` saturates.
+    """
+    name = "binary_cross_entropy_with_logits"
+    _check_reduction(reduction, name)
+    x = _as_input(logits, name, "logits")
+    t = _as_target(target, x, name, "logits")
+    return _reduce(_ops.BinaryCrossEntropyWithLogits.apply(x, t), reduction)
+
+
+def _first(arr: np.ndarray, mask: np.ndarray) -> tuple[Any, str]:
+    """The first value where ``mask`` holds, and where it is, for error messages."""
+    index = tuple(int(i) for i in np.argwhere(mask)[0])
+    position = f"index {index[0]}" if len(index) == 1 else "the only position" if not index else f"index {index}"
+    return arr[index].item(), position
+
+
+def _class_labels(labels: Any, n: int, classes: int, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """Validate integer class ids: integral values, one per row of logits, each in [0, C)."""
+    raw = labels.data if isinstance(labels, GraphTensor) else labels
+    try:
+        arr = np.asarray(raw)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name}: labels must be integer class ids ({e})") from None
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{name}: labels must be integer class ids (an int numpy array or an integral-valued "
+            f"Tensor), got dtype {arr.dtype}"
+        )
+    expected = (n,) if len(shape) == 2 else ()
+    if arr.shape != expected:
+        hint = ""
+        if arr.shape == shape:
+            hint = " For one-hot or probability targets pass the class ids, labels.argmax(axis=1)."
+        elif arr.size == n and expected:
+            hint = " Flatten them with labels.reshape(-1)."
+        raise ValueError(
+            f"{name}: logits of shape {shape} need labels of shape {expected} (one class id per "
+            f"row), got labels of shape {arr.shape}.{hint}"
+        )
+    if arr.dtype.kind == "f":
+        integral = np.isfinite(arr) & (arr == np.round(arr))
+        if not bool(np.all(integral)):
+            value, position = _first(arr, ~integral)
+            raise ValueError(
+                f"{name}: labels must be whole numbers (class ids), but label {value} at "
+                f"{position} is not. Pass integer class ids, not probabilities or one-hot rows."
+            )
+    out_of_range = (arr < 0) | (arr >= classes)
+    if bool(np.any(out_of_range)):
+        value, position = _first(arr, out_of_range)
+        raise ValueError(
+            f"{name}: label {value} at {position} is out of range: with {classes} classes "
+            f"(logits shape {shape}) labels must lie in [0, {classes - 1}]."
+        )
+    return arr.astype(np.intp)
+
+
+def cross_entropy(logits: Any, labels: Any, reduction: Reduction = "mean") -> Tensor:
+    """Cross-entropy of integer class labels under softmax(logits): -log softmax(logits)[i, labels[i]].
+
+    ``logits`` has shape (n, C) (or (C,) with a single label); ``labels`` are class ids in
+    [0, C) as an int numpy array, a list, or an integral-valued Tensor. Computed through the
+    shifted ``log_softmax``, so logits of any size (1e3 included) give finite values and the
+    gradient softmax(logits) - onehot(labels).
+    """
+    name = "cross_entropy"
+    _check_reduction(reduction, name)
+    x = _as_input(logits, name, "logits")
+    if x.ndim not in (1, 2) or x.shape[-1] == 0:
+        raise ValueError(
+            f"{name}: logits must have shape (n, C) with C ≥ 1 classes (or (C,) for one sample), "
+            f"got shape {x.shape}"
+        )
+    n = x.shape[0] if x.ndim == 2 else 1
+    ids = _class_labels(labels, n, x.shape[-1], x.shape, name)
+    if x.ndim == 1:
+        return _reduce(-x.log_softmax(axis=0)[ids], reduction)
+    picked = x.log_softmax(axis=1)[np.arange(n), ids]
+    return _reduce(-picked, reduction)
+
+
+# --------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class LossSpec:
+    """How to exercise one loss: the function and a sampler of valid inputs.
+
+    ``sample(rng)`` returns ``(input, target)`` float64 numpy arrays inside the loss's domain
+    and away from its kinks (so central differences are meaningful). ``target_differentiable``
+    says whether the loss is differentiable in its target too (not for class labels).
+    ``options`` are extra keyword arguments the tests pass.
+    """
+
+    fn: Callable[..., Tensor]
+    sample: Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
+    target_differentiable: bool = True
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _residual_pair(rng: np.random.Generator, low: float = 0.2, high: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+    """A prediction and a target whose differences have magnitude in [low, high], random sign."""
+    pred = rng.normal(size=(4, 3))
+    residual = rng.uniform(low, high, size=pred.shape) * rng.choice([-1.0, 1.0], size=pred.shape)
+    return pred, pred - residual
+
+
+def _huber_pair(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Residuals on both sides of delta = 1 (both branches), never close to the switch."""
+    pred = rng.normal(size=(4, 3))
+    size = np.where(rng.random(pred.shape) < 0.5, rng.uniform(0.1, 0.8, pred.shape), rng.uniform(1.2, 2.5, pred.shape))
+    return pred, pred - size * rng.choice([-1.0, 1.0], size=pred.shape)
+
+
+def _probability_pair(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    return rng.uniform(0.05, 0.95, size=(4, 3)), rng.uniform(0.0, 1.0, size=(4, 3))
+
+
+def _logit_pair(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    return rng.normal(scale=3.0, size=(4, 3)), rng.uniform(0.0, 1.0, size=(4, 3))
+
+
+def _class_pair(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    return rng.normal(scale=2.0, size=(5, 4)), rng.integers(0, 4, size=5)
+
+
+LOSSES: dict[str, LossSpec] = {
+    "mse": LossSpec(mse, _residual_pair),
+    "half_mse": LossSpec(half_mse, _residual_pair),
+    "mae": LossSpec(mae, _residual_pair),
+    "huber": LossSpec(huber, _huber_pair, options={"delta": 1.0}),
+    "binary_cross_entropy": LossSpec(binary_cross_entropy, _probability_pair),
+    "binary_cross_entropy_with_logits": LossSpec(binary_cross_entropy_with_logits, _logit_pair),
+    "cross_entropy": LossSpec(cross_entropy, _class_pair, target_differentiable=False),
+}
+"""Every loss by name; the test-suite gradchecks each entry (all reductions) automatically."""
