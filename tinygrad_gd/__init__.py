@@ -8,7 +8,7 @@
     -7.5
 """
 
-from . import analytic, autograd, checking, ops
+from . import analytic, autograd, checking, losses, ops, optim
 from .autograd import (
     Function,
     detect_anomaly,
@@ -68,7 +68,9 @@ __all__ = [
     "no_grad",
     "ones",
     "ones_like",
+    "losses",
     "ops",
+    "optim",
     "rand",
     "randn",
     "set_detect_anomaly",
