@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import traceback
+import weakref
 from typing import Any, Callable, TypeVar
 
 import numpy as np
@@ -23,6 +24,7 @@ __all__ = [
     "Function",
     "GraphTensor",
     "backward",
+    "grad",
     "no_grad",
     "enable_grad",
     "set_grad_enabled",
@@ -64,17 +66,32 @@ def is_anomaly_enabled() -> bool:
     return _state.anomaly
 
 
+_UNSET = object()
+
+
 class _ModeSwitch:
-    """Context manager *and* decorator that sets a per-thread flag and restores it after."""
+    """Context manager *and* decorator that sets a per-thread flag and restores it after.
+
+    The ``set_*`` forms (``_immediate``) also work as plain calls, as in PyTorch:
+    ``set_grad_enabled(False)`` switches recording off at once, until switched back.
+    """
 
     _field = ""
+    _immediate = False
 
     def __init__(self, mode: bool = True) -> None:
         self.mode = bool(mode)
         self._previous: list[bool] = []
+        self._before_init: Any = _UNSET
+        if self._immediate:
+            self._before_init = getattr(_state, self._field)
+            setattr(_state, self._field, self.mode)
 
     def __enter__(self) -> "_ModeSwitch":
-        self._previous.append(getattr(_state, self._field))
+        previous, self._before_init = self._before_init, _UNSET
+        if previous is _UNSET:
+            previous = getattr(_state, self._field)
+        self._previous.append(previous)
         setattr(_state, self._field, self.mode)
         return self
 
@@ -84,6 +101,10 @@ class _ModeSwitch:
     def __call__(self, fn: F) -> F:
         import functools
 
+        if self._before_init is not _UNSET:
+            # Used as a decorator: undo the switch the constructor made (PyTorch does the same).
+            setattr(_state, self._field, self._before_init)
+            self._before_init = _UNSET
         mode, cls = self.mode, type(self)
 
         @functools.wraps(fn)
@@ -99,9 +120,11 @@ class _ModeSwitch:
 
 
 class set_grad_enabled(_ModeSwitch):
-    """``set_grad_enabled(False)`` as a context manager or decorator turns recording off."""
+    """``set_grad_enabled(mode)``: a context manager, a decorator, or (as a plain call) a
+    switch that stays until changed: ``set_grad_enabled(False)`` turns recording off."""
 
     _field = "grad_enabled"
+    _immediate = True
 
 
 class no_grad(set_grad_enabled):
@@ -109,6 +132,8 @@ class no_grad(set_grad_enabled):
 
     Use it for parameter updates (``with no_grad(): w -= lr * w.grad``) and evaluation.
     """
+
+    _immediate = False
 
     def __init__(self) -> None:
         super().__init__(False)
@@ -121,6 +146,8 @@ class no_grad(set_grad_enabled):
 class enable_grad(set_grad_enabled):
     """Context manager and decorator: turn recording back on inside a ``no_grad`` block."""
 
+    _immediate = False
+
     def __init__(self) -> None:
         super().__init__(True)
 
@@ -130,9 +157,11 @@ class enable_grad(set_grad_enabled):
 
 
 class set_detect_anomaly(_ModeSwitch):
-    """``set_detect_anomaly(True)`` as a context manager or decorator enables anomaly mode."""
+    """``set_detect_anomaly(mode)``: a context manager, a decorator, or (as a plain call) a
+    switch that stays until changed, like ``set_grad_enabled``."""
 
     _field = "anomaly"
+    _immediate = True
 
 
 class detect_anomaly(set_detect_anomaly):
@@ -141,6 +170,8 @@ class detect_anomaly(set_detect_anomaly):
 
     Off by default; when off it costs one flag test per op.
     """
+
+    _immediate = False
 
     def __init__(self) -> None:
         super().__init__(True)
@@ -158,25 +189,52 @@ class GraphTensor:
     ``_version`` counts in-place modifications so that a backward never uses stale data.
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_node", "_version", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "requires_grad", "grad", "_node", "_version_box", "_retains_grad", "__weakref__")
 
     data: np.ndarray
     requires_grad: bool
     grad: Any
     _node: "Function | None"
-    _version: int
+    _version_box: list[int]
     _retains_grad: bool
 
+    @property
+    def _version(self) -> int:
+        """In-place modifications so far. Views (reshape, slices, detach, ...) share one counter
+        with the tensor whose memory they see, as in PyTorch: writing through either bumps both."""
+        return self._version_box[0]
 
-def _new_tensor(cls: type, data: np.ndarray, requires_grad: bool, node: "Function | None") -> Any:
+    @_version.setter
+    def _version(self, value: int) -> None:
+        try:
+            self._version_box[0] = value
+        except AttributeError:
+            self._version_box = [value]
+
+
+def _new_tensor(
+    cls: type,
+    data: np.ndarray,
+    requires_grad: bool,
+    node: "Function | None",
+    version_box: list[int] | None = None,
+) -> Any:
     out = object.__new__(cls)
     out.data = data
     out.requires_grad = requires_grad
     out.grad = None
     out._node = node
-    out._version = 0
+    out._version_box = [0] if version_box is None else version_box
     out._retains_grad = False
     return out
+
+
+def _shared_version_box(out: np.ndarray, args: tuple[Any, ...]) -> list[int] | None:
+    """The version counter of the input whose memory ``out`` is a view of, if any."""
+    for a in args:
+        if not isinstance(a, _CONSTANT_TYPES) and np.may_share_memory(out, a.data):
+            return a._version_box
+    return None
 
 
 # --------------------------------------------------------------------------- functions
@@ -198,18 +256,39 @@ class Function:
     context: ``save_for_backward`` keeps what ``backward`` needs, ``needs_input_grad`` says
     which gradients are wanted. The engine undoes broadcasting and casts gradients to each
     input's dtype, so rules may return gradients in the broadcast output shape.
+
+    A node links to its *parents' nodes* (or to leaf tensors), not to intermediate tensors:
+    an intermediate result the user dropped is freed unless a node saved it for backward.
     """
 
-    __slots__ = ("inputs", "needs_input_grad", "saved", "versions", "released", "created_at")
+    __slots__ = (
+        "edges",
+        "needs_input_grad",
+        "saved",
+        "saved_from",
+        "versions",
+        "released",
+        "created_at",
+        "out_shape",
+        "out_dtype",
+        "out_type",
+        "out_ref",
+        "retain_ref",
+        "input_shapes",
+    )
 
-    inputs: tuple[Any, ...]
+    edges: tuple[Any, ...]
     needs_input_grad: tuple[bool, ...]
     saved: tuple[Any, ...]
+
+    returns_view = False  # True for ops whose output may be a view of an input's memory
 
     def __init__(self) -> None:
         self.saved = ()
         self.released = False
         self.created_at = None
+        self.out_ref = None
+        self.retain_ref = None
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep arrays (inputs, the output or intermediates) for ``backward``."""
@@ -248,25 +327,58 @@ class Function:
         record = requires and state.grad_enabled
         if state.anomaly:
             node.created_at = _user_frame()
+            node.input_shapes = _shapes(datas)
         out = node.forward(*datas, **kwargs)
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         if state.anomaly:
-            _check_finite(out, node, args, "forward")
+            _check_finite(out, node, "forward")
+        # A view of an input's memory shares that input's version counter (as PyTorch).
+        box = _shared_version_box(out, args) if node.returns_view else None
         if not record:
-            return _new_tensor(tensor_type, out, False, None)
-        node.inputs = args
-        node.needs_input_grad = tuple(
-            False if isinstance(a, _CONSTANT_TYPES) else a.requires_grad for a in args
-        )
+            return _new_tensor(tensor_type, out, False, None, box)
+        edges = []
+        for a in args:
+            if isinstance(a, _CONSTANT_TYPES) or not a.requires_grad:
+                edges.append(None)
+            else:
+                edges.append(a if a._node is None else a._node)
+        node.edges = tuple(edges)
+        node.needs_input_grad = tuple(e is not None for e in edges)
+        node.out_shape = out.shape
+        node.out_dtype = out.dtype
+        node.out_type = tensor_type
+        result = _new_tensor(tensor_type, out, True, node, box)
         if node.saved:
-            node.versions = tuple(
-                -1 if isinstance(a, _CONSTANT_TYPES) else a._version for a in args
-            )
-        return _new_tensor(tensor_type, out, True, node)
+            _track_saved(node, args, out, result)
+        return result
 
     def __repr__(self) -> str:
         return f"<{self.name} node>"
+
+
+_OUTPUT = object()  # marks a saved array that is the node's own output
+
+
+def _track_saved(node: Function, args: tuple[Any, ...], out: np.ndarray, result: Any) -> None:
+    """Remember which tensor each saved array belongs to (and its version), so that backward
+    can refuse stale data and create_graph can differentiate through saved values."""
+    sources = []
+    versions = []
+    for value in node.saved:
+        source = None
+        if value is out:
+            source = _OUTPUT
+            node.out_ref = weakref.ref(result)
+        elif isinstance(value, np.ndarray):
+            for a in args:
+                if not isinstance(a, _CONSTANT_TYPES) and a.data is value:
+                    source = a
+                    versions.append(a._version)
+                    break
+        sources.append(source)
+    node.saved_from = tuple(sources)
+    node.versions = tuple(versions)
 
 
 # --------------------------------------------------------------------------- anomaly helpers
@@ -297,13 +409,14 @@ def _is_finite_array(a: Any) -> bool:
     return bool(np.isfinite(arr).all())
 
 
-def _check_finite(out: Any, node: Function, inputs: Any, phase: str) -> None:
+def _check_finite(out: Any, node: Function, phase: str) -> None:
     if _is_finite_array(out):
         return
     where = f" created at {node.created_at}" if node.created_at else ""
+    shapes = getattr(node, "input_shapes", None) or "unknown"
     raise RuntimeError(
         f"anomaly detected: {node.name} produced NaN/inf in its {phase} pass{where} "
-        f"(input shapes: {_shapes(inputs)}). Look at the inputs of this op at that line."
+        f"(input shapes: {shapes}). Look at the inputs of this op at that line."
     )
 
 
@@ -338,99 +451,116 @@ _SECOND_BACKWARD = (
 )
 
 
-def _resolve_saved(node: Function, out: Any) -> tuple[Any, ...]:
-    """Swap saved arrays for the tensors they came from, so that rules record under
-    create_graph. Arrays that are neither an input's nor the output's data stay constants."""
+def _resolve_saved(node: Function) -> tuple[Any, ...]:
+    """Saved arrays as the tensors they came from, so rules record under create_graph.
+    Arrays of constants and intermediates stay arrays (constants of the new graph)."""
     resolved = []
-    for value in node.saved:
-        if isinstance(value, np.ndarray):
-            if value is out.data:
-                value = out
-            else:
-                for a in node.inputs:
-                    if not isinstance(a, _CONSTANT_TYPES) and a.data is value:
-                        value = a
-                        break
+    for value, source in zip(node.saved, node.saved_from):
+        if source is _OUTPUT:
+            value = _new_tensor(node.out_type, value, True, node)
+        elif source is not None and source.requires_grad:
+            value = source
         resolved.append(value)
     return tuple(resolved)
 
 
-def _check_versions(node: Function, out: Any) -> None:
-    if out._version != 0:
+def _check_versions(node: Function) -> None:
+    versions = iter(node.versions)
+    for value, source in zip(node.saved, node.saved_from):
+        if source is None:
+            continue
+        if source is _OUTPUT:
+            out = node.out_ref() if node.out_ref is not None else None
+            if out is None or out._version == 0:
+                continue
+            what, shape, now, expected = f"the output of {node.name}", out.shape, out._version, 0
+        else:
+            expected = next(versions)
+            if source._version == expected:
+                continue
+            what, shape, now = f"an input of {node.name}", source.shape, source._version
         raise RuntimeError(
             f"one of the tensors needed for gradient computation has been modified by an "
-            f"in-place operation: the output of {node.name} (shape {out.shape}) is at version "
-            f"{out._version}, expected 0. Do the in-place change on a copy, or after backward()."
+            f"in-place operation: {what} (shape {shape}) is at version {now}, expected "
+            f"{expected}. Do the in-place change on a copy (x = x + 1 instead of x += 1), or "
+            f"after backward()."
         )
-    for i, (a, v) in enumerate(zip(node.inputs, node.versions)):
-        if v >= 0 and a._version != v:
-            raise RuntimeError(
-                f"one of the tensors needed for gradient computation has been modified by an "
-                f"in-place operation: input {i} of {node.name} (shape {a.shape}) is at version "
-                f"{a._version}, expected {v}. Do the in-place change on a copy "
-                f"(x = x + 1 instead of x += 1), or after backward()."
-            )
 
 
-def backward(
-    root: Any,
-    gradient: Any = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-) -> None:
-    """Accumulate d(root)/d(leaf) into every leaf's ``.grad`` (see ``Tensor.backward``)."""
-    if retain_graph is None:
-        retain_graph = create_graph
-    if not root.requires_grad:
-        raise RuntimeError(
-            "element 0 of tensors does not require grad and does not have a grad_fn: nothing "
-            "to differentiate. Create the inputs with requires_grad=True (or call "
-            ".requires_grad_()) before computing the output."
-        )
-    seed = _seed_gradient(root, gradient, create_graph)
+def _edge_meta(edge: Any) -> tuple[tuple[int, ...], np.dtype]:
+    if isinstance(edge, Function):
+        return edge.out_shape, edge.out_dtype
+    return edge.data.shape, edge.data.dtype
 
-    # Count, for every tensor reachable from the root, how many graph edges consume it.
+
+def _run_backward(
+    roots: list[Any],
+    seeds: list[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    targets: list[Any] | None = None,
+) -> tuple[list[tuple[Any, Any]], list[tuple[Any, Any]], dict[int, Any]]:
+    """Propagate ``seeds`` from ``roots`` through the graph in topological order.
+
+    Returns (leaf gradients, retained non-leaf gradients, gradients of ``targets`` by id).
+    Touches no user-visible state, so a failure half-way leaves every ``.grad`` unchanged.
+    """
+    start_edges = [r if r._node is None else r._node for r in roots]
+    # Count, for every node reachable from the roots, how many graph edges consume it.
     consumers: dict[int, int] = {}
-    stack = [root]
-    seen = {id(root)}
+    stack = [e for e in start_edges if isinstance(e, Function)]
+    seen = {id(e) for e in start_edges}
     while stack:
-        t = stack.pop()
-        node = t._node
-        if node is None:
-            continue
-        for a, needed in zip(node.inputs, node.needs_input_grad):
-            if needed:
-                k = id(a)
+        node = stack.pop()
+        for e in node.edges:
+            if e is not None:
+                k = id(e)
                 consumers[k] = consumers.get(k, 0) + 1
                 if k not in seen:
                     seen.add(k)
-                    stack.append(a)
+                    if isinstance(e, Function):
+                        stack.append(e)
 
-    grads: dict[int, Any] = {id(root): seed}
+    grads: dict[int, Any] = {}
+    for e, seed in zip(start_edges, seeds):
+        k = id(e)
+        grads[k] = seed if k not in grads else grads[k] + seed
+    target_ids = {id(t if t._node is None else t._node) for t in targets} if targets else set()
+    captured: dict[int, Any] = {}
     leaf_grads: list[tuple[Any, Any]] = []
     retained: list[tuple[Any, Any]] = []
     processed: list[Function] = []
     anomaly = _state.anomaly
-    ready = [root]
+    ready = []
+    for e in start_edges:
+        if consumers.get(id(e), 0) == 0 and all(x is not e for x in ready):
+            ready.append(e)
     with set_grad_enabled(create_graph):
         while ready:
-            t = ready.pop()
-            g = grads.pop(id(t), None)
-            node = t._node
-            if node is None:
+            edge = ready.pop()
+            k = id(edge)
+            g = grads.pop(k, None)
+            if k in target_ids and g is not None:
+                captured[k] = g
+            if not isinstance(edge, Function):
                 if g is not None:
-                    leaf_grads.append((t, g))
+                    leaf_grads.append((edge, g))
                 continue
-            if g is not None and t._retains_grad:
-                retained.append((t, g))
+            node = edge
             if node.released:
                 raise RuntimeError(_SECOND_BACKWARD.format(op=node.name))
-            if g is not None:
+            if g is None:
+                input_grads: Any = (None,) * len(node.edges)
+            else:
+                if node.retain_ref is not None:
+                    t = node.retain_ref()
+                    if t is not None:
+                        retained.append((t, g))
                 if node.saved:
-                    _check_versions(node, t)
-                if create_graph:
+                    _check_versions(node)
+                if create_graph and node.saved:
                     raw = node.saved
-                    node.saved = _resolve_saved(node, t)
+                    node.saved = _resolve_saved(node)
                     try:
                         input_grads = node.backward(g)
                     finally:
@@ -442,32 +572,46 @@ def backward(
                 if anomaly:
                     for gi in input_grads:
                         if gi is not None:
-                            _check_finite(gi, node, node.inputs, "backward")
-            else:
-                input_grads = (None,) * len(node.inputs)
+                            _check_finite(gi, node, "backward")
             processed.append(node)
-            for a, needed, gi in zip(node.inputs, node.needs_input_grad, input_grads):
-                if not needed:
+            for e, gi in zip(node.edges, input_grads):
+                if e is None:
                     continue
-                k = id(a)
+                k = id(e)
                 if gi is not None:
-                    if gi.shape != a.data.shape:
-                        gi = unbroadcast(gi, a.data.shape)
-                    if gi.dtype != a.data.dtype:
-                        gi = gi.astype(a.data.dtype)
+                    shape, dtype = _edge_meta(e)
+                    if gi.shape != shape:
+                        gi = unbroadcast(gi, shape)
+                    if gi.dtype != dtype:
+                        gi = gi.astype(dtype)
                     previous = grads.get(k)
                     grads[k] = gi if previous is None else previous + gi
                 left = consumers[k] - 1
                 consumers[k] = left
                 if left == 0:
-                    ready.append(a)
-
-    # Only now, with the whole pass done, touch user-visible state: a backward that fails
-    # half-way leaves every .grad as it was.
+                    ready.append(e)
     if not retain_graph:
         for node in processed:
             node.saved = ()
+            node.saved_from = ()
             node.released = True
+    return leaf_grads, retained, captured
+
+
+def backward(
+    root: Any,
+    gradient: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> None:
+    """Accumulate d(root)/d(leaf) into every leaf's ``.grad`` (see ``Tensor.backward``)."""
+    if retain_graph is None:
+        retain_graph = create_graph
+    _require_grad(root)
+    seed = _seed_gradient(root, gradient, create_graph)
+    leaf_grads, retained, _ = _run_backward([root], [seed], retain_graph, create_graph)
+    # Only now, with the whole pass done, touch user-visible state: a backward that fails
+    # half-way leaves every .grad as it was.
     for t, g in retained:
         t.grad = _as_grad(t, g, create_graph)
     for t, g in leaf_grads:
@@ -475,10 +619,70 @@ def backward(
             continue
         if t.grad is None:
             t.grad = _as_grad(t, g, create_graph)
-        elif create_graph or t.grad.requires_grad:
+        elif create_graph or t.grad.requires_grad or not isinstance(g, np.ndarray):
             t.grad = t.grad + g
         else:
-            t.grad.data = t.grad.data + (g.data if not isinstance(g, np.ndarray) else g)
+            t.grad.data = t.grad.data + g
+
+
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = True,
+) -> tuple[Any, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated).
+
+    As ``torch.autograd.grad``: ``outputs`` is a tensor or a sequence of tensors,
+    ``grad_outputs`` their upstream gradients (optional for one-element outputs); returns a
+    tuple with one Tensor per input (``None`` for an input the outputs do not depend on, or
+    a ``RuntimeError`` when ``allow_unused=False``). No ``.grad`` attribute is changed.
+    """
+    if retain_graph is None:
+        retain_graph = create_graph
+    single_out = not isinstance(outputs, (list, tuple))
+    outs = [outputs] if single_out else list(outputs)
+    if grad_outputs is None or single_out:
+        gouts = [grad_outputs] if single_out else [None] * len(outs)
+    else:
+        gouts = list(grad_outputs)
+    if len(gouts) != len(outs):
+        raise ValueError(f"grad: {len(outs)} outputs but {len(gouts)} grad_outputs")
+    ins = [inputs] if not isinstance(inputs, (list, tuple)) else list(inputs)
+    for t in ins:
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"grad: an input of shape {t.shape} does not require grad; create it with "
+                f"requires_grad=True"
+            )
+    for o in outs:
+        _require_grad(o)
+    seeds = [_seed_gradient(o, go, create_graph) for o, go in zip(outs, gouts)]
+    _, _, captured = _run_backward(outs, seeds, retain_graph, create_graph, targets=ins)
+    results = []
+    for t in ins:
+        g = captured.get(id(t if t._node is None else t._node))
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: an input of shape {t.shape} was not used to compute the outputs "
+                    f"(pass allow_unused=True to get None for it)"
+                )
+            results.append(None)
+        else:
+            results.append(_as_grad(t, g, create_graph))
+    return tuple(results)
+
+
+def _require_grad(root: Any) -> None:
+    if not root.requires_grad:
+        raise RuntimeError(
+            "this tensor does not require grad and was not computed from one that does: "
+            "nothing to differentiate. Create the inputs with requires_grad=True (or call "
+            ".requires_grad_()) before computing the output, outside no_grad()."
+        )
 
 
 def _as_grad(t: Any, g: Any, create_graph: bool) -> Any:
