@@ -19,6 +19,7 @@ from .autograd import (
     set_detect_anomaly,
     set_grad_enabled,
 )
+from .functional import grad, hessian, hvp, jacobian, value_and_grad
 from .checking import GradcheckError, compare_gradients, gradcheck, numerical_grad
 from .tensor import (
     DtypeError,
@@ -46,6 +47,11 @@ __version__ = "0.1.0"
 __all__ = [
     "Function",
     "DtypeError",
+    "grad",
+    "hessian",
+    "hvp",
+    "jacobian",
+    "value_and_grad",
     "GradcheckError",
     "analytic",
     "checking",
