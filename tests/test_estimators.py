@@ -1,0 +1,185 @@
+"""LinearRegression / LogisticRegression: agreement with closed forms and with independent
+numpy gradient descent, unit conversion under standardisation, predictions, errors."""
+
+import functools
+
+import numpy as np
+import pytest
+
+from tinygrad_gd import data, losses
+from tinygrad_gd.estimators import LinearRegression, LogisticRegression, NotFittedError
+from tinygrad_gd.train import DivergenceError, History
+
+
+def two_scale_problem(n=60, seed=0):
+    """Two features on very different scales (the tutorials' classic divergence trap)."""
+    rng = np.random.default_rng(seed)
+    X = np.c_[rng.uniform(0, 1, n), rng.uniform(0, 1000, n)]
+    y = 3.0 * X[:, 0] - 0.002 * X[:, 1] + 5.0 + 0.01 * rng.standard_normal(n)
+    return X, y
+
+
+# --------------------------------------------------------------------------- LinearRegression
+def test_linear_regression_reaches_the_closed_form():
+    X, y = data.load_builtin("noisy_line")
+    model = LinearRegression(tol=1e-14, max_steps=5000).fit(X, y)
+    cf_coef, cf_intercept = np.linalg.lstsq(np.c_[X, np.ones(len(X))], y.ravel(), rcond=None)[0]
+    np.testing.assert_allclose(model.closed_form_coef_, [cf_coef], rtol=1e-12)
+    assert model.closed_form_intercept_ == pytest.approx(cf_intercept, rel=1e-12)
+    assert model.closed_form_ == (model.closed_form_coef_, model.closed_form_intercept_)
+    assert model.closed_form_gap_ < 1e-6
+    assert model.closed_form_gap_ == pytest.approx(
+        max(abs(model.coef_[0] - cf_coef), abs(model.intercept_ - cf_intercept)), abs=1e-15
+    )
+    assert isinstance(model.history_, History) and model.n_iter_ == model.history_.steps
+    assert model.history_.stop_reason == "tol"
+
+
+def test_standardised_coefficients_are_reported_in_original_units():
+    X, y = two_scale_problem()
+    model = LinearRegression(tol=1e-16, max_steps=5000).fit(X, y)
+    assert model.coef_.shape == (2,)
+    assert model.closed_form_gap_ < 1e-7
+    np.testing.assert_allclose(model.predict(X), X @ model.closed_form_coef_ + model.closed_form_intercept_, atol=1e-6)
+
+
+def test_unscaled_features_diverge_without_standardisation():
+    X, y = two_scale_problem()
+    with pytest.raises(DivergenceError, match="standardize"):
+        LinearRegression(standardize=False, lr=0.1).fit(X, y)
+
+
+def test_seed_002_line_without_standardisation():
+    X, y = data.make_line()
+    model = LinearRegression("half_mse", standardize=False, lr=0.1, max_steps=20_000, tol=1e-20).fit(X, y)
+    assert model.coef_[0] == pytest.approx(2.0, abs=1e-6) and model.intercept_ == pytest.approx(0.0, abs=1e-5)
+    assert model.predict(X).shape == (3, 1)  # shaped like the y it was given
+    assert model.score(X, y) == pytest.approx(1.0, abs=1e-10)
+
+
+def test_linear_regression_matches_independent_numpy_gradient_descent():
+    X, y = two_scale_problem(n=30, seed=3)
+    model = LinearRegression("mse", lr=0.05, max_steps=40, tol=None).fit(X, y)
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    Z = (X - mean) / std
+    w, b = np.zeros(2), 0.0
+    for _ in range(40):
+        r = Z @ w + b - y  # J = mean(r²): dJ/dw = 2 Zᵀr/n, dJ/db = 2 mean(r)
+        w, b = w - 0.05 * 2 * Z.T @ r / len(y), b - 0.05 * 2 * r.mean()
+    np.testing.assert_allclose(model.coef_, w / std, rtol=1e-12)
+    assert model.intercept_ == pytest.approx(b - np.sum(w * mean / std), rel=1e-12)
+    assert model.n_iter_ == 40 and model.history_.stop_reason == "max_steps"
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_each_optimizer_gets_close(optimizer):
+    X, y = data.load_builtin("noisy_line")
+    model = LinearRegression(optimizer=optimizer, lr=0.05, max_steps=3000, tol=1e-14).fit(X, y)
+    assert model.closed_form_gap_ < 1e-4
+
+
+def test_other_losses_and_callables():
+    X, y = data.make_noisy_line(n=80, noise=0.0, seed=0)  # exact line: every loss has the same minimiser
+    for loss in ["mae", "huber", functools.partial(losses.huber, delta=0.5)]:
+        model = LinearRegression(loss, optimizer="adam", lr=0.05, max_steps=1000, tol=None).fit(X, y)
+        assert model.coef_[0] == pytest.approx(2.0, abs=0.02) and model.intercept_ == pytest.approx(1.0, abs=0.02)
+
+
+def test_minibatches_and_no_intercept():
+    X, y = data.make_noisy_line(n=64, intercept=0.0, noise=0.05, seed=1)
+    model = LinearRegression(fit_intercept=False, standardize=False, batch_size=16, seed=0, lr=0.02, max_steps=800).fit(
+        X, y.ravel()
+    )
+    assert model.intercept_ == 0.0 and model.closed_form_intercept_ == 0.0
+    assert model.closed_form_gap_ < 0.02 and model.predict(X).shape == (64,)
+
+
+def test_r2_score_formula():
+    X, y = data.make_noisy_line(n=50, noise=1.0, seed=4)
+    model = LinearRegression().fit(X, y)
+    pred = model.predict(X).ravel()
+    expected = 1 - np.sum((y.ravel() - pred) ** 2) / np.sum((y.ravel() - y.mean()) ** 2)
+    assert model.score(X, y) == pytest.approx(expected, rel=1e-12) and 0 < expected < 1
+
+
+def test_linear_regression_errors():
+    with pytest.raises(NotFittedError, match="fit") as info:
+        LinearRegression().predict(np.ones((2, 1)))
+    assert isinstance(info.value, ValueError) and isinstance(info.value, AttributeError)
+    model = LinearRegression().fit(np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 5.0], [3.0, 1.0]]), np.arange(4.0))
+    with pytest.raises(ValueError, match=r"3 feature\(s\).*fitted on 2"):
+        model.predict(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="4 rows but y has 3"):
+        LinearRegression().fit(np.ones((4, 1)), np.ones(3))
+    with pytest.raises(ValueError, match="NaN"):
+        LinearRegression().fit(np.array([[1.0], [np.nan]]), np.ones(2))
+    with pytest.raises(ValueError, match="one target"):
+        LinearRegression().fit(np.ones((4, 1)), np.ones((4, 2)))
+    with pytest.raises(ValueError, match="unknown loss"):
+        LinearRegression("l3").fit(np.ones((2, 1)), np.ones(2))
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        LinearRegression(optimizer="lbfgs").fit(np.ones((2, 1)), np.ones(2))
+    with pytest.raises(ValueError, match="numeric"):
+        LinearRegression().fit(np.array([["a"], ["b"]]), np.ones(2))
+
+
+# --------------------------------------------------------------------------- LogisticRegression
+def test_logistic_regression_matches_independent_numpy_gradient_descent():
+    X, y = data.load_builtin("two_blobs", std=2.0)  # overlapping classes: a finite optimum
+    model = LogisticRegression(lr=0.5, max_steps=100, tol=None).fit(X, y)
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    Z, t = (X - mean) / std, y.ravel()
+    w, b = np.zeros(2), 0.0
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-(Z @ w + b)))  # mean BCE: dJ/dw = Zᵀ(p - t)/n, dJ/db = mean(p - t)
+        w, b = w - 0.5 * Z.T @ (p - t) / len(t), b - 0.5 * np.mean(p - t)
+    assert model.coef_.shape == (1, 2) and model.intercept_.shape == (1,)
+    np.testing.assert_allclose(model.coef_[0], w / std, rtol=1e-10)
+    assert model.intercept_[0] == pytest.approx(b - np.sum(w * mean / std), rel=1e-10)
+
+
+def test_logistic_regression_predictions_and_probabilities():
+    X, y = data.load_builtin("two_blobs")
+    model = LogisticRegression().fit(X, y)
+    assert model.score(X, y) >= 0.98
+    proba = model.predict_proba(X)
+    assert proba.shape == (200, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    z = model.decision_function(X)
+    np.testing.assert_allclose(proba[:, 1], 1 / (1 + np.exp(-z)), rtol=1e-9, atol=1e-15)
+    np.testing.assert_array_equal(model.predict(X), (z > 0).astype(float))
+    assert np.all(np.isfinite(model.predict_proba(X * 1e4)))  # huge logits stay finite
+
+
+def test_string_labels_come_back():
+    X, y = data.load_builtin("two_blobs", n=60)
+    names = np.where(y.ravel() > 0.5, "yes", "no")
+    model = LogisticRegression().fit(X, names)
+    assert model.classes_.tolist() == ["no", "yes"]
+    assert set(model.predict(X)) <= {"no", "yes"} and model.score(X, names) >= 0.95
+
+
+def test_multiclass_softmax_regression():
+    X, y = data.load_builtin("three_blobs")
+    model = LogisticRegression(lr=0.5, max_steps=500).fit(X, y)
+    assert model.coef_.shape == (3, 2) and model.intercept_.shape == (3,)
+    assert model.score(X, y) >= 0.95
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(model.predict(X), proba.argmax(axis=1))
+
+
+def test_l2_shrinks_the_weights():
+    X, y = data.load_builtin("two_blobs")
+    plain = LogisticRegression(max_steps=300).fit(X, y)
+    ridge = LogisticRegression(max_steps=300, l2=0.1).fit(X, y)
+    assert np.linalg.norm(ridge.coef_) < 0.5 * np.linalg.norm(plain.coef_)
+    with pytest.raises(ValueError, match="l2"):
+        LogisticRegression(l2=-1.0)
+
+
+def test_logistic_regression_errors():
+    with pytest.raises(ValueError, match="two classes"):
+        LogisticRegression().fit(np.ones((3, 1)), np.zeros(3))
+    with pytest.raises(NotFittedError):
+        LogisticRegression().predict_proba(np.ones((1, 1)))
