@@ -8,7 +8,7 @@
     -7.5
 """
 
-from . import analytic, autograd, checking, losses, ops, optim
+from . import analytic, autograd, checking, data, losses, nn, ops, optim, train
 from .autograd import (
     Function,
     detect_anomaly,
@@ -19,8 +19,9 @@ from .autograd import (
     set_detect_anomaly,
     set_grad_enabled,
 )
-from .functional import grad, hessian, hvp, jacobian, value_and_grad
 from .checking import GradcheckError, compare_gradients, gradcheck, numerical_grad
+from .estimators import LinearRegression, LogisticRegression
+from .functional import grad, hessian, hvp, jacobian, value_and_grad
 from .tensor import (
     DtypeError,
     Tensor,
@@ -41,10 +42,19 @@ from .tensor import (
     zeros,
     zeros_like,
 )
+from .train import DivergenceError, History, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "data",
+    "nn",
+    "train",
+    "fit",
+    "History",
+    "DivergenceError",
+    "LinearRegression",
+    "LogisticRegression",
     "Function",
     "DtypeError",
     "grad",
