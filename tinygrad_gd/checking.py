@@ -579,37 +579,9 @@ def compare_gradients(
 
     # Hand-derived.
     hands: list[np.ndarray | None] = [None] * len(arrays)
-    notes: list[str] = []
     shape_problems: dict[int, str] = {}
     if hand_grad is not None:
-        returned = hand_grad(*[a.copy() for a in arrays])
-        if len(arrays) == 1 and not isinstance(returned, (tuple, list)):
-            returned = (returned,)
-        if not isinstance(returned, (tuple, list)) or len(returned) != len(arrays):
-            count = len(returned) if isinstance(returned, (tuple, list)) else 1
-            raise ValueError(
-                f"hand_grad returned {count} gradient(s) for {len(arrays)} parameter(s) "
-                f"({', '.join(names)}): return one array per parameter, in the same order"
-            )
-        for i, (name, a, h) in enumerate(zip(names, arrays, returned)):
-            h = _float64_copy(h)
-            if h.shape != a.shape:
-                if h.size != a.size:
-                    shape_problems[i] = (
-                        f"{name}: the hand-derived gradient has shape {h.shape} but {name} has shape "
-                        f"{a.shape}; they cannot be compared — a gradient must have its parameter's shape"
-                    )
-                    h = np.full(a.shape, np.nan)
-                else:
-                    if h.size > 1:
-                        shape_problems[i] = (
-                            f"{name}: the hand-derived gradient has shape {h.shape} but {name} has "
-                            f"shape {a.shape}; {name} -= lr * grad would broadcast to "
-                            f"{_broadcast_shape(a.shape, h.shape)}. Values were compared after "
-                            f"reshaping; return it as {a.shape}"
-                        )
-                    h = h.reshape(a.shape)
-            hands[i] = h
+        hands, shape_problems = _hand_gradients(hand_grad, arrays, names)
 
     checks = []
     for i, name in enumerate(names):
@@ -627,6 +599,7 @@ def compare_gradients(
         checks.append(check)
 
     _diagnose(checks, shape_problems, atol, rtol, eps)
+    notes: list[str] = []
     autodiff_right = all(c.autodiff_vs_numeric.agree for c in checks)
     hand_wrong = [c.name for c in checks if c.hand is not None and not c.autodiff_vs_hand.agree]
     if hand_wrong and autodiff_right:
@@ -642,6 +615,43 @@ def compare_gradients(
     if _SIGN in diagnoses:
         notes.append(_SIGN_NOTE)
     return GradientReport(parameters=checks, eps=float(eps), notes=notes)
+
+
+def _hand_gradients(
+    hand_grad: Callable[..., Any], arrays: list[np.ndarray], names: Sequence[str]
+) -> tuple[list[np.ndarray | None], dict[int, str]]:
+    """Call ``hand_grad`` on copies of the parameters; its arrays in the parameters' shapes,
+    and a description of every shape that does not match (by parameter index)."""
+    returned = hand_grad(*[a.copy() for a in arrays])
+    if len(arrays) == 1 and not isinstance(returned, (tuple, list)):
+        returned = (returned,)
+    if not isinstance(returned, (tuple, list)) or len(returned) != len(arrays):
+        count = len(returned) if isinstance(returned, (tuple, list)) else 1
+        raise ValueError(
+            f"hand_grad returned {count} gradient(s) for {len(arrays)} parameter(s) "
+            f"({', '.join(names)}): return one array per parameter, in the same order"
+        )
+    hands: list[np.ndarray | None] = []
+    problems: dict[int, str] = {}
+    for i, (name, a, h) in enumerate(zip(names, arrays, returned)):
+        h = _float64_copy(h)
+        if h.shape != a.shape and h.size != a.size:
+            problems[i] = (
+                f"{name}: the hand-derived gradient has shape {h.shape} but {name} has shape "
+                f"{a.shape}; they cannot be compared — a gradient must have its parameter's shape"
+            )
+            h = np.full(a.shape, np.nan)
+        elif h.shape != a.shape:
+            if h.size > 1:  # (n,) against (n, 1): an update would broadcast to (n, n)
+                problems[i] = (
+                    f"{name}: the hand-derived gradient has shape {h.shape} but {name} has "
+                    f"shape {a.shape}; {name} -= lr * grad would broadcast to "
+                    f"{_broadcast_shape(a.shape, h.shape)}. Values were compared after "
+                    f"reshaping; return it as {a.shape}"
+                )
+            h = h.reshape(a.shape)
+        hands.append(h)
+    return hands, problems
 
 
 def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> str:
@@ -697,12 +707,12 @@ def _diagnose(checks: list[ParameterCheck], shape_problems: dict[int, str], atol
                 parts.append(
                     f"{c.name}: the hand-derived gradient disagrees with the {reference} gradient "
                     f"(max abs error {d.max_abs:.3g}, max rel {d.max_rel:.3g}; no constant factor)"
-                    + _values_hint(c.hand, c.autodiff if c.autodiff_vs_numeric.agree else c.numeric)
+                    + _values_hint(c.hand, c.autodiff if c.autodiff_vs_numeric.agree else c.numeric, reference)
                 )
         c.diagnosis = "\n".join(parts)
 
 
-def _values_hint(hand: np.ndarray, reference: np.ndarray) -> str:
+def _values_hint(hand: np.ndarray, reference: np.ndarray, reference_name: str) -> str:
     if hand.size != 1:
         return ""
-    return f": hand-derived {float(hand.reshape(-1)[0]):.6g}, expected {float(reference.reshape(-1)[0]):.6g}"
+    return f": hand-derived {float(hand.reshape(-1)[0]):.6g}, {reference_name} {float(reference.reshape(-1)[0]):.6g}"
