@@ -2,7 +2,9 @@
 callbacks, progress bar, mini-batches and a small MLP."""
 
 import io
+import runpy
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -282,3 +284,12 @@ def test_history_repr_and_empty_values():
     h = History()
     assert np.isnan(h.final_loss) and np.isnan(h.best_loss) and len(h) == 0
     assert "stop_reason=None" in repr(h)
+
+
+@pytest.mark.parametrize("script", ["mlp_classifier.py", "logistic_regression.py"])
+def test_examples_run(script, capsys):
+    runpy.run_path(str(Path(__file__).parent.parent / "examples" / script), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "accuracy" in out
+    if script == "mlp_classifier.py":
+        assert float(out.split("test accuracy: ")[1].split("%")[0]) >= 95
