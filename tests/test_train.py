@@ -38,7 +38,7 @@ def seed_002_numpy(X, y, alpha, steps):
 # --------------------------------------------------------------------------- the seeds' run
 def test_seed_002_trajectory_matches_the_numpy_loop():
     X, y, w, b, loss = seed_002_problem()
-    history = fit([w, b], loss, lr=0.01, max_steps=1000, record_params=True)
+    history = fit([w, b], loss, lr=0.01, max_steps=1000)  # small models record params by default
     w_np, b_np, trace = seed_002_numpy(X, y, 0.01, 1000)
     assert history.stop_reason == "max_steps" and history.steps == 1000 and len(history) == 1000
     np.testing.assert_allclose(history.loss, [t[2] for t in trace], rtol=1e-12)
@@ -56,6 +56,18 @@ def test_params_given_as_dict_name_the_history():
     history = fit({"w": w, "b": b}, loss, max_steps=3, record_params=True)
     assert history.param_names == ["w", "b"] and len(history.params) == 3
     assert history.params[0][0] is not w.data  # snapshots are copies
+    assert fit({"w": w, "b": b}, loss, max_steps=3, record_params=False).params == []
+
+
+def test_large_models_do_not_record_params_unless_asked():
+    X, y = data.make_noisy_line(n=10, seed=0)
+    model = nn.Sequential(nn.Linear(1, 20, rng=0), nn.Tanh(), nn.Linear(20, 1, rng=1))  # 61 numbers
+    assert len(fit(model, losses.mse, (X, y), max_steps=2).params) == 2
+    wide = nn.Sequential(nn.Linear(1, 50, rng=0), nn.Tanh(), nn.Linear(50, 1, rng=1))  # 151 numbers
+    assert fit(wide, losses.mse, (X, y), max_steps=2).params == []
+    history = fit(wide, losses.mse, (X, y), max_steps=2, record_params=True)
+    assert [a.shape for a in history.params[0]] == [(50, 1), (50,), (1, 50), (1,)]
+    assert history.param_names == ["0.weight", "0.bias", "2.weight", "2.bias"]
 
 
 # --------------------------------------------------------------------------- stopping rules

@@ -50,6 +50,9 @@ DEFAULT_MAX_STEPS = 1000
 DEFAULT_LR = 0.01
 """Learning rate of the optimizer ``fit`` builds when given none (seed 002's alpha)."""
 
+RECORD_PARAMS_LIMIT = 100
+"""``fit`` records parameters per step by default when they hold at most this many numbers."""
+
 
 class DivergenceError(RuntimeError):
     """The loss became NaN/inf (or kept rising): ``step`` and ``loss`` say where."""
@@ -67,7 +70,8 @@ class History:
     ``loss[i]`` is the loss at step ``i``, computed at the parameters *before* update ``i``
     (so ``loss[0]`` is the starting loss). With ``record_params=True``, ``params[i]`` holds
     copies of those parameters (a tuple of arrays in ``param_names`` order, like seed 001's
-    ``log`` of ``(w, b)``), and ``final_params`` the parameters training ended with.
+    ``log`` of ``(w, b)``), and ``final_params`` the parameters training ended with (``fit``
+    records them by default for small models).
     ``epoch_loss`` / ``val_loss`` hold one mean per finished epoch when ``fit`` had data.
     ``stop_reason`` is one of "max_steps", "epochs", "target_loss", "tol", "callback".
     """
@@ -266,7 +270,7 @@ def fit(
     scheduler: Any = None,
     callbacks: Callback | Sequence[Callback] = (),
     progress: bool | None = None,
-    record_params: bool = False,
+    record_params: bool | None = None,
 ) -> History:
     """Train by gradient descent until a stopping rule fires; returns a :class:`History`.
 
@@ -290,7 +294,8 @@ def fit(
         value stops training (``stop_reason == "callback"``).
     progress: tqdm bar on stderr when it is a terminal: None = only for runs longer than a
         second, True = always, False = never. Never when stderr is not a terminal.
-    record_params: keep a copy of the parameters at every step in ``History.params``.
+    record_params: keep a copy of the parameters at every step in ``History.params``;
+        None (default) does so for small models (at most 100 numbers, e.g. the seeds' w and b).
 
     Checks (target, tol, rising) apply to every step's loss when one step covers all the
     data (a closure or a full batch) and to each epoch's mean loss with mini-batches.
@@ -323,6 +328,8 @@ def fit(
     callbacks = list(callbacks)
     if max_steps is None and epochs is None:
         max_steps = DEFAULT_MAX_STEPS
+    if record_params is None:
+        record_params = sum(p.data.size for p in params) <= RECORD_PARAMS_LIMIT
 
     per_step = loader is None or len(loader) == 1  # which loss the stopping rules watch
     batches_per_epoch = 1 if loader is None else len(loader)
@@ -397,11 +404,11 @@ def fit(
                         bar.update(1)
                         if step % 50 == 1:
                             bar.set_postfix_str(f"loss={value:.4g}", refresh=False)
-                    end_of_epoch = k == n_batches - 1
-                    info = StepInfo(step, history.epochs, value, history, model, optimizer, end_of_epoch)
-                    if any([bool(cb(info)) for cb in callbacks]):
-                        stop = "callback"
-                        break
+                    if callbacks:
+                        info = StepInfo(step, history.epochs, value, history, model, optimizer, k == n_batches - 1)
+                        if any([bool(cb(info)) for cb in callbacks]):  # a list: every callback runs
+                            stop = "callback"
+                            break
                     if max_steps is not None and step >= max_steps:
                         stop = "max_steps"
                         break
