@@ -603,11 +603,17 @@ def compare_gradients(
     autodiff_right = all(c.autodiff_vs_numeric.agree for c in checks)
     hand_wrong = [c.name for c in checks if c.hand is not None and not c.autodiff_vs_hand.agree]
     if hand_wrong and autodiff_right:
+        no_factor = any("no constant factor" in c.diagnosis for c in checks)
+        example = (
+            " (such as seed 001's `Y - pred ** 2`, which squares only the prediction, instead of "
+            "`(Y - pred) ** 2`)"
+            if no_factor
+            else ""
+        )
         notes.append(
             "The autodiff gradient matches finite differences, so the loss function and the "
             "hand-derived gradient describe different costs: either the derivation is wrong, or "
-            f"{fn_name} does not compute the cost you derived (e.g. seed 001's "
-            "`Y - pred ** 2`, which squares only the prediction, instead of `(Y - pred) ** 2`)."
+            f"{fn_name} does not compute the cost you derived{example}."
         )
     diagnoses = "\n".join(c.diagnosis for c in checks)
     if _FACTOR_2 in diagnoses:
