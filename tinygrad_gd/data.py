@@ -142,9 +142,10 @@ class DataLoader:
         if size >= n and not self.shuffle:  # full batch, original order: no copies
             yield self.arrays[0] if single else self.arrays
             return
-        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        order = self._rng.permutation(n) if self.shuffle else None
         for k in range(len(self)):
-            index = order[k * size : (k + 1) * size]
+            # in data order a batch is a slice (a view, no copy)
+            index = slice(k * size, (k + 1) * size) if order is None else order[k * size : (k + 1) * size]
             batch = tuple(_take(a, index) for a in self.arrays)
             yield batch[0] if single else batch
 
@@ -420,11 +421,15 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
     "line": BuiltinDataset(make_line, "regression", "seed 002's three points on y = 2x"),
     "noisy_line": BuiltinDataset(make_noisy_line, "regression", "50 points near y = 2x + 1 (noise 0.5)"),
     "two_blobs": BuiltinDataset(
-        lambda **kw: make_blobs(**{"centers": 2, **kw}), "binary", "two Gaussian blobs in 2-D (200 points)"
+        lambda **kw: make_blobs(**{"centers": 2, **kw}),
+        "binary",
+        "two Gaussian blobs in 2-D (200 points)",
     ),
     "moons": BuiltinDataset(make_moons, "binary", "two interleaving half circles in 2-D (200 points)"),
     "three_blobs": BuiltinDataset(
-        lambda **kw: make_blobs(**{"centers": 3, **kw}), "multiclass", "three Gaussian blobs in 2-D (200 points)"
+        lambda **kw: make_blobs(**{"centers": 3, **kw}),
+        "multiclass",
+        "three Gaussian blobs in 2-D (200 points)",
     ),
 }
 """Built-in datasets by name; :func:`load_builtin` makes one."""

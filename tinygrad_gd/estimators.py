@@ -84,7 +84,9 @@ class _GradientDescentModel:
         self.progress = progress
         self.history_: History | None = None
 
-    def _train(self, X: np.ndarray, target: Any, n_outputs: int, loss: Callable[..., Any], l2: float = 0.0) -> None:
+    def _train(
+        self, X: np.ndarray, target: Any, n_outputs: int, loss: Callable[..., Any], l2: float = 0.0
+    ) -> None:
         self.n_features_in_ = X.shape[1]
         self.scaler_ = Standardizer().fit(X) if self.standardize else None
         Z = self.scaler_.transform(X) if self.scaler_ is not None else X
@@ -127,8 +129,8 @@ class _GradientDescentModel:
         arr = _features(X, f"{type(self).__name__}.{what}")
         if arr.shape[1] != self.n_features_in_:
             raise DataError(
-                f"{type(self).__name__}.{what}: X has {arr.shape[1]} feature(s) (shape {np.shape(X)}) but the "
-                f"model was fitted on {self.n_features_in_}"
+                f"{type(self).__name__}.{what}: X has {arr.shape[1]} feature(s) (shape {np.shape(X)}) "
+                f"but the model was fitted on {self.n_features_in_}"
             )
         return arr
 
@@ -181,9 +183,8 @@ class LinearRegression(_GradientDescentModel):
         solution = np.linalg.lstsq(design, ya, rcond=None)[0]
         self.closed_form_coef_ = solution[: Xa.shape[1]]
         self.closed_form_intercept_ = float(solution[-1]) if self.fit_intercept else 0.0
-        self.closed_form_gap_ = float(
-            max(np.max(np.abs(self.coef_ - self.closed_form_coef_)), abs(self.intercept_ - self.closed_form_intercept_))
-        )
+        coef_gap = np.max(np.abs(self.coef_ - self.closed_form_coef_))
+        self.closed_form_gap_ = float(max(coef_gap, abs(self.intercept_ - self.closed_form_intercept_)))
         return self
 
     @property
@@ -208,7 +209,10 @@ class LinearRegression(_GradientDescentModel):
         return float(1.0 - residual / total) if total > 0 else float(residual == 0)
 
     def __repr__(self) -> str:
-        return f"LinearRegression(loss={self.loss!r}, optimizer={self.optimizer!r}, lr={self.lr}, max_steps={self.max_steps})"
+        return (
+            f"LinearRegression(loss={self.loss!r}, optimizer={self.optimizer!r}, lr={self.lr}, "
+            f"max_steps={self.max_steps})"
+        )
 
 
 class LogisticRegression(_GradientDescentModel):
@@ -290,4 +294,7 @@ class LogisticRegression(_GradientDescentModel):
         return float(np.mean(pred == ya))
 
     def __repr__(self) -> str:
-        return f"LogisticRegression(optimizer={self.optimizer!r}, lr={self.lr}, max_steps={self.max_steps}, l2={self.l2})"
+        return (
+            f"LogisticRegression(optimizer={self.optimizer!r}, lr={self.lr}, max_steps={self.max_steps}, "
+            f"l2={self.l2})"
+        )

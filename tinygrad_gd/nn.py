@@ -311,7 +311,9 @@ class Module:
             with np.load(path, allow_pickle=False) as archive:
                 state = {k: archive[k] for k in archive.files}
         except (ValueError, OSError) as e:
-            raise StateDictError(f"{str(path)!r} is not a parameter file written by Module.save: {e}") from None
+            raise StateDictError(
+                f"{str(path)!r} is not a parameter file written by Module.save: {e}"
+            ) from None
         self.load_state_dict(state, strict=strict)
         return self
 
@@ -371,17 +373,19 @@ class Linear(Module):
         """x: (..., in_features) → (..., out_features)."""
         x = _as_input(x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
+            width = x.shape[-1] if x.ndim else 1
             raise ValueError(
                 f"{self!r} expects inputs whose last axis has {self.in_features} features, got an "
                 f"input of shape {x.shape} (weight shape {self.weight.shape}). Reshape the input "
-                f"(a single feature column is x.reshape(-1, 1)) or build Linear({x.shape[-1] if x.ndim else 1}, "
-                f"{self.out_features})."
+                f"(a single feature column is x.reshape(-1, 1)) or build "
+                f"Linear({width}, {self.out_features})."
             )
         out = x @ self.weight.T
         return out if self.bias is None else out + self.bias
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        bias = self.bias is not None
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={bias}"
 
 
 class Sequential(Module):

@@ -192,9 +192,8 @@ def _loader(data: Any, batch_size: int | None, shuffle: bool | None, seed: Any) 
         return data
     if isinstance(data, (tuple, list)) and data:
         # mini-batches are shuffled by default; a full batch is kept in order (it makes no difference)
-        return DataLoader(
-            *data, batch_size=batch_size, shuffle=batch_size is not None if shuffle is None else shuffle, seed=seed
-        )
+        shuffle = batch_size is not None if shuffle is None else shuffle
+        return DataLoader(*data, batch_size=batch_size, shuffle=shuffle, seed=seed)
     raise TypeError(
         f"fit's data must be a tuple (X, y) of arrays or a DataLoader, got {type(data).__name__}"
     )
@@ -247,7 +246,8 @@ def _progress_bar(progress: bool | None, total: int | None) -> Any:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="fit", unit="step", file=sys.stderr, delay=0 if progress else 1.0, leave=False)
+    delay = 0.0 if progress else 1.0
+    return tqdm(total=total, desc="fit", unit="step", file=sys.stderr, delay=delay, leave=False)
 
 
 # --------------------------------------------------------------------------- fit
@@ -306,7 +306,8 @@ def fit(
     if not trainable:
         raise ValueError("none of the parameters requires grad; create them with requires_grad=True")
     for what, value in (("max_steps", max_steps), ("epochs", epochs), ("max_rising", max_rising)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+        whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+        if value is not None and not (whole and value >= 1):
             raise ValueError(f"{what} must be a positive integer or None, got {value!r}")
     for what, value in (("target_loss", target_loss), ("tol", tol)):
         if value is not None and not (isinstance(value, (int, float, np.number)) and math.isfinite(value)):
@@ -315,7 +316,9 @@ def fit(
         raise ValueError(f"tol must be >= 0, got {tol}")
     if data is None:
         if epochs is not None or batch_size is not None or validation_data is not None:
-            raise ValueError("epochs, batch_size and validation_data need data=(X, y); with a loss closure use max_steps")
+            raise ValueError(
+                "epochs, batch_size and validation_data need data=(X, y); with a loss closure use max_steps"
+            )
         loader = None
     else:
         loader = _loader(data, batch_size, shuffle, seed)
@@ -379,7 +382,9 @@ def fit(
                     loss = loss_fn() if loader is None else _batch_loss(model, loss_fn, batch)
                     value = _loss_value(loss, step)
                     if not math.isfinite(value):
-                        before = f" (it was {history.loss[-1]:.6g} at step {step - 1})" if history.loss else ""
+                        before = ""
+                        if history.loss:
+                            before = f" (it was {history.loss[-1]:.6g} at step {step - 1})"
                         raise DivergenceError(
                             f"training diverged at step {step}: the loss became {value}{before}. "
                             + _ADVICE.format(lr=_current_lr(optimizer)),
@@ -405,7 +410,8 @@ def fit(
                         if step % 50 == 1:
                             bar.set_postfix_str(f"loss={value:.4g}", refresh=False)
                     if callbacks:
-                        info = StepInfo(step, history.epochs, value, history, model, optimizer, k == n_batches - 1)
+                        last = k == n_batches - 1
+                        info = StepInfo(step, history.epochs, value, history, model, optimizer, last)
                         if any([bool(cb(info)) for cb in callbacks]):  # a list: every callback runs
                             stop = "callback"
                             break
