@@ -396,12 +396,9 @@ class GradientReport:
         pairs = [("autodiff vs numeric", "autodiff_vs_numeric")]
         if self.has_hand:
             pairs += [("hand vs numeric", "hand_vs_numeric"), ("autodiff vs hand", "autodiff_vs_hand")]
-        header_top = ["", ""]
         header = ["parameter", "shape"]
-        for title, _ in pairs:
-            header_top += [title, ""]
+        for _ in pairs:
             header += ["max abs", "max rel"]
-        header_top.append("")
         header.append("status")
         rows = []
         for p in self.parameters:
