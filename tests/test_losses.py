@@ -14,6 +14,11 @@ import tinygrad_gd as tg
 from tinygrad_gd import losses
 from tinygrad_gd.losses import LOSSES
 
+try:  # torch is NOT a dependency: when it happens to be installed, compare with it as well
+    import torch
+except ImportError:  # pragma: no cover - depends on the environment
+    torch = None
+
 REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -74,6 +79,41 @@ def test_value_matches_numpy_formula(name, reduction):
     expected = _reduce(REFERENCE[name](x, t, **spec.options), reduction)
     assert out.shape == np.shape(expected)
     np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+
+
+def _torch_loss(name, x, t, reduction, options):
+    F = torch.nn.functional
+    if name == "half_mse":
+        return F.mse_loss(x, t, reduction=reduction) / 2
+    if name == "huber":
+        return F.huber_loss(x, t, reduction=reduction, **options)
+    if name == "cross_entropy":
+        return F.cross_entropy(x, t, reduction=reduction)
+    torch_name = {"mse": "mse_loss", "mae": "l1_loss"}.get(name, name)
+    return getattr(F, torch_name)(x, t, reduction=reduction)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_value_and_gradients_match_torch_when_available(name, reduction):
+    spec = LOSSES[name]
+    rng = np.random.default_rng(9)
+    x, t = spec.sample(rng)
+    xt = tg.Tensor(x, requires_grad=True)
+    tt = tg.Tensor(t, requires_grad=True) if spec.target_differentiable else t
+    out = spec.fn(xt, tt, reduction=reduction, **spec.options)
+    upstream = rng.normal(size=out.shape)
+    out.backward(upstream)
+    if torch is None:
+        return
+    xs = torch.tensor(x, requires_grad=True)
+    ts = torch.tensor(t, requires_grad=spec.target_differentiable)
+    expected = _torch_loss(name, xs, ts, reduction, spec.options)
+    expected.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(xt.grad.data, xs.grad.numpy(), rtol=1e-10, atol=1e-14)
+    if spec.target_differentiable:
+        np.testing.assert_allclose(tt.grad.data, ts.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
 # --------------------------------------------------------------------------- gradients

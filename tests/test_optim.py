@@ -521,6 +521,18 @@ def test_scheduler_lr_sequence(kind, cls, kwargs, closed):
         np.testing.assert_allclose(ours, [base * closed(e) for e in range(15)], rtol=1e-12, atol=1e-15)
         recursive = _pytorch_recursive_lrs(kind, base, 15, **{"eta_min": 0.0, **kwargs})
         np.testing.assert_allclose(ours, recursive, rtol=1e-9, atol=1e-15)
+    if torch is not None:
+        groups = [{"params": [torch.zeros(1, requires_grad=True)]}, {"params": [torch.zeros(1)], "lr": 0.4}]
+        torch_opt = torch.optim.SGD(groups, lr=0.1)
+        torch_cls = {"step": torch.optim.lr_scheduler.StepLR, "exp": torch.optim.lr_scheduler.ExponentialLR,
+                     "cos": torch.optim.lr_scheduler.CosineAnnealingLR}[kind]
+        torch_sched = torch_cls(torch_opt, **kwargs)
+        theirs = [torch_sched.get_last_lr()]
+        for _ in range(14):
+            torch_opt.step()
+            torch_sched.step()
+            theirs.append(torch_sched.get_last_lr())
+        np.testing.assert_allclose(seen, theirs, rtol=1e-9, atol=1e-15)
 
 
 def test_cosine_with_eta_min_and_the_optimizer_uses_the_scheduled_lr():

@@ -169,7 +169,8 @@ def binary_cross_entropy(prob: Any, target: Any, reduction: Reduction = "mean") 
     ``prob`` must lie in [0, 1] (a ``ValueError`` otherwise: pass logits to
     :func:`binary_cross_entropy_with_logits` instead). As PyTorch, each log is clamped at
     -100, so p = 0 or 1 gives a large but finite loss, and the gradient
-    (p - t) / (p(1-p)) has its denominator floored at 1e-12.
+    (p - t) / (p(1-p)) has its denominator floored at 1e-12. The gradient in the target,
+    log(1-p) - log p, uses the same clamped logs (finite at p = 0 or 1, where PyTorch's is ±inf).
     """
     name = "binary_cross_entropy"
     _check_reduction(reduction, name)

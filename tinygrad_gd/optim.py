@@ -319,8 +319,9 @@ class SGD(Optimizer):
             g ← g + momentum·b  if nesterov  else  b
         θ ← θ - lr·g
 
-    (``maximize`` negates the gradient first, as PyTorch's implementation does, so weight decay
-    still shrinks θ when maximizing.) Nesterov needs a momentum and zero dampening.
+    (``maximize`` negates the gradient first, as PyTorch's implementation and current
+    documentation do, so weight decay still shrinks θ when maximizing.) Nesterov needs a
+    momentum and zero dampening.
     """
 
     def __init__(
