@@ -191,8 +191,13 @@ class Pow(Function):
                 ga = g * 0.0 * a  # d/da a**0 = 0, also at a = 0 (where b·a^(b-1) is 0·inf)
             elif isinstance(b, (int, float)) and b == 2:
                 ga = g * a * 2.0
-            else:
+            elif isinstance(b, (int, float)):
                 ga = g * b * a ** (b - 1)
+            else:
+                # Where an exponent entry is 0 the derivative is 0, even at a = 0 (PyTorch):
+                # raise a to the power 1 there instead of -1, so no 0·inf appears.
+                b_arr = np.asarray(b if _is_array(b) else b.data)
+                ga = g * b * a ** where(b_arr == 0, 1.0, b - 1)
         if need_b:
             # Only computed when the exponent requires grad: log of a negative base is NaN.
             a_arr = a if _is_array(a) else a.data
@@ -604,6 +609,8 @@ class LogSoftmax(Function):
 class Reshape(Function):
     """f(x) = x viewed with a new shape;  gradient reshaped back"""
 
+    returns_view = True
+
     def forward(self, x, shape=()):
         self.in_shape = x.shape
         try:
@@ -622,6 +629,8 @@ class Reshape(Function):
 class Transpose(Function):
     """f(x) = x with permuted axes;  gradient permuted back by the inverse permutation"""
 
+    returns_view = True
+
     def forward(self, x, axes=None):
         axes = tuple(range(x.ndim))[::-1] if axes is None else tuple(a % max(x.ndim, 1) for a in axes)
         if sorted(axes) != list(range(x.ndim)):
@@ -636,6 +645,8 @@ class Transpose(Function):
 @register_op
 class BroadcastTo(Function):
     """f(x) = x broadcast to shape;  gradient summed back (by the engine's unbroadcast)"""
+
+    returns_view = True
 
     def forward(self, x, shape=()):
         try:
@@ -658,6 +669,8 @@ def _needs_accumulation(index: Any) -> bool:
 @register_op
 class GetItem(Function):
     """f(x) = x[index];  gradient scattered back (repeated indices accumulate)"""
+
+    returns_view = True
 
     def forward(self, x, index=None):
         self.in_shape, self.index = x.shape, index

@@ -3,6 +3,7 @@ into ``ops``; module-level constructors (``zeros``, ``randn``, ...) live here to
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -55,11 +56,6 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
     if isinstance(data, (str, bytes)):
         raise TypeError(f"Tensor data must be numbers, not {type(data).__name__} {data!r}")
     is_array = isinstance(data, np.ndarray)
-    if dtype is not None:
-        dtype = np.dtype(dtype)
-        _check_dtype(dtype, data)
-        arr = np.asarray(data, dtype=dtype) if is_array else np.array(data, dtype=dtype)
-        return arr
     if is_array:
         arr = data
     else:
@@ -70,7 +66,12 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
                 f"cannot make a Tensor from ragged nested lists ({e}); every row must have "
                 f"the same length"
             ) from None
+    # Checked before any dtype= conversion: numpy would silently parse ["1.5"] as a number.
     _check_dtype(arr.dtype, data)
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        _check_dtype(dtype, data)
+        return arr.astype(dtype, copy=False)
     if arr.dtype.kind not in _FLOAT_KINDS:
         arr = arr.astype(np.float64)
     return arr
@@ -118,7 +119,7 @@ def _shape_of(x: Any) -> tuple[int, ...]:
     return tuple(np.shape(x.data if isinstance(x, GraphTensor) else x))
 
 
-def _binary(op: type, a: Any, b: Any, symbol: str) -> "Tensor":
+def _binary(op: type, a: Any, b: Any, symbol: str) -> Tensor:
     try:
         return op.apply(a, b)
     except ValueError:
@@ -182,7 +183,9 @@ class Tensor(GraphTensor):
         self.requires_grad = bool(requires_grad)
         self.grad = None
         self._node = None
-        self._version = 0
+        # Sharing another tensor's array means sharing its in-place version counter too.
+        shares = isinstance(data, GraphTensor) and data.data is arr
+        self._version_box = data._version_box if shares else [0]
         self._retains_grad = False
 
     # ------------------------------------------------------------------ attributes
@@ -213,10 +216,10 @@ class Tensor(GraphTensor):
         return self._node
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         return self.transpose()
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` on a leaf in place and return it."""
         if self._node is not None and not requires_grad:
             raise RuntimeError(
@@ -233,6 +236,7 @@ class Tensor(GraphTensor):
             raise RuntimeError("can't retain_grad on a tensor that does not require grad")
         if self._node is not None:
             self._retains_grad = True
+            self._node.retain_ref = weakref.ref(self)
 
     @property
     def retains_grad(self) -> bool:
@@ -254,11 +258,12 @@ class Tensor(GraphTensor):
     def tolist(self) -> Any:
         return self.data.tolist()
 
-    def detach(self) -> "Tensor":
-        """A new leaf sharing this tensor's data, outside the graph (requires_grad=False)."""
-        return _new_tensor(type(self), self.data, False, None)
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data (and in-place version counter, as PyTorch),
+        outside the graph (requires_grad=False)."""
+        return _new_tensor(type(self), self.data, False, None, self._version_box)
 
-    def astype(self, dtype: Any) -> "Tensor":
+    def astype(self, dtype: Any) -> Tensor:
         """Cast to ``dtype``; float-to-float casts are differentiable, others are detached."""
         dtype = np.dtype(dtype)
         if dtype == self.dtype:
@@ -267,10 +272,10 @@ class Tensor(GraphTensor):
             return _new_tensor(type(self), self.data.astype(dtype), False, None)
         return _ops.Cast.apply(self, dtype=dtype)
 
-    def float(self) -> "Tensor":
+    def float(self) -> Tensor:
         return self.astype(np.float32)
 
-    def double(self) -> "Tensor":
+    def double(self) -> Tensor:
         return self.astype(np.float64)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -293,7 +298,7 @@ class Tensor(GraphTensor):
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
-    def __iter__(self) -> Iterator["Tensor"]:
+    def __iter__(self) -> Iterator[Tensor]:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
@@ -318,7 +323,7 @@ class Tensor(GraphTensor):
         self.requires_grad = state["requires_grad"]
         self.grad = None
         self._node = None
-        self._version = 0
+        self._version_box = [0]
         self._retains_grad = False
 
     # ------------------------------------------------------------------ autograd
@@ -337,49 +342,49 @@ class Tensor(GraphTensor):
         autograd.backward(self, gradient, retain_graph, create_graph)
 
     # ------------------------------------------------------------------ arithmetic
-    def __add__(self, other: Any) -> "Tensor":
+    def __add__(self, other: Any) -> Tensor:
         return _binary(_ops.Add, self, _operand(other), "+")
 
-    def __radd__(self, other: Any) -> "Tensor":
+    def __radd__(self, other: Any) -> Tensor:
         return _binary(_ops.Add, _operand(other), self, "+")
 
-    def __sub__(self, other: Any) -> "Tensor":
+    def __sub__(self, other: Any) -> Tensor:
         return _binary(_ops.Sub, self, _operand(other), "-")
 
-    def __rsub__(self, other: Any) -> "Tensor":
+    def __rsub__(self, other: Any) -> Tensor:
         return _binary(_ops.Sub, _operand(other), self, "-")
 
-    def __mul__(self, other: Any) -> "Tensor":
+    def __mul__(self, other: Any) -> Tensor:
         return _binary(_ops.Mul, self, _operand(other), "*")
 
-    def __rmul__(self, other: Any) -> "Tensor":
+    def __rmul__(self, other: Any) -> Tensor:
         return _binary(_ops.Mul, _operand(other), self, "*")
 
-    def __truediv__(self, other: Any) -> "Tensor":
+    def __truediv__(self, other: Any) -> Tensor:
         return _binary(_ops.Div, self, _operand(other), "/")
 
-    def __rtruediv__(self, other: Any) -> "Tensor":
+    def __rtruediv__(self, other: Any) -> Tensor:
         return _binary(_ops.Div, _operand(other), self, "/")
 
-    def __pow__(self, other: Any) -> "Tensor":
+    def __pow__(self, other: Any) -> Tensor:
         return _binary(_ops.Pow, self, _operand(other), "**")
 
-    def __rpow__(self, other: Any) -> "Tensor":
+    def __rpow__(self, other: Any) -> Tensor:
         return _binary(_ops.Pow, _operand(other), self, "**")
 
-    def __matmul__(self, other: Any) -> "Tensor":
+    def __matmul__(self, other: Any) -> Tensor:
         return _ops.MatMul.apply(self, _operand(other))
 
-    def __rmatmul__(self, other: Any) -> "Tensor":
+    def __rmatmul__(self, other: Any) -> Tensor:
         return _ops.MatMul.apply(_operand(other), self)
 
-    def __neg__(self) -> "Tensor":
+    def __neg__(self) -> Tensor:
         return _ops.Neg.apply(self)
 
-    def __pos__(self) -> "Tensor":
+    def __pos__(self) -> Tensor:
         return self
 
-    def __abs__(self) -> "Tensor":
+    def __abs__(self) -> Tensor:
         return self.abs()
 
     add = __add__
@@ -391,19 +396,33 @@ class Tensor(GraphTensor):
     neg = __neg__
 
     # ------------------------------------------------------------------ in place
-    def _inplace(self, other: Any, ufunc: np.ufunc, symbol: str) -> "Tensor":
-        if self.requires_grad and is_grad_enabled():
-            if self._node is None:
+    def _inplace(self, other: Any, ufunc: np.ufunc, symbol: str) -> Tensor:
+        other = _operand(other)
+        other_requires = isinstance(other, GraphTensor) and other.requires_grad
+        if (self.requires_grad or other_requires) and is_grad_enabled():
+            if self.requires_grad and self._node is None:
                 raise RuntimeError(
                     f"a leaf Tensor that requires grad is being used in an in-place operation "
                     f"(x {symbol}= ...): that would change a value the graph depends on. Update "
                     f"parameters inside `with tg.no_grad(): x {symbol}= ...`, or write "
                     f"x = x {symbol} ... for a new tensor."
                 )
-            # A non-leaf: record the operation out of place (the name is rebound to the
-            # result), so the values the graph saved stay intact.
-            return {"+": self.__add__, "-": self.__sub__, "*": self.__mul__, "/": self.__truediv__}[symbol](other)
-        other = _operand(other)
+            # A non-leaf, or an operand that requires grad: record the operation out of place
+            # (the name is rebound to the result), so the values the graph saved stay intact
+            # and the operand's gradient is not silently dropped.
+            op = {"+": _ops.Add, "-": _ops.Sub, "*": _ops.Mul, "/": _ops.Div}[symbol]
+            out = _binary(op, self, other, symbol)
+            if out.shape != self.shape:
+                raise ValueError(
+                    f"in-place '{symbol}=' cannot change the shape: this tensor has shape "
+                    f"{self.shape}, the other operand {_shape_of(other)}. Use x = x {symbol} y instead."
+                )
+            return out if out.dtype == self.dtype else out.astype(self.dtype)
+        if not self.data.flags.writeable:
+            raise RuntimeError(
+                f"in-place '{symbol}=' on a read-only tensor of shape {self.shape} (a broadcast_to "
+                f"view repeats one memory location): write x = x {symbol} y instead."
+            )
         value = other.data if isinstance(other, GraphTensor) else other
         try:
             ufunc(self.data, value, out=self.data, casting="same_kind")
@@ -415,91 +434,94 @@ class Tensor(GraphTensor):
         self._version += 1
         return self
 
-    def __iadd__(self, other: Any) -> "Tensor":
+    def __iadd__(self, other: Any) -> Tensor:
         return self._inplace(other, np.add, "+")
 
-    def __isub__(self, other: Any) -> "Tensor":
+    def __isub__(self, other: Any) -> Tensor:
         return self._inplace(other, np.subtract, "-")
 
-    def __imul__(self, other: Any) -> "Tensor":
+    def __imul__(self, other: Any) -> Tensor:
         return self._inplace(other, np.multiply, "*")
 
-    def __itruediv__(self, other: Any) -> "Tensor":
+    def __itruediv__(self, other: Any) -> Tensor:
         return self._inplace(other, np.true_divide, "/")
 
-    def zero_(self) -> "Tensor":
+    def zero_(self) -> Tensor:
         """Set every element to 0 in place (not recorded)."""
         self.data[...] = 0
         self._version += 1
         return self
 
     # ------------------------------------------------------------------ comparisons
-    def _compare(self, other: Any, ufunc: np.ufunc) -> "Tensor":
-        other = _operand(other)
+    def _compare(self, other: Any, ufunc: np.ufunc) -> Any:
+        try:
+            other = _operand(other)
+        except TypeError:
+            return NotImplemented  # t == None is False, t < "a" raises TypeError (Python's rules)
         value = other.data if isinstance(other, GraphTensor) else other
         return _new_tensor(type(self), np.asarray(ufunc(self.data, value)), False, None)
 
-    def __lt__(self, other: Any) -> "Tensor":
+    def __lt__(self, other: Any) -> Tensor:
         return self._compare(other, np.less)
 
-    def __le__(self, other: Any) -> "Tensor":
+    def __le__(self, other: Any) -> Tensor:
         return self._compare(other, np.less_equal)
 
-    def __gt__(self, other: Any) -> "Tensor":
+    def __gt__(self, other: Any) -> Tensor:
         return self._compare(other, np.greater)
 
-    def __ge__(self, other: Any) -> "Tensor":
+    def __ge__(self, other: Any) -> Tensor:
         return self._compare(other, np.greater_equal)
 
-    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.equal)
 
-    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.not_equal)
 
     # ------------------------------------------------------------------ elementwise
-    def exp(self) -> "Tensor":
+    def exp(self) -> Tensor:
         """exp(x)"""
         return _ops.Exp.apply(self)
 
-    def log(self) -> "Tensor":
+    def log(self) -> Tensor:
         """natural log(x)"""
         return _ops.Log.apply(self)
 
-    def sqrt(self) -> "Tensor":
+    def sqrt(self) -> Tensor:
         """√x"""
         return _ops.Sqrt.apply(self)
 
-    def abs(self) -> "Tensor":
+    def abs(self) -> Tensor:
         """|x| (gradient 0 at 0)"""
         return _ops.Abs.apply(self)
 
-    def sin(self) -> "Tensor":
+    def sin(self) -> Tensor:
         return _ops.Sin.apply(self)
 
-    def cos(self) -> "Tensor":
+    def cos(self) -> Tensor:
         return _ops.Cos.apply(self)
 
-    def tanh(self) -> "Tensor":
+    def tanh(self) -> Tensor:
         return _ops.Tanh.apply(self)
 
-    def sigmoid(self) -> "Tensor":
+    def sigmoid(self) -> Tensor:
         """1 / (1 + exp(-x)), stable for large |x|"""
         return _ops.Sigmoid.apply(self)
 
-    def relu(self) -> "Tensor":
+    def relu(self) -> Tensor:
         """max(x, 0) (gradient 0 at 0)"""
         return _ops.Relu.apply(self)
 
-    def leaky_relu(self, slope: float = 0.01) -> "Tensor":
+    def leaky_relu(self, slope: float = 0.01) -> Tensor:
         """x for x > 0, slope·x otherwise"""
         return _ops.LeakyRelu.apply(self, slope=float(slope))
 
-    def softplus(self) -> "Tensor":
+    def softplus(self) -> Tensor:
         """log(1 + exp(x)), stable for large |x|"""
         return _ops.Softplus.apply(self)
 
-    def clip(self, lo: float | None = None, hi: float | None = None) -> "Tensor":
+    def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
         """min(max(x, lo), hi); either bound may be None"""
         if lo is None and hi is None:
             raise ValueError("clip needs at least one of lo and hi")
@@ -507,41 +529,41 @@ class Tensor(GraphTensor):
             raise ValueError(f"clip bounds are reversed: lo={lo} > hi={hi}")
         return _ops.Clip.apply(self, lo=lo, hi=hi)
 
-    def clamp(self, min: float | None = None, max: float | None = None) -> "Tensor":  # noqa: A002
+    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
         """PyTorch's name for :meth:`clip`."""
         return self.clip(min, max)
 
-    def maximum(self, other: Any) -> "Tensor":
+    def maximum(self, other: Any) -> Tensor:
         return maximum(self, other)
 
-    def minimum(self, other: Any) -> "Tensor":
+    def minimum(self, other: Any) -> Tensor:
         return minimum(self, other)
 
-    def square(self) -> "Tensor":
+    def square(self) -> Tensor:
         return self * self
 
     # ------------------------------------------------------------------ reductions
-    def sum(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> "Tensor":
+    def sum(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
         """Σ over ``axis`` (all axes when None)."""
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         return _ops.Sum.apply(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> "Tensor":
+    def mean(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
         """Arithmetic mean over ``axis``."""
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         return _ops.Mean.apply(self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> "Tensor":
+    def max(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
         """Maximum over ``axis`` (values only; ties share the gradient evenly)."""
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         return _ops.Max.apply(self, axis=axis, keepdims=keepdims)
 
-    def min(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> "Tensor":
+    def min(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
         """Minimum over ``axis`` (values only; ties share the gradient evenly)."""
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         return _ops.Min.apply(self, axis=axis, keepdims=keepdims)
 
-    def var(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> "Tensor":
+    def var(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
         """Σ (x - mean)² / (n - ddof) over ``axis`` (ddof=0: numpy's population variance)."""
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         n = self.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
@@ -550,21 +572,21 @@ class Tensor(GraphTensor):
         centered = self - _ops.Mean.apply(self, axis=axis, keepdims=True)
         return _ops.Sum.apply(centered * centered, axis=axis, keepdims=keepdims) / float(n - ddof)
 
-    def std(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> "Tensor":
+    def std(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
         """√var (gradient inf where all values are equal, as PyTorch)."""
         return self.var(axis, ddof, keepdims, dim=dim, keepdim=keepdim).sqrt()
 
-    def logsumexp(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> "Tensor":
+    def logsumexp(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
         """log Σ exp(x) over ``axis``, stable for large inputs."""
         axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
         return _ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
     # ------------------------------------------------------------------ nn helpers
-    def softmax(self, axis: int = -1, *, dim: int | None = None) -> "Tensor":
+    def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         """exp(x) / Σ exp(x) along ``axis``, stable for large inputs."""
         return _ops.Softmax.apply(self, axis=self._one_axis(axis if dim is None else dim))
 
-    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> "Tensor":
+    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         """x - logsumexp(x) along ``axis``, stable for large inputs."""
         return _ops.LogSoftmax.apply(self, axis=self._one_axis(axis if dim is None else dim))
 
@@ -575,7 +597,7 @@ class Tensor(GraphTensor):
         return a
 
     # ------------------------------------------------------------------ shape
-    def reshape(self, *shape: Any) -> "Tensor":
+    def reshape(self, *shape: Any) -> Tensor:
         """The same values with a new shape (one entry may be -1)."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
@@ -583,7 +605,7 @@ class Tensor(GraphTensor):
 
     view = reshape
 
-    def transpose(self, *axes: Any) -> "Tensor":
+    def transpose(self, *axes: Any) -> Tensor:
         """Permute axes (reverse them with no arguments). ``transpose(i, j)`` on a tensor with
         more than two axes swaps those two, as PyTorch does."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
@@ -599,12 +621,12 @@ class Tensor(GraphTensor):
             raise ValueError(f"transpose needs {self.ndim} axes for shape {self.shape}, got {axes}")
         return _ops.Transpose.apply(self, axes=tuple(int(a) for a in axes))
 
-    def permute(self, *axes: Any) -> "Tensor":
+    def permute(self, *axes: Any) -> Tensor:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return _ops.Transpose.apply(self, axes=tuple(int(a) for a in axes))
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Merge axes start_dim..end_dim into one (all of them by default)."""
         if self.ndim == 0:
             return self.reshape(1)
@@ -612,9 +634,13 @@ class Tensor(GraphTensor):
         shape = self.shape[:s] + (int(np.prod(self.shape[s : e + 1])),) + self.shape[e + 1 :]
         return self.reshape(shape)
 
-    def squeeze(self, axis: Axis = None, *, dim: Axis = None) -> "Tensor":
+    def squeeze(self, axis: Axis = None, *, dim: Axis = None) -> Tensor:
         """Drop size-1 axes (all of them, or the given ones)."""
         axis = dim if dim is not None else axis
+        if self.ndim == 0:
+            if axis is not None:
+                _ops.normalize_axis(axis, 1)  # a 0-d tensor accepts axis 0 or -1, as PyTorch
+            return self.reshape(())
         if axis is None:
             shape = tuple(n for n in self.shape if n != 1)
         else:
@@ -625,7 +651,7 @@ class Tensor(GraphTensor):
             shape = tuple(n for i, n in enumerate(self.shape) if i not in axes)
         return self.reshape(shape)
 
-    def unsqueeze(self, axis: int) -> "Tensor":
+    def unsqueeze(self, axis: int) -> Tensor:
         """Insert a size-1 axis at ``axis``."""
         ndim = self.ndim + 1
         if not -ndim <= axis < ndim:
@@ -635,13 +661,13 @@ class Tensor(GraphTensor):
 
     expand_dims = unsqueeze
 
-    def broadcast_to(self, *shape: Any) -> "Tensor":
+    def broadcast_to(self, *shape: Any) -> Tensor:
         """Repeat along size-1 (or new leading) axes to ``shape``."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return _ops.BroadcastTo.apply(self, shape=tuple(int(s) for s in shape))
 
-    def __getitem__(self, index: Any) -> "Tensor":
+    def __getitem__(self, index: Any) -> Tensor:
         """Slices, integer arrays (repeats accumulate in the gradient) and boolean masks."""
         return _ops.GetItem.apply(self, index=_index(index))
 
