@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import threading
 import traceback
-import weakref
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -87,7 +87,7 @@ class _ModeSwitch:
             self._before_init = getattr(_state, self._field)
             setattr(_state, self._field, self.mode)
 
-    def __enter__(self) -> "_ModeSwitch":
+    def __enter__(self) -> _ModeSwitch:
         previous, self._before_init = self._before_init, _UNSET
         if previous is _UNSET:
             previous = getattr(_state, self._field)
@@ -115,7 +115,7 @@ class _ModeSwitch:
         return wrapper  # type: ignore[return-value]
 
     @classmethod
-    def _make(cls, mode: bool) -> "_ModeSwitch":
+    def _make(cls, mode: bool) -> _ModeSwitch:
         return cls(mode)
 
 
@@ -139,7 +139,7 @@ class no_grad(set_grad_enabled):
         super().__init__(False)
 
     @classmethod
-    def _make(cls, mode: bool) -> "_ModeSwitch":
+    def _make(cls, mode: bool) -> _ModeSwitch:
         return cls()
 
 
@@ -152,7 +152,7 @@ class enable_grad(set_grad_enabled):
         super().__init__(True)
 
     @classmethod
-    def _make(cls, mode: bool) -> "_ModeSwitch":
+    def _make(cls, mode: bool) -> _ModeSwitch:
         return cls()
 
 
@@ -177,7 +177,7 @@ class detect_anomaly(set_detect_anomaly):
         super().__init__(True)
 
     @classmethod
-    def _make(cls, mode: bool) -> "_ModeSwitch":
+    def _make(cls, mode: bool) -> _ModeSwitch:
         return cls()
 
 
@@ -194,7 +194,7 @@ class GraphTensor:
     data: np.ndarray
     requires_grad: bool
     grad: Any
-    _node: "Function | None"
+    _node: Function | None
     _version_box: list[int]
     _retains_grad: bool
 
@@ -216,7 +216,7 @@ def _new_tensor(
     cls: type,
     data: np.ndarray,
     requires_grad: bool,
-    node: "Function | None",
+    node: Function | None,
     version_box: list[int] | None = None,
 ) -> Any:
     out = object.__new__(cls)
@@ -238,11 +238,11 @@ def _shared_version_box(out: np.ndarray, args: tuple[Any, ...]) -> list[int] | N
 
 
 # --------------------------------------------------------------------------- functions
-OPS: dict[str, type["Function"]] = {}
+OPS: dict[str, type[Function]] = {}
 """Every registered primitive by name; the test-suite's op table must cover all of them."""
 
 
-def register_op(cls: type["Function"]) -> type["Function"]:
+def register_op(cls: type[Function]) -> type[Function]:
     """Class decorator: record a primitive in :data:`OPS` (the test tables read it)."""
     OPS[cls.__name__] = cls
     return cls
@@ -266,19 +266,18 @@ class Function:
         "needs_input_grad",
         "saved",
         "saved_from",
-        "versions",
+        "checks",
         "released",
         "created_at",
         "out_shape",
         "out_dtype",
         "out_type",
-        "out_ref",
         "retain_ref",
         "input_shapes",
     )
 
-    edges: tuple[Any, ...]
-    needs_input_grad: tuple[bool, ...]
+    edges: list[Any]
+    needs_input_grad: list[bool]
     saved: tuple[Any, ...]
 
     returns_view = False  # True for ops whose output may be a view of an input's memory
@@ -287,7 +286,6 @@ class Function:
         self.saved = ()
         self.released = False
         self.created_at = None
-        self.out_ref = None
         self.retain_ref = None
 
     def save_for_backward(self, *values: Any) -> None:
@@ -308,47 +306,69 @@ class Function:
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run the forward on the inputs' arrays and, when recording, link the result into
         the graph. ``args`` are tensors or constants (Python numbers, numpy arrays)."""
+        # This is the hot path of every operation: plain loops and attribute writes only.
         state = _state
-        node = cls()
+        node = cls.__new__(cls)
+        node.saved = ()
         tensor_type = None
         requires = False
         datas = []
         for a in args:
-            if isinstance(a, _CONSTANT_TYPES):
-                datas.append(a)
-            else:
+            if isinstance(a, GraphTensor):
                 datas.append(a.data)
                 if tensor_type is None:
                     tensor_type = type(a)
                 if a.requires_grad:
                     requires = True
+            else:
+                datas.append(a)
         if tensor_type is None:
             raise TypeError(f"{cls.__name__}.apply needs at least one Tensor argument")
-        record = requires and state.grad_enabled
-        if state.anomaly:
+        anomaly = state.anomaly
+        if anomaly:
             node.created_at = _user_frame()
             node.input_shapes = _shapes(datas)
         out = node.forward(*datas, **kwargs)
         if type(out) is not np.ndarray:
+            # numpy returns scalars from 0-d operations; the tensor holds an array, and what
+            # forward saved must be that same array (saved-output tracking is by identity).
+            scalar = out
             out = np.asarray(out)
-        if state.anomaly:
+            if node.saved:
+                node.saved = tuple(out if v is scalar else v for v in node.saved)
+        if anomaly:
             _check_finite(out, node, "forward")
+        result = object.__new__(tensor_type)
+        result.data = out
+        result.grad = None
+        result._retains_grad = False
         # A view of an input's memory shares that input's version counter (as PyTorch).
-        box = _shared_version_box(out, args) if node.returns_view else None
-        if not record:
-            return _new_tensor(tensor_type, out, False, None, box)
+        box = _shared_version_box(out, args) if cls.returns_view else None
+        result._version_box = [0] if box is None else box
+        if not (requires and state.grad_enabled):
+            result.requires_grad = False
+            result._node = None
+            return result
         edges = []
+        needs = []
         for a in args:
-            if isinstance(a, _CONSTANT_TYPES) or not a.requires_grad:
-                edges.append(None)
-            else:
+            if isinstance(a, GraphTensor) and a.requires_grad:
                 edges.append(a if a._node is None else a._node)
-        node.edges = tuple(edges)
-        node.needs_input_grad = tuple(e is not None for e in edges)
+                needs.append(True)
+            else:
+                edges.append(None)
+                needs.append(False)
+        node.edges = edges
+        node.needs_input_grad = needs
+        node.released = False
+        node.retain_ref = None
+        if not anomaly:
+            node.created_at = None
         node.out_shape = out.shape
         node.out_dtype = out.dtype
         node.out_type = tensor_type
-        result = _new_tensor(tensor_type, out, True, node, box)
+        result.requires_grad = True
+        result._node = node
         if node.saved:
             _track_saved(node, args, out, result)
         return result
@@ -361,24 +381,25 @@ _OUTPUT = object()  # marks a saved array that is the node's own output
 
 
 def _track_saved(node: Function, args: tuple[Any, ...], out: np.ndarray, result: Any) -> None:
-    """Remember which tensor each saved array belongs to (and its version), so that backward
-    can refuse stale data and create_graph can differentiate through saved values."""
+    """Remember which tensor each saved array belongs to, and the version counters to check,
+    so that backward refuses stale data and create_graph differentiates through saved values."""
     sources = []
-    versions = []
+    checks = []
     for value in node.saved:
         source = None
         if value is out:
             source = _OUTPUT
-            node.out_ref = weakref.ref(result)
-        elif isinstance(value, np.ndarray):
+            checks.append((result._version_box, 0))
+        elif type(value) is np.ndarray:
             for a in args:
-                if not isinstance(a, _CONSTANT_TYPES) and a.data is value:
+                if isinstance(a, GraphTensor) and a.data is value:
                     source = a
-                    versions.append(a._version)
+                    box = a._version_box
+                    checks.append((box, box[0]))
                     break
         sources.append(source)
     node.saved_from = tuple(sources)
-    node.versions = tuple(versions)
+    node.checks = tuple(checks)
 
 
 # --------------------------------------------------------------------------- anomaly helpers
@@ -465,32 +486,20 @@ def _resolve_saved(node: Function) -> tuple[Any, ...]:
 
 
 def _check_versions(node: Function) -> None:
-    versions = iter(node.versions)
-    for value, source in zip(node.saved, node.saved_from):
-        if source is None:
-            continue
-        if source is _OUTPUT:
-            out = node.out_ref() if node.out_ref is not None else None
-            if out is None or out._version == 0:
-                continue
-            what, shape, now, expected = f"the output of {node.name}", out.shape, out._version, 0
-        else:
-            expected = next(versions)
-            if source._version == expected:
-                continue
-            what, shape, now = f"an input of {node.name}", source.shape, source._version
-        raise RuntimeError(
-            f"one of the tensors needed for gradient computation has been modified by an "
-            f"in-place operation: {what} (shape {shape}) is at version {now}, expected "
-            f"{expected}. Do the in-place change on a copy (x = x + 1 instead of x += 1), or "
-            f"after backward()."
-        )
-
-
-def _edge_meta(edge: Any) -> tuple[tuple[int, ...], np.dtype]:
-    if isinstance(edge, Function):
-        return edge.out_shape, edge.out_dtype
-    return edge.data.shape, edge.data.dtype
+    """Raise if a tensor this node saved was modified in place since (its version moved)."""
+    for i, (box, expected) in enumerate(node.checks):
+        if box[0] != expected:
+            source = [src for src in node.saved_from if src is not None][i]
+            if source is _OUTPUT:
+                what = f"the output of {node.name} (shape {node.out_shape})"
+            else:
+                what = f"an input of {node.name} (shape {source.shape})"
+            raise RuntimeError(
+                f"one of the tensors needed for gradient computation has been modified by an "
+                f"in-place operation: {what} is at version {box[0]}, expected {expected}. Do "
+                f"the in-place change on a copy (x = x + 1 instead of x += 1), or after "
+                f"backward()."
+            )
 
 
 def _run_backward(
@@ -540,7 +549,7 @@ def _run_backward(
             edge = ready.pop()
             k = id(edge)
             g = grads.pop(k, None)
-            if k in target_ids and g is not None:
+            if target_ids and k in target_ids and g is not None:
                 captured[k] = g
             if not isinstance(edge, Function):
                 if g is not None:
@@ -557,7 +566,9 @@ def _run_backward(
                     if t is not None:
                         retained.append((t, g))
                 if node.saved:
-                    _check_versions(node)
+                    for box, expected in node.checks:
+                        if box[0] != expected:
+                            _check_versions(node)  # raises, naming the modified tensor
                 if create_graph and node.saved:
                     raw = node.saved
                     node.saved = _resolve_saved(node)
@@ -579,10 +590,13 @@ def _run_backward(
                     continue
                 k = id(e)
                 if gi is not None:
-                    shape, dtype = _edge_meta(e)
+                    if isinstance(e, Function):
+                        shape, dtype = e.out_shape, e.out_dtype
+                    else:
+                        shape, dtype = e.data.shape, e.data.dtype
                     if gi.shape != shape:
                         gi = unbroadcast(gi, shape)
-                    if gi.dtype != dtype:
+                    if gi.dtype is not dtype and gi.dtype != dtype:
                         gi = gi.astype(dtype)
                     previous = grads.get(k)
                     grads[k] = gi if previous is None else previous + gi
@@ -612,9 +626,7 @@ def backward(
     leaf_grads, retained, _ = _run_backward([root], [seed], retain_graph, create_graph)
     # Only now, with the whole pass done, touch user-visible state: a backward that fails
     # half-way leaves every .grad as it was.
-    for t, g in retained:
-        t.grad = _as_grad(t, g, create_graph)
-    for t, g in leaf_grads:
+    for t, g in retained + leaf_grads:
         if not t.requires_grad:
             continue
         if t.grad is None:
@@ -690,7 +702,9 @@ def _as_grad(t: Any, g: Any, create_graph: bool) -> Any:
         # Own the array: rule outputs may be broadcast views or shared between inputs.
         return _new_tensor(type(t), np.array(g, dtype=t.data.dtype, copy=True), False, None)
     if create_graph:
-        return g
+        # A new tensor object (rules may hand one gradient to several inputs), still
+        # connected to the graph through g's node.
+        return _new_tensor(type(t), np.array(g.data, copy=True), g.requires_grad, g._node)
     return _new_tensor(type(t), np.array(g.data, dtype=t.data.dtype, copy=True), False, None)
 
 
