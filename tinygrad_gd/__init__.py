@@ -19,7 +19,7 @@ from .autograd import (
     set_detect_anomaly,
     set_grad_enabled,
 )
-from .checking import GradcheckError, compare_gradients, gradcheck, numerical_grad
+from .checking import GradcheckError, compare_gradients, gradcheck, gradgradcheck, numerical_grad
 from .estimators import LinearRegression, LogisticRegression
 from .functional import grad, hessian, hvp, jacobian, value_and_grad
 from .tensor import (
@@ -67,6 +67,7 @@ __all__ = [
     "checking",
     "compare_gradients",
     "gradcheck",
+    "gradgradcheck",
     "numerical_grad",
     "Tensor",
     "arange",

@@ -41,6 +41,9 @@ __all__ = [
     "logreg_bce_grad",
     "ridge_mse_grad",
     "gradient_descent",
+    "linreg_mse_hessian",
+    "linreg_half_mse_hessian",
+    "largest_stable_lr",
 ]
 
 GradFn = Callable[[Any, Any, Any, Any], tuple[Any, Any]]
@@ -288,3 +291,103 @@ def gradient_descent(
         dw, db = grad(X, y, w, b)
         w, b = w - lr * dw, b - lr * db
     return w, b
+
+
+# --------------------------------------------------------------------------- curvature
+def _design_matrix(X: Any) -> np.ndarray:
+    """``X`` as a float64 (N, d) matrix: 1-D ``x`` is one feature (the seeds 000/001 form)."""
+    X = _as_float_array(X, "X")
+    if X.ndim == 1:
+        X = X.reshape(-1, 1)
+    if X.ndim != 2:
+        raise ValueError(
+            f"X must be 1-D (one feature, scalar w) or 2-D (N, d) (one row per sample), got shape {X.shape}"
+        )
+    if X.shape[0] == 0:
+        raise ValueError(f"the dataset is empty (X has shape {X.shape}): the mean over 0 samples is undefined")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or inf: the Hessian is undefined")
+    return X
+
+
+def linreg_mse_hessian(X: Any) -> np.ndarray:
+    """Hessian of the mean squared error of a linear model, parameters ordered ``(w, b)``.
+
+    Cost: J(w, b) = 1/N Σᵢ (yᵢ − (xᵢ·w + b))²  (seeds 000/001). J is quadratic in (w, b), so
+    its Hessian is a constant that depends on ``X`` only (not on y, w or b):
+
+        H = 2/N [ XᵀX   Xᵀ1 ]
+                [ 1ᵀX    N  ]
+
+    a (d+1, d+1) matrix for ``X`` of shape (N, d) (1-D ``x`` counts as one feature; seed
+    002's column ``w`` (d, 1) flattens to the same order). It is positive semi-definite;
+    its largest eigenvalue λmax sets the largest stable learning rate 2/λmax
+    (:func:`largest_stable_lr`), and one Newton step ``θ − H⁻¹∇J`` lands on the minimum.
+
+        >>> linreg_mse_hessian([1.0, 2.0, 3.0]).round(4).tolist()
+        [[9.3333, 4.0], [4.0, 2.0]]
+    """
+    X = _design_matrix(X)
+    n, d = X.shape
+    H = np.empty((d + 1, d + 1))
+    H[:d, :d] = X.T @ X
+    H[:d, d] = H[d, :d] = X.sum(axis=0)
+    H[d, d] = n
+    return 2.0 / n * H
+
+
+def linreg_half_mse_hessian(X: Any) -> np.ndarray:
+    """Hessian of half the mean squared error (seed 002's J = 1/(2m) Σ (ŷ − y)²), order ``(w, b)``.
+
+        H = 1/m [ XᵀX   Xᵀ1 ]
+                [ 1ᵀX    m  ]
+
+    Exactly half of :func:`linreg_mse_hessian` (so its stable learning rates are twice as
+    large: the factor 2 between the two conventions shows up in the step size too).
+
+        >>> linreg_half_mse_hessian([[1.0], [2.0], [3.0]]).round(4).tolist()
+        [[4.6667, 2.0], [2.0, 1.0]]
+    """
+    return 0.5 * linreg_mse_hessian(X)
+
+
+def largest_stable_lr(hessian: Any, momentum: float = 0.0) -> float:
+    """The learning rate above which gradient descent diverges on a quadratic with this Hessian.
+
+    Gradient descent on J(θ) = ½ θᵀHθ + ... moves each eigen-direction of H by the factor
+    (1 − lr·λ) per step: it shrinks for every direction exactly when lr < 2/λmax, and for
+    lr > 2/λmax the steepest direction overshoots by more than it started with and grows
+    geometrically. With heavy-ball momentum μ (PyTorch's SGD: v ← μv + g, θ ← θ − lr·v,
+    0 ≤ μ < 1) the bound is 2(1 + μ)/λmax.
+
+    ``hessian``: a symmetric (n, n) matrix (e.g. from :func:`linreg_mse_hessian` or
+    ``tg.hessian``) with at least one positive eigenvalue. For a non-quadratic loss this is
+    the bound near the point where the Hessian was taken.
+
+        >>> round(largest_stable_lr(linreg_half_mse_hessian([[1.0], [2.0], [3.0]])), 4)
+        0.3606
+    """
+    H = _as_float_array(hessian, "hessian")
+    if H.ndim == 0:
+        H = H.reshape(1, 1)
+    if H.ndim != 2 or H.shape[0] != H.shape[1]:
+        raise ValueError(f"hessian must be a square (n, n) matrix, got shape {H.shape}")
+    if not np.all(np.isfinite(H)):
+        raise ValueError("hessian contains NaN or inf")
+    scale = float(np.max(np.abs(H))) if H.size else 0.0
+    if not np.allclose(H, H.T, rtol=1e-8, atol=1e-12 * max(scale, 1.0)):
+        raise ValueError(
+            "hessian is not symmetric: a Hessian of a twice-differentiable function always is. "
+            "Pass the full (n, n) matrix of second derivatives (tg.hessian(f)(theta) reshaped to "
+            "(n, n) when theta is not a vector)."
+        )
+    momentum = float(momentum)
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum must satisfy 0 <= momentum < 1, got {momentum}")
+    lam_max = float(np.linalg.eigvalsh(H)[-1]) if H.size else 0.0
+    if not lam_max > 0:
+        raise ValueError(
+            f"the largest eigenvalue of the Hessian is {lam_max:.3g} <= 0: there is no positive "
+            f"curvature, so no learning rate bound follows from it (the loss is flat or concave there)"
+        )
+    return 2.0 * (1.0 + momentum) / lam_max

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from . import autograd
 from .autograd import GraphTensor, enable_grad, no_grad
 from .tensor import Tensor
 
@@ -29,6 +30,7 @@ __all__ = [
     "GradcheckError",
     "numerical_grad",
     "gradcheck",
+    "gradgradcheck",
     "compare_gradients",
     "GradientReport",
     "ParameterCheck",
@@ -304,6 +306,160 @@ def gradcheck(
             f"= {float(allowed[worst]):.3g}. {int(bad.sum())} of {a.size} element(s) disagree ({upstream}). "
             f"Check the backward rules of the ops between input {i} and the output.",
             input_index=i,
+            index=worst,
+            analytic=a_val,
+            numeric=n_val,
+        )
+    return True
+
+
+# --------------------------------------------------------------------------- gradgradcheck
+def _worst_mismatch(a: np.ndarray, n: np.ndarray, atol: float, rtol: float) -> tuple[tuple[int, ...], float, int] | None:
+    """``None`` when every element satisfies ``|a − n| ≤ atol + rtol·|n|``; otherwise the
+    worst element's index, its tolerance and how many elements disagree (NaN disagrees)."""
+    allowed = atol + rtol * np.abs(n)
+    bad = ~(np.abs(a - n) <= allowed)
+    if not bad.any():
+        return None
+    excess = np.where(bad, np.abs(a - n) / allowed, 0.0)
+    excess = np.where(np.isnan(excess), np.inf, excess)
+    worst = np.unravel_index(int(np.argmax(excess)), a.shape) if a.ndim else ()
+    worst = tuple(int(k) for k in worst)
+    return worst, float(allowed[worst]), int(bad.sum())
+
+
+def gradgradcheck(
+    fn: Callable[..., Any],
+    inputs: Any,
+    grad_outputs: Any = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    *,
+    raise_exception: bool = True,
+    rng: Any = 0,
+) -> bool:
+    """Check second derivatives: the gradient of the gradient against finite differences.
+
+    As PyTorch's ``gradgradcheck``: the function under test is the first-order
+    vector-Jacobian product ``G(x, u) = ∂⟨fn(x), u⟩/∂x`` for the checked inputs ``x`` (the
+    Tensors with ``requires_grad=True``, copied to float64) and the upstream gradient ``u``
+    (``grad_outputs``: an array shaped like ``fn``'s output; standard normal from ``rng``
+    when None). Both sides then differentiate ``s = Σᵢ ⟨Gᵢ(x, u), vᵢ⟩`` with random vectors
+    ``vᵢ`` (never all ones, so errors cannot cancel in a sum):
+
+    * analytic: ``G`` computed with ``create_graph=True``, then a second backward from ``s``;
+    * numeric: central differences of ``s``, where ``G`` is the plain first-order backward.
+
+    ``s`` is differentiated with respect to every checked input and to ``u`` itself. Every
+    element must satisfy ``|analytic − numeric| ≤ atol + rtol·|numeric|``. First derivatives
+    are not checked here: run :func:`gradcheck` for those.
+
+    Returns ``True``; on a mismatch raises :class:`GradcheckError` naming the input (or
+    ``grad_outputs``), the worst element and both values (or returns ``False`` when
+    ``raise_exception=False``). A backward rule that is right to first order but wrong under
+    ``create_graph`` (typically one that reads raw arrays, ``.data`` or ``np.*`` where it
+    should use the differentiable operations of ``ops.py``) fails here and not in gradcheck.
+
+        >>> import tinygrad_gd as tg
+        >>> gradgradcheck(lambda x: x.sin() * x, [tg.randn(3, requires_grad=True, rng=0)])
+        True
+    """
+    inputs = _input_tuple(inputs)
+    which = [i for i, x in enumerate(inputs) if isinstance(x, GraphTensor) and x.requires_grad]
+    if not which:
+        raise ValueError(
+            "gradgradcheck found no input to check: it checks the Tensors created with "
+            "requires_grad=True (as PyTorch). Pass e.g. tg.Tensor(x, requires_grad=True)."
+        )
+    for i in which:
+        if inputs[i].data.dtype != np.float64:
+            _warn_float32(f"gradgradcheck input {i}", inputs[i].data.dtype, "gradgradcheck")
+    generator = _rng(rng)
+
+    # Analytic side: G with create_graph, then the gradient of s = Σ <G_i, v_i>.
+    leaves = list(inputs)
+    for i in which:
+        leaves[i] = Tensor(_float64_copy(inputs[i]), requires_grad=True)
+    with enable_grad():
+        out = fn(*leaves)
+    if not isinstance(out, GraphTensor):
+        raise TypeError(f"gradgradcheck's fn must return a Tensor, got {type(out).__name__}")
+    out_data = np.asarray(out.data, dtype=np.float64)
+    if not np.all(np.isfinite(out_data)):
+        raise ValueError(
+            f"fn returned NaN/inf at these inputs (output shape {out_data.shape}): derivatives are "
+            f"undefined there; choose inputs inside the function's domain"
+        )
+    if grad_outputs is None:
+        upstream = generator.standard_normal(out_data.shape)
+    else:
+        upstream = _float64_copy(grad_outputs)
+        if upstream.shape != out_data.shape:
+            raise ValueError(
+                f"grad_outputs has shape {upstream.shape} but fn's output has shape "
+                f"{out_data.shape}; pass one upstream gradient of exactly the output's shape"
+            )
+    directions = [generator.standard_normal(inputs[i].shape) for i in which]
+    upstream_leaf = Tensor(upstream.copy(), requires_grad=True)
+    checked = [leaves[i] for i in which] + [upstream_leaf]
+    analytic = [np.zeros(t.shape) for t in checked]
+    if out.requires_grad:
+        first = autograd.grad(
+            out, [leaves[i] for i in which], grad_outputs=upstream_leaf, create_graph=True, allow_unused=True
+        )
+        with enable_grad():
+            terms = [(g * v).sum() for g, v in zip(first, directions) if g is not None and g.requires_grad]
+            s = terms[0] if terms else None
+            for term in terms[1:]:
+                s = s + term
+        if s is not None:
+            second = autograd.grad(s, checked, allow_unused=True)
+            analytic = [
+                np.zeros(t.shape) if g is None else np.asarray(g.data, dtype=np.float64)
+                for g, t in zip(second, checked)
+            ]
+
+    # Numerical side: central differences of s, with G from the plain first-order backward.
+    count = len(inputs)
+    arrays: list[Any] = list(inputs) + [upstream.copy()]
+    for i in which:
+        arrays[i] = _float64_copy(inputs[i])
+
+    def s_value(values: list[Any]) -> np.ndarray:
+        args = list(inputs)
+        for i in which:
+            args[i] = Tensor(np.array(values[i]), requires_grad=True)
+        with enable_grad():
+            result = fn(*args)
+        if not isinstance(result, GraphTensor) or not result.requires_grad:
+            return np.zeros(())
+        grads = autograd.grad(result, [args[i] for i in which], grad_outputs=values[count], allow_unused=True)
+        total = sum(float(np.sum(np.asarray(g.data, dtype=np.float64) * v)) for g, v in zip(grads, directions) if g is not None)
+        return np.array(total)
+
+    numeric = _central_differences(s_value, arrays, which + [count], float(eps), None)
+
+    names = [f"input {i}" for i in which] + ["grad_outputs (the upstream gradient u)"]
+    for name, a, n in zip(names, analytic, numeric):
+        mismatch = _worst_mismatch(a, n, atol, rtol)
+        if mismatch is None:
+            continue
+        if not raise_exception:
+            return False
+        worst, allowed, bad = mismatch
+        a_val, n_val = float(a[worst]), float(n[worst])
+        raise GradcheckError(
+            f"gradgradcheck failed for {name} (shape {a.shape}): at index {worst} the second "
+            f"derivative from create_graph (the gradient of the gradient) is {a_val!r} but finite "
+            f"differences of the first-order gradient (eps={eps}) give {n_val!r}; |difference| = "
+            f"{abs(a_val - n_val):.3g} > atol + rtol·|numeric| = {allowed:.3g}. {bad} of {a.size} "
+            f"element(s) disagree (both sides differentiate Σ⟨∂⟨fn, u⟩/∂x, v⟩ with the same random "
+            f"u and v). If gradcheck passes, a backward rule between the inputs and the output is "
+            f"right to first order but not differentiable as written: build it from the "
+            f"operations in ops.py (operators, methods, ops.exp/log/sin/cos/where/...) on the "
+            f"values in self.saved, never from np.* calls or .data.",
+            input_index=None if name.startswith("grad_outputs") else which[names.index(name)],
             index=worst,
             analytic=a_val,
             numeric=n_val,
