@@ -13,8 +13,9 @@ The engine walks :class:`GraphTensor` objects (the graph-facing half of ``Tensor
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
-import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -337,7 +338,7 @@ class Function:
             if node.saved:
                 node.saved = tuple(out if v is scalar else v for v in node.saved)
         if anomaly:
-            _check_finite(out, node, "forward")
+            _check_finite(out, node, "forward", datas)
         result = object.__new__(tensor_type)
         result.data = out
         result.grad = None
@@ -403,14 +404,18 @@ def _track_saved(node: Function, args: tuple[Any, ...], out: np.ndarray, result:
 
 
 # --------------------------------------------------------------------------- anomaly helpers
-def _user_frame() -> str:
-    """file:line of the first stack frame outside this package (where the user made the op)."""
-    import os
+# Everything here runs only in anomaly mode (and most of it only once an anomaly is found).
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
-    package_dir = os.path.dirname(os.path.abspath(__file__))
-    for frame in reversed(traceback.extract_stack()[:-2]):
-        if not os.path.abspath(frame.filename).startswith(package_dir):
-            return f"{frame.filename}:{frame.lineno}"
+
+def _user_frame() -> str:
+    """file:line of the innermost stack frame outside this package (where the user made the op)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(_PACKAGE_DIR):
+            return f"{filename}:{frame.f_lineno}"
+        frame = frame.f_back
     return "<unknown>"
 
 
@@ -422,6 +427,19 @@ def _shapes(values: Any) -> str:
     return ", ".join(parts)
 
 
+def _edge_shapes(node: Function) -> str:
+    """Input shapes read from the graph, for nodes recorded outside anomaly mode."""
+    parts = []
+    for e in getattr(node, "edges", ()):
+        if isinstance(e, Function):
+            parts.append(str(tuple(e.out_shape)))
+        elif e is not None:
+            parts.append(str(tuple(e.data.shape)))
+        else:
+            parts.append("? (no grad needed)")
+    return ", ".join(parts) or "unknown"
+
+
 def _is_finite_array(a: Any) -> bool:
     data = getattr(a, "data", a) if not isinstance(a, np.ndarray) else a
     arr = np.asarray(data)
@@ -430,15 +448,69 @@ def _is_finite_array(a: Any) -> bool:
     return bool(np.isfinite(arr).all())
 
 
-def _check_finite(out: Any, node: Function, phase: str) -> None:
+def _describe_node(node: Function) -> str:
+    """'Sqrt created at file:line (input shapes: ...)', with a hint when the line is unknown."""
+    shapes = getattr(node, "input_shapes", None) or _edge_shapes(node)
+    if node.created_at:
+        return f"{node.name} created at {node.created_at} (input shapes: {shapes})"
+    return (
+        f"{node.name} (input shapes: {shapes}; its forward ran outside detect_anomaly(), so the "
+        f"line that created it is unknown: run the forward pass inside detect_anomaly() too)"
+    )
+
+
+def _running_backward() -> Function | None:
+    """The node whose backward rule is running, when an op is recorded inside it (create_graph)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code is _run_backward.__code__:
+            node = frame.f_locals.get("node")
+            return node if isinstance(node, Function) else None
+        frame = frame.f_back
+    return None
+
+
+def _check_finite(
+    out: Any, node: Function, phase: str, received: Any = (), index: int | None = None
+) -> None:
+    """Raise the anomaly ``RuntimeError`` if ``out`` holds NaN or inf.
+
+    ``received`` is what the op was handed (its input arrays in the forward pass, the upstream
+    gradient in the backward pass), so that the message can tell an op that *made* NaN/inf
+    from one that was given them; ``index`` is the input whose gradient is being checked.
+    """
     if _is_finite_array(out):
         return
-    where = f" created at {node.created_at}" if node.created_at else ""
-    shapes = getattr(node, "input_shapes", None) or "unknown"
-    raise RuntimeError(
-        f"anomaly detected: {node.name} produced NaN/inf in its {phase} pass{where} "
-        f"(input shapes: {shapes}). Look at the inputs of this op at that line."
-    )
+    values = np.asarray(getattr(out, "data", out))
+    kind = "NaN" if np.isnan(values).any() else "inf"
+    handed = [r for r in received if r is not None and not _is_finite_array(r)]
+    owner = _running_backward() if phase == "forward" else None
+    if phase == "forward":
+        if owner is not None:
+            # An op recorded by a backward rule under create_graph=True: blame the rule.
+            message = (
+                f"anomaly detected: the backward pass of {_describe_node(owner)} produced {kind} "
+                f"(in its {node.name} step, recorded because create_graph=True)."
+            )
+        else:
+            message = f"anomaly detected: {_describe_node(node)} produced {kind} in its forward pass."
+        if handed:
+            message += (
+                " Its inputs already held NaN/inf, so the problem is upstream: check the data, or "
+                "an operation done outside detect_anomaly() or on .data."
+            )
+    else:
+        which = f" (in the gradient for its input {index})" if index is not None else ""
+        message = f"anomaly detected: {_describe_node(node)} produced {kind} in its backward pass{which}."
+        if handed:
+            message += (
+                " The upstream gradient it received already held NaN/inf (e.g. a gradient= "
+                "argument with NaN/inf)."
+            )
+    blamed = owner if phase == "forward" and owner is not None else node
+    if blamed.created_at:
+        message += " Look at the inputs of this op at that line."
+    raise RuntimeError(message)
 
 
 # --------------------------------------------------------------------------- broadcasting
@@ -581,9 +653,9 @@ def _run_backward(
                 if type(input_grads) is not tuple:
                     input_grads = (input_grads,)
                 if anomaly:
-                    for gi in input_grads:
+                    for i, gi in enumerate(input_grads):
                         if gi is not None:
-                            _check_finite(gi, node, "backward")
+                            _check_finite(gi, node, "backward", (g,), i)
             processed.append(node)
             for e, gi in zip(node.edges, input_grads):
                 if e is None:
