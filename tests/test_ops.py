@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from op_table import OP_TABLE, OpRow, autodiff_vjp, numerical_vjp, sample_inputs
 
@@ -55,21 +55,20 @@ def test_row_output_comes_from_its_op(row):
 
 # --------------------------------------------------------------------------- table-driven
 @pytest.mark.parametrize("row", OP_TABLE, ids=ROW_IDS)
-@given(data=st.data())
-def test_forward_matches_numpy(row, data):
-    xs, _ = _draw(row, data)
-    out = row.fn(*[tg.Tensor(x) for x in xs])
-    expected = np.asarray(row.ref(*xs))
-    assert isinstance(out, tg.Tensor)
-    assert out.shape == expected.shape
-    assert out.dtype == expected.dtype  # float64 in, float64 out (unless the op casts)
-    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
+def test_forward_matches_numpy(row):
+    rng = np.random.default_rng(0)
+    for shapes in row.shapes:
+        for _ in range(3):
+            xs = sample_inputs(row, shapes, rng)
+            out = row.fn(*[tg.Tensor(x) for x in xs])
+            expected = np.asarray(row.ref(*xs))
+            assert isinstance(out, tg.Tensor)
+            assert out.shape == expected.shape, f"{row.name} {shapes}"
+            assert out.dtype == expected.dtype  # float64 in, float64 out (unless the op casts)
+            np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12, err_msg=f"{row.name} {shapes}")
 
 
-@pytest.mark.parametrize("row", OP_TABLE, ids=ROW_IDS)
-@given(data=st.data())
-def test_gradient_matches_finite_differences(row, data):
-    xs, rng = _draw(row, data)
+def _check_gradient(row: OpRow, xs: list[np.ndarray], rng: np.random.Generator) -> None:
     with tg.no_grad():
         out_shape = row.fn(*[tg.Tensor(x) for x in xs]).shape
     upstream = np.asarray(rng.standard_normal(out_shape))  # random, never all-ones
@@ -78,6 +77,21 @@ def test_gradient_matches_finite_differences(row, data):
     for i, (a, n, x) in enumerate(zip(analytic, numeric, xs)):
         assert a.shape == x.shape and a.dtype == np.float64
         np.testing.assert_allclose(a, n, rtol=row.rtol, atol=row.atol, err_msg=f"{row.name}: input {i}")
+
+
+@pytest.mark.parametrize("row", OP_TABLE, ids=ROW_IDS)
+def test_gradient_matches_finite_differences_for_every_shape_set(row):
+    rng = np.random.default_rng(0)
+    for shapes in row.shapes:
+        _check_gradient(row, sample_inputs(row, shapes, rng), rng)
+
+
+@pytest.mark.parametrize("row", OP_TABLE, ids=ROW_IDS)
+@settings(max_examples=max(10, settings().max_examples // 3))
+@given(data=st.data())
+def test_gradient_matches_finite_differences(row, data):
+    xs, rng = _draw(row, data)
+    _check_gradient(row, xs, rng)
 
 
 @pytest.mark.parametrize("row", OP_TABLE, ids=ROW_IDS)
