@@ -405,8 +405,12 @@ def gradgradcheck(
     checked = [leaves[i] for i in which] + [upstream_leaf]
     analytic = [np.zeros(t.shape) for t in checked]
     if out.requires_grad:
+        with enable_grad():
+            # Seed with a recorded copy of u, not the leaf itself: a gradient that reaches an
+            # input unchanged (through +, -, reshape) then stays connected to u.
+            seed = upstream_leaf * 1.0
         first = autograd.grad(
-            out, [leaves[i] for i in which], grad_outputs=upstream_leaf, create_graph=True, allow_unused=True
+            out, [leaves[i] for i in which], grad_outputs=seed, create_graph=True, allow_unused=True
         )
         with enable_grad():
             terms = [(g * v).sum() for g, v in zip(first, directions) if g is not None and g.requires_grad]
