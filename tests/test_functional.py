@@ -57,6 +57,9 @@ def test_grad_with_tuple_argnums_returns_a_tuple_in_argnums_order():
     np.testing.assert_allclose(gy, x * x)
     (single,) = tg.grad(f_xy, argnums=(1,))(x, y)  # a one-element tuple stays a tuple
     np.testing.assert_allclose(single, x * x)
+    first, again = tg.grad(f_xy, argnums=(0, -2))(x, y)  # the same argument twice
+    np.testing.assert_allclose(first, 2 * x * y)
+    np.testing.assert_allclose(again, 2 * x * y)
 
 
 @pytest.mark.parametrize(

@@ -72,10 +72,9 @@ def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[...,
     def wrapped(*args: Any) -> tuple[np.ndarray, Any]:
         nums, single = _normalize_argnums(argnums, len(args))
         call_args = list(args)
-        leaves = []
-        for a in nums:
+        for a in set(nums):  # one leaf per argument, even when argnums repeats it
             call_args[a] = _leaf(args[a], f"argument {a}")
-            leaves.append(call_args[a])
+        leaves = [call_args[a] for a in nums]
         out = _call(f, call_args)
         if out.size != 1:
             raise ValueError(
