@@ -8,7 +8,7 @@
     -7.5
 """
 
-from . import analytic, autograd, checking, data, losses, nn, ops, optim, train
+from . import analytic, autograd, checking, data, losses, nn, ops, optim, train, viz
 from .autograd import (
     Function,
     detect_anomaly,
@@ -50,6 +50,7 @@ __all__ = [
     "data",
     "nn",
     "train",
+    "viz",
     "fit",
     "History",
     "DivergenceError",
