@@ -394,6 +394,38 @@ def test_anomaly_mode_as_decorator_and_switch():
     assert not tg.is_anomaly_enabled()
 
 
+# --------------------------------------------------------------------------- extension
+class Cube(tg.Function):
+    """f(x) = x³;  f'(x) = 3x² — a user-defined primitive (deliberately not registered)."""
+
+    def forward(self, x, scale=1.0):
+        self.scale = scale
+        self.save_for_backward(x)
+        return scale * x**3
+
+    def backward(self, g):
+        (x,) = self.saved
+        assert list(self.needs_input_grad) == [True]
+        return g * 3.0 * self.scale * x * x  # operators only: also runs on Tensors
+
+
+def test_a_user_defined_function_gets_first_and_second_derivatives():
+    x = _leaf([0.5, -2.0])
+    y = Cube.apply(x, scale=2.0)
+    assert type(y) is Tensor and y.grad_fn.name == "Cube"
+    np.testing.assert_allclose(y.numpy(), 2 * np.array([0.125, -8.0]))
+    y.sum().backward(create_graph=True)
+    g = x.grad
+    np.testing.assert_allclose(g.numpy(), 6 * np.array([0.25, 4.0]))
+    x.grad = None
+    g.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 12 * np.array([0.5, -2.0]))
+    with tg.no_grad():
+        assert not Cube.apply(x).requires_grad
+    with pytest.raises(TypeError, match="Tensor"):
+        Cube.apply(np.array([1.0]))
+
+
 # --------------------------------------------------------------------------- failure
 def test_a_failed_backward_leaves_every_grad_unchanged():
     x, w = _leaf([1.0, 2.0]), _leaf([0.5, 0.5])
