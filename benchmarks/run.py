@@ -75,15 +75,23 @@ class Row:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _median_time(step: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
+def _median_time(step: Callable[[], Any], repeats: int, warmup: int = 1, min_sample: float = 0.02) -> float:
+    """Median over ``repeats`` samples of the mean time per call; each sample loops the step
+    enough times to last ``min_sample`` seconds (single fast calls are dominated by timer
+    noise and cold caches)."""
     for _ in range(warmup):
         step()
+    start = time.perf_counter()
+    step()
+    once = time.perf_counter() - start
+    loops = max(1, int(min_sample / max(once, 1e-9)))
     times = []
     for _ in range(repeats):
         gc.collect()
         start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
+        for _ in range(loops):
+            step()
+        times.append((time.perf_counter() - start) / loops)
     return statistics.median(times)
 
 
@@ -119,7 +127,7 @@ def linreg_steps(n: int, d: int, dtype: Any, peers: dict[str, Any]) -> dict[str,
 
     def tg_step() -> None:
         nonlocal w, b
-        loss = ((Xt @ w + b - yt) ** 2).mean()
+        loss = tg.losses.mse(Xt @ w + b, yt)
         loss.backward()
         with tg.no_grad():
             w -= lr * w.grad
@@ -139,7 +147,7 @@ def linreg_steps(n: int, d: int, dtype: Any, peers: dict[str, Any]) -> dict[str,
 
         def torch_step() -> None:
             nonlocal wt, bt
-            loss = ((Xtt @ wt + bt - ytt) ** 2).mean()
+            loss = torch.nn.functional.mse_loss(Xtt @ wt + bt, ytt)
             loss.backward()
             with torch.no_grad():
                 wt -= lr * wt.grad
@@ -348,7 +356,6 @@ def mlp_steps(batch: int, sizes: tuple[int, ...], peers: dict[str, Any]) -> dict
 
     params_tg = [(tg.Tensor(W.copy(), requires_grad=True), tg.Tensor(c.copy(), requires_grad=True)) for W, c in init]
     Xt = tg.Tensor(X)
-    flat_index = (np.arange(batch), labels)
 
     def tg_step() -> None:
         h = Xt
@@ -356,7 +363,7 @@ def mlp_steps(batch: int, sizes: tuple[int, ...], peers: dict[str, Any]) -> dict
             h = h @ W + c
             if k < len(params_tg) - 1:
                 h = h.relu()
-        loss = -h.log_softmax(axis=1)[flat_index].mean()
+        loss = tg.losses.cross_entropy(h, labels)
         loss.backward()
         with tg.no_grad():
             for W, c in params_tg:
@@ -492,7 +499,9 @@ def peak_memory(step: Callable[[], Any]) -> int:
 
 
 # --------------------------------------------------------------------------- runner
-def _run_case(case: str, impls: dict[str, Any], repeats: int, per: int = 1, unit_note: str = "") -> list[Row]:
+def _run_case(
+    case: str, impls: dict[str, Any], repeats: int, per: int = 1, unit_note: str = "", min_sample: float = 0.02
+) -> list[Row]:
     rows = []
     baseline = None
     for impl, step in impls.items():
@@ -500,7 +509,7 @@ def _run_case(case: str, impls: dict[str, Any], repeats: int, per: int = 1, unit
             rows.append(Row(case, impl, note=step))
             continue
         try:
-            seconds = _median_time(step, repeats) / per
+            seconds = _median_time(step, repeats, min_sample=min_sample) / per
         except RecursionError:
             rows.append(Row(case, impl, note="RecursionError"))
             continue
@@ -514,7 +523,8 @@ def _run_case(case: str, impls: dict[str, Any], repeats: int, per: int = 1, unit
 def run(quick: bool = False) -> list[Row]:
     peers = {name: _import_peer(name) for name in PEERS}
     rows: list[Row] = []
-    repeats = 3 if quick else 15
+    repeats = 3 if quick else 11
+    sample = 0.005 if quick else 0.05  # seconds of looping per timing sample
     sizes = [(200, 1, np.float64)]
     if quick:
         sizes += [(20_000, 1, np.float64), (2_000, 50, np.float64), (2_000, 50, np.float32)]
@@ -522,19 +532,19 @@ def run(quick: bool = False) -> list[Row]:
         sizes += [(1_000_000, 1, np.float64), (200_000, 50, np.float64), (200_000, 50, np.float32)]
     for n, d, dtype in sizes:
         case = f"linreg step N={n:,} d={d} {np.dtype(dtype).name}"
-        reps = repeats * 10 if n * d <= 1000 else repeats
-        rows += _run_case(case, linreg_steps(n, d, dtype, peers), reps)
+        rows += _run_case(case, linreg_steps(n, d, dtype, peers), repeats, min_sample=sample)
 
     links = 100
     rows += _run_case(
         f"scalar chain {3 * links} ops, per op",
         scalar_chain_steps(links, peers),
-        repeats * 3,
+        repeats,
         per=3 * links,
         unit_note="seconds per op (forward + backward)",
+        min_sample=sample,
     )
     mlp_sizes = (64, 256, 256, 10)
-    rows += _run_case("MLP 64-256-256-10 batch 128 SGD step", mlp_steps(128, mlp_sizes, peers), repeats * 2)
+    rows += _run_case("MLP 64-256-256-10 batch 128 SGD step", mlp_steps(128, mlp_sizes, peers), repeats, min_sample=sample)
 
     n_ops = 20_000 if quick else 1_000_000
     half = deep_chain_backward(n_ops // 2)

@@ -216,6 +216,17 @@ def _np_bce_logits(x: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- the table
+
+def _cyclic_labels(shape: tuple[int, ...]) -> np.ndarray:
+    """Fixed integer labels 0, 1, ..., C-1, 0, ... for logits of shape (n, C)."""
+    return np.arange(shape[0]) % shape[1]
+
+
+def _np_cross_entropy(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    m = x.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(x - m).sum(axis=1)) + m[:, 0]
+    return lse - x[np.arange(x.shape[0]), labels]
+
 OP_TABLE: tuple[OpRow, ...] = (
     # ---- binary arithmetic (with broadcasting) and reflected forms with constants
     OpRow("add", "Add", lambda a, b: a + b, np.add, BINARY),
@@ -330,6 +341,9 @@ OP_TABLE: tuple[OpRow, ...] = (
     # ---- fused losses (ops.py "fused losses" section), elementwise terms
     OpRow("binary_cross_entropy", "BinaryCrossEntropy", lambda p, t: tg.losses.binary_cross_entropy(p, t, reduction="none"), _np_bce, (((3,), (3,)), ((2, 3), (2, 3))), (Domain(0.05, 0.95), Domain(0.0, 1.0))),
     OpRow("binary_cross_entropy_with_logits", "BinaryCrossEntropyWithLogits", lambda x, t: tg.losses.binary_cross_entropy_with_logits(x, t, reduction="none"), _np_bce_logits, (((3,), (3,)), ((2, 3), (2, 3))), (Domain(-4.0, 4.0), Domain(0.0, 1.0))),
+    OpRow("mse_fused", "SumSquaredError", lambda p, t: tg.losses.mse(p, t), lambda p, t: np.mean((p - t) ** 2), (((3,), (3,)), ((2, 3), (2, 3)), ((), ()))),
+    OpRow("half_mse_sum_fused", "SumSquaredError", lambda p, t: tg.losses.half_mse(p, t, reduction="sum"), lambda p, t: 0.5 * np.sum((p - t) ** 2), (((4,), (4,)), ((2, 1), (2, 1)))),
+    OpRow("cross_entropy_fused", "SoftmaxCrossEntropy", lambda x: tg.losses.cross_entropy(x, _cyclic_labels(x.shape), reduction="none"), lambda x: _np_cross_entropy(x, _cyclic_labels(x.shape)), (((3, 4),), ((1, 2),), ((5, 3),))),
     # ---- compositions that cross several rules at once
     OpRow("linear_layer", None, lambda x, w, b: (x @ w.T + b).tanh(), lambda x, w, b: np.tanh(x @ w.T + b), (((4, 3), (2, 3), (2,)), ((3,), (2, 3), ()))),
     OpRow("mse_expression", None, lambda p, y: ((p - y) ** 2).mean(), lambda p, y: np.mean((p - y) ** 2), (((5,), (5,)), ((3, 1), (3, 1)))),

@@ -390,7 +390,8 @@ def _track_saved(node: Function, args: tuple[Any, ...], out: np.ndarray, result:
         source = None
         if value is out:
             source = _OUTPUT
-            checks.append((result._version_box, 0))
+            box = result._version_box  # shared with an input when the output is a view
+            checks.append((box, box[0]))
         elif type(value) is np.ndarray:
             for a in args:
                 if isinstance(a, GraphTensor) and a.data is value:
@@ -585,45 +586,50 @@ def _run_backward(
 
     Returns (leaf gradients, retained non-leaf gradients, gradients of ``targets`` by id).
     Touches no user-visible state, so a failure half-way leaves every ``.grad`` unchanged.
+    The order is Kahn's: a node runs once every consumer has sent its gradient, so the loop
+    needs no recursion (a chain of a million ops works) and each node runs exactly once.
     """
+    function_type = Function
     start_edges = [r if r._node is None else r._node for r in roots]
-    # Count, for every node reachable from the roots, how many graph edges consume it.
+    # Count, for every edge reachable from the roots, how many graph edges consume it.
     consumers: dict[int, int] = {}
-    stack = [e for e in start_edges if isinstance(e, Function)]
-    seen = {id(e) for e in start_edges}
+    stack = [e for e in start_edges if isinstance(e, function_type)]
     while stack:
-        node = stack.pop()
-        for e in node.edges:
+        for e in stack.pop().edges:
             if e is not None:
                 k = id(e)
-                consumers[k] = consumers.get(k, 0) + 1
-                if k not in seen:
-                    seen.add(k)
-                    if isinstance(e, Function):
+                if k in consumers:
+                    consumers[k] += 1
+                else:
+                    consumers[k] = 1
+                    if isinstance(e, function_type):
                         stack.append(e)
 
     grads: dict[int, Any] = {}
     for e, seed in zip(start_edges, seeds):
         k = id(e)
         grads[k] = seed if k not in grads else grads[k] + seed
-    target_ids = {id(t if t._node is None else t._node) for t in targets} if targets else set()
+    target_ids = {id(t if t._node is None else t._node) for t in targets} if targets else None
     captured: dict[int, Any] = {}
     leaf_grads: list[tuple[Any, Any]] = []
     retained: list[tuple[Any, Any]] = []
     processed: list[Function] = []
-    anomaly = _state.anomaly
+    state = _state
+    anomaly = state.anomaly
     ready = []
     for e in start_edges:
-        if consumers.get(id(e), 0) == 0 and all(x is not e for x in ready):
+        if id(e) not in consumers and all(x is not e for x in ready):
             ready.append(e)
-    with set_grad_enabled(create_graph):
+    previous_mode = state.grad_enabled
+    state.grad_enabled = create_graph  # rules record only under create_graph
+    try:
         while ready:
             edge = ready.pop()
             k = id(edge)
             g = grads.pop(k, None)
-            if target_ids and k in target_ids and g is not None:
+            if target_ids is not None and k in target_ids and g is not None:
                 captured[k] = g
-            if not isinstance(edge, Function):
+            if not isinstance(edge, function_type):
                 if g is not None:
                     leaf_grads.append((edge, g))
                 continue
@@ -641,31 +647,34 @@ def _run_backward(
                     for box, expected in node.checks:
                         if box[0] != expected:
                             _check_versions(node)  # raises, naming the modified tensor
-                if create_graph and node.saved:
-                    raw = node.saved
-                    node.saved = _resolve_saved(node)
-                    try:
+                    if create_graph:
+                        raw = node.saved
+                        node.saved = _resolve_saved(node)
+                        try:
+                            input_grads = node.backward(g)
+                        finally:
+                            node.saved = raw
+                    else:
                         input_grads = node.backward(g)
-                    finally:
-                        node.saved = raw
                 else:
                     input_grads = node.backward(g)
                 if type(input_grads) is not tuple:
                     input_grads = (input_grads,)
                 if anomaly:
-                    for i, gi in enumerate(input_grads):
+                    for index, gi in enumerate(input_grads):
                         if gi is not None:
-                            _check_finite(gi, node, "backward", (g,), i)
+                            _check_finite(gi, node, "backward", received=(g,), index=index)
             processed.append(node)
             for e, gi in zip(node.edges, input_grads):
                 if e is None:
                     continue
                 k = id(e)
                 if gi is not None:
-                    if isinstance(e, Function):
+                    if isinstance(e, function_type):
                         shape, dtype = e.out_shape, e.out_dtype
                     else:
-                        shape, dtype = e.data.shape, e.data.dtype
+                        data = e.data
+                        shape, dtype = data.shape, data.dtype
                     if gi.shape != shape:
                         gi = unbroadcast(gi, shape)
                     if gi.dtype is not dtype and gi.dtype != dtype:
@@ -674,8 +683,10 @@ def _run_backward(
                     grads[k] = gi if previous is None else previous + gi
                 left = consumers[k] - 1
                 consumers[k] = left
-                if left == 0:
+                if not left:
                     ready.append(e)
+    finally:
+        state.grad_enabled = previous_mode
     if not retain_graph:
         for node in processed:
             node.saved = ()
@@ -780,6 +791,21 @@ def _as_grad(t: Any, g: Any, create_graph: bool) -> Any:
     return _new_tensor(type(t), np.array(g.data, dtype=t.data.dtype, copy=True), False, None)
 
 
+_ONES: dict[tuple[tuple[int, ...], np.dtype], np.ndarray] = {}
+
+
+def _ones(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A read-only one-element array of ones, allocated once per (shape, dtype): the seed of
+    every ``loss.backward()``. Rules never write into their gradient argument."""
+    key = (shape, dtype)
+    seed = _ONES.get(key)
+    if seed is None:
+        seed = np.ones(shape, dtype=dtype)
+        seed.flags.writeable = False
+        _ONES[key] = seed
+    return seed
+
+
 def _seed_gradient(root: Any, gradient: Any, create_graph: bool) -> Any:
     shape = root.data.shape
     if gradient is None:
@@ -789,7 +815,7 @@ def _seed_gradient(root: Any, gradient: Any, create_graph: bool) -> Any:
                 f"has shape {shape}. Reduce it first (e.g. loss.sum() or loss.mean()), or pass "
                 f"gradient= an array of shape {shape}."
             )
-        seed = np.ones(shape, dtype=root.data.dtype)
+        seed = _ones(shape, root.data.dtype)
         return _new_tensor(type(root), seed, False, None) if create_graph else seed
     if isinstance(gradient, _CONSTANT_TYPES) or isinstance(gradient, (list, tuple)):
         garr = np.asarray(gradient, dtype=root.data.dtype)

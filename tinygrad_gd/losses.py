@@ -115,6 +115,17 @@ def _regression_pair(pred: Any, target: Any, reduction: Any, name: str) -> tuple
 
 
 # --------------------------------------------------------------------------- regression
+def _squared_error(p: Tensor, t: Any, reduction: str, factor: float) -> Tensor:
+    """factor · (p - t)² reduced; "mean" and "sum" use the fused one-pass op."""
+    if reduction == "none":
+        residual = p - t
+        return residual * residual * factor if factor != 1.0 else residual * residual
+    count = p.size if reduction == "mean" else 1
+    # (factor / count) would round differently from the composed form's two steps; keep
+    # mse and half_mse exactly a factor 2 apart by scaling the sum once.
+    return _ops.SumSquaredError.apply(p, t, scale=factor / count if count else float("nan"))
+
+
 def mse(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
     """Mean squared error: mean((pred - target)²), the J = 1/N Σ (y - ŷ)² of seeds 000/001.
 
@@ -122,8 +133,7 @@ def mse(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
     Σ (pred - target)², ``"none"`` the squared residuals.
     """
     p, t = _regression_pair(pred, target, reduction, "mse")
-    residual = p - t
-    return _reduce(residual * residual, reduction)
+    return _squared_error(p, t, reduction, 1.0)
 
 
 def half_mse(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
@@ -133,8 +143,7 @@ def half_mse(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
     every reduction.
     """
     p, t = _regression_pair(pred, target, reduction, "half_mse")
-    residual = p - t
-    return _reduce(residual * residual * 0.5, reduction)
+    return _squared_error(p, t, reduction, 0.5)
 
 
 def mae(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
@@ -270,8 +279,7 @@ def cross_entropy(logits: Any, labels: Any, reduction: Reduction = "mean") -> Te
     ids = _class_labels(labels, n, x.shape[-1], x.shape, name)
     if x.ndim == 1:
         return _reduce(-x.log_softmax(axis=0)[ids], reduction)
-    picked = x.log_softmax(axis=1)[np.arange(n), ids]
-    return _reduce(-picked, reduction)
+    return _reduce(_ops.SoftmaxCrossEntropy.apply(x, labels=ids), reduction)
 
 
 # --------------------------------------------------------------------------- registry

@@ -771,3 +771,46 @@ class BinaryCrossEntropyWithLogits(Function):
         gx = g * (sigmoid(x) - t) if need_x else None
         gt = -g * x if need_t else None
         return gx, gt
+
+
+@register_op
+class SumSquaredError(Function):
+    """f(p, t) = scale · Σ (p - t)²  (one pass forward, one backward: MSE without temporaries);
+    df/dp = 2·scale·(p - t),  df/dt = -df/dp"""
+
+    def forward(self, p, t, scale=1.0):
+        diff = np.subtract(p, t)
+        self.scale = scale
+        self.save_for_backward(p, t, diff)
+        return np.vdot(diff, diff) * scale
+
+    def backward(self, g):
+        p, t, diff = self.saved
+        if not _is_array(p, t):
+            diff = p - t  # under create_graph: recorded, so second derivatives see it
+        gp = diff * (g * (2.0 * self.scale))
+        need_p, need_t = self.needs_input_grad
+        return (gp if need_p else None), (-gp if need_t else None)
+
+
+@register_op
+class SoftmaxCrossEntropy(Function):
+    """f(x, y)_i = logsumexp(x_i) - x_i[y_i] for logits x (n, C) and integer labels y (n,);
+    df/dx_i = softmax(x_i) - onehot(y_i)  (stable for any logits)"""
+
+    def forward(self, x, labels=None):
+        shifted = x - np.max(x, axis=1, keepdims=True)
+        exp_shifted = np.exp(shifted)
+        total = np.sum(exp_shifted, axis=1, keepdims=True)
+        rows = np.arange(x.shape[0])
+        self.labels, self.rows = labels, rows
+        self.save_for_backward(x, exp_shifted / total)
+        return np.log(total[:, 0]) - shifted[rows, labels]
+
+    def backward(self, g):
+        x, probs = self.saved
+        if not _is_array(x):
+            probs = x.softmax(axis=1)  # under create_graph: recorded
+        onehot = np.zeros(x.shape, dtype=probs.dtype)
+        onehot[self.rows, self.labels] = 1.0
+        return (probs - onehot) * g.reshape((-1, 1))
