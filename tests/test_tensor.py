@@ -529,6 +529,47 @@ def test_in_place_after_backward_is_fine():
     np.testing.assert_allclose(w.grad.numpy(), [2.0, 4.0])
 
 
+def test_item_assignment_follows_the_in_place_rules():
+    w = _leaf([1.0, 2.0, 3.0])
+    with pytest.raises(RuntimeError, match=r"no_grad\(\)"):
+        w[0] = 5.0
+    y = w * 2.0
+    with pytest.raises(RuntimeError, match="recorded"):
+        y[0] = 5.0  # a non-leaf: raises rather than give a wrong gradient
+    t = Tensor([0.0, 0.0])
+    with pytest.raises(RuntimeError, match="recorded"):
+        t[0] = w[0]  # would silently drop w's gradient
+    before = w.data
+    with tg.no_grad():
+        w[0] = 5.0
+        w[w > 2.5] -= 1.0  # boolean masks, and += through a view
+        w[[1, 1]] = Tensor([7.0, 7.0])
+    assert w.data is before and w.is_leaf and w.requires_grad
+    np.testing.assert_array_equal(w.numpy(), [4.0, 7.0, 2.0])
+    plain = tg.zeros(2, 2)
+    plain[:, 1] = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(plain.numpy(), [[0.0, 1.0], [0.0, 2.0]])
+    with pytest.raises(RuntimeError, match="read-only"):
+        Tensor([1.0]).broadcast_to(2, 1)[0] = 3.0
+
+
+def test_item_assignment_after_the_graph_saved_the_tensor_makes_backward_raise():
+    x = _leaf([1.0, 2.0])
+    c = Tensor([3.0, 4.0])
+    loss = (x * c).sum()
+    c[0] = 0.0
+    with pytest.raises(RuntimeError, match="in-place"):
+        loss.backward()
+
+
+def test_format_spec_formats_one_element_tensors():
+    assert f"{Tensor(2.5):.3f}" == "2.500"
+    assert f"{Tensor([[0.25]]):.1%}" == "25.0%"
+    assert f"{Tensor([1.0, 2.0])}" == "Tensor([1., 2.])"
+    with pytest.raises((TypeError, ValueError)):
+        f"{Tensor([1.0, 2.0]):.3f}"
+
+
 def test_zero_is_in_place():
     t = Tensor([1.0, 2.0])
     before = t.data

@@ -293,6 +293,12 @@ class Tensor(GraphTensor):
             extra += ", requires_grad=True"
         return f"Tensor({body}{extra})"
 
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a one-element tensor's value (as PyTorch does)."""
+        if spec and self.data.size == 1:
+            return format(self.data.item(), spec)
+        return format(str(self), spec)
+
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -670,6 +676,28 @@ class Tensor(GraphTensor):
     def __getitem__(self, index: Any) -> Tensor:
         """Slices, integer arrays (repeats accumulate in the gradient) and boolean masks."""
         return _ops.GetItem.apply(self, index=_index(index))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """``t[index] = value`` writes into the data in place (not recorded). Allowed where an
+        in-place operator is allowed: inside ``no_grad()`` or on tensors that need no grad."""
+        other = _operand(value)
+        recording = is_grad_enabled() and (
+            self.requires_grad or (isinstance(other, GraphTensor) and other.requires_grad)
+        )
+        if recording:
+            raise RuntimeError(
+                f"item assignment t[...] = ... on a tensor of shape {self.shape} would not be "
+                f"recorded for backward (the tensor or the assigned value requires grad). Do it "
+                f"inside `with tg.no_grad():` (e.g. to edit parameters), or build a new tensor "
+                f"with tg.where(mask, value, t)."
+            )
+        if not self.data.flags.writeable:
+            raise RuntimeError(
+                f"item assignment on a read-only tensor of shape {self.shape} (a broadcast_to "
+                f"view repeats one memory location); copy it first (t * 1.0)."
+            )
+        self.data[_index(index)] = other.data if isinstance(other, GraphTensor) else other
+        self._version += 1
 
 
 # ---------------------------------------------------------------------- constructors
