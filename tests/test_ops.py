@@ -251,6 +251,19 @@ def test_logsumexp_of_all_minus_infinity_is_minus_infinity():
     assert out.item() == -np.inf
 
 
+def test_empty_tensors_give_empty_gradients():
+    for shape, axis in [((0,), None), ((0, 3), 0), ((3, 0), 0), ((3, 0), 1)]:
+        for method in ("sum", "mean"):
+            x = tg.zeros(*shape, requires_grad=True)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # numpy: mean of empty slice
+                y = getattr(x, method)(axis=axis)
+            y.backward(gradient=np.ones(y.shape))
+            assert x.grad.shape == shape
+    with pytest.raises(ValueError, match="empty"):
+        tg.zeros(0).max()
+
+
 def test_sqrt_gradient_at_zero_is_infinite_as_pytorch():
     with np.errstate(divide="ignore"):
         (g,) = _grad(lambda x: x.sqrt().sum(), [0.0, 4.0])

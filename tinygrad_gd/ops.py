@@ -505,7 +505,8 @@ class Mean(Function):
     def forward(self, x, axis=None, keepdims=False):
         self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
         out = np.mean(x, axis=axis, keepdims=keepdims)
-        self.count = x.size // max(np.size(out), 1) if x.size else 0
+        # (an empty input has an empty gradient: any nonzero count keeps 1/count finite)
+        self.count = x.size // max(np.size(out), 1) if x.size else 1
         return out
 
     def backward(self, g):
