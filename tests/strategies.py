@@ -1,0 +1,498 @@
+"""Hypothesis strategies for random Tensor programs (the gradient fuzzer, ``test_fuzz.py``).
+
+A *program* is a list of steps over 1–3 input tensors. Each step applies one *fuzz op* (a
+row of :data:`FUZZ_OPS`: a public-API expression exercising one or more registered
+primitives) to earlier nodes, chosen so that nodes are reused and graphs have diamonds. All
+node shapes broadcast to one *base shape*, so any binary op applies to any pair of nodes.
+
+Every op runs inside its safe domain, decided while the program is built, from the actual
+values (as ``tests/op_table.py`` does with its ``Domain`` rows):
+
+* an operand outside the op's domain is first mapped into it by a smooth *adapter*
+  (``0.2 + softplus(x)`` for log/sqrt, ``3·tanh(x/3)`` for exp, ``0.05 + 0.9·sigmoid(x)``
+  for probabilities, ...);
+* ops with kinks or ties (relu, abs, clip, maximum, max, where on a data-dependent
+  condition, ...) get a constant shift, searched so that every value is at least
+  :data:`KINK_MARGIN` away from the kink: central differences are then valid;
+* a step whose values grow beyond :data:`VALUE_LIMIT` is rebuilt with its operands squashed
+  into (-3, 3) first.
+
+The chosen adapters and shifts are recorded in the :class:`Step`, so replaying the program on
+perturbed inputs (finite differences) runs exactly the same expression. ``repr(program)``
+prints it as readable pseudo-code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+import tinygrad_gd as tg
+from tinygrad_gd import losses as L
+from tinygrad_gd import ops
+
+Shape = tuple[int, ...]
+
+KINK_MARGIN = 0.05  # every value at least this far from a kink, a tie or a branch switch
+VALUE_LIMIT = 1e3  # intermediate values stay below this in magnitude (finite differences stay accurate)
+SHIFTS = (0.0, 0.37, -0.53, 0.71, -0.89, 1.13, -1.31)  # tried in turn to move values off a kink
+
+
+# --------------------------------------------------------------------------- domains
+def _squash(x: Any) -> Any:
+    return (x * (1.0 / 3.0)).tanh() * 3.0
+
+
+def _positive(x: Any, param: int) -> Any:
+    return x.softplus() + 0.2
+
+
+def _nonzero(x: Any, param: int) -> Any:
+    return x.softplus() + 0.3 if param % 2 else -(x.softplus() + 0.3)
+
+
+DOMAINS: dict[str, tuple[Callable[[np.ndarray], bool], Callable[[Any, int], Any], str]] = {
+    # name: (values already inside?, adapter into it, adapter as text)
+    "any": (lambda v: True, lambda x, p: x, "{}"),
+    "bounded": (lambda v: bool(np.all(np.abs(v) <= 3.0)), lambda x, p: _squash(x), "3·tanh({}/3)"),
+    "positive": (lambda v: bool(np.all(v >= 0.2)), _positive, "0.2 + softplus({})"),
+    "nonzero": (lambda v: bool(np.all(np.abs(v) >= 0.3)), _nonzero, "±(0.3 + softplus({}))"),
+    "prob": (lambda v: bool(np.all((v >= 0.05) & (v <= 0.95))), lambda x, p: x.sigmoid() * 0.9 + 0.05, "0.05 + 0.9·sigmoid({})"),
+    "unit": (lambda v: bool(np.all((v >= 0.0) & (v <= 1.0))), lambda x, p: x.sigmoid(), "sigmoid({})"),
+}
+
+
+# --------------------------------------------------------------------------- op helpers
+def _rng(param: int) -> np.random.Generator:
+    return np.random.default_rng(param)
+
+
+def _axis(x: Any, param: int) -> int:
+    return param % x.ndim
+
+
+def _common(*xs: Any) -> list[Any]:
+    """Broadcast every operand to their common shape (losses and cat never broadcast)."""
+    shape = np.broadcast_shapes(*(x.shape for x in xs))
+    return [x if x.shape == shape else x.broadcast_to(shape) for x in xs]
+
+
+def _rows(x: Any, param: int) -> np.ndarray:
+    """An index along axis 0 of length x.shape[0], with repeats (gradients must accumulate)."""
+    return _rng(param).integers(0, x.shape[0], size=x.shape[0])
+
+
+def _mask(shape: Shape, param: int) -> np.ndarray:
+    return _rng(param).random(shape) < 0.5
+
+
+def _constant(shape: Shape, param: int) -> np.ndarray:
+    return _rng(param).uniform(-1.5, 1.5, size=shape)
+
+
+def _inverse(perm: Sequence[int]) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argsort(perm))
+
+
+def _matmul(a: Any, b: Any) -> Any:
+    a, b = _common(a, b)
+    if a.ndim == 1:
+        return a @ b
+    return (a @ b.transpose(*range(b.ndim - 2), b.ndim - 1, b.ndim - 2)) @ b
+
+
+def _concat(a: Any, b: Any, param: int) -> Any:
+    a, b = _common(a, b)
+    if a.ndim == 0:
+        return tg.cat([a.reshape(1), b.reshape(1)]).sum()
+    both = tg.cat([a, b], axis=0)  # (2n, ...) -> (2, n, ...) -> sum of the halves
+    return both.reshape((2,) + a.shape).sum(axis=0) if param % 2 else both.reshape((2,) + a.shape).max(axis=0)
+
+
+def _stack(a: Any, b: Any, param: int) -> Any:
+    a, b = _common(a, b)
+    axis = param % (a.ndim + 1)
+    return tg.stack([a, b], axis=axis).mean(axis=axis)
+
+
+def _in_place(a: Any, b: Any, param: int) -> Any:
+    y = a * 1.5  # a non-leaf: += is recorded (out of place), never a wrong gradient
+    if param % 3 == 0:
+        y += b
+    elif param % 3 == 1:
+        y -= b
+    else:
+        y *= b
+    return y
+
+
+def _cross_entropy(x: Any, param: int) -> Any:
+    logits = x.reshape(1, 1) if x.ndim == 0 else x.reshape(-1, x.shape[-1])
+    labels = _rng(param).integers(0, logits.shape[1], size=logits.shape[0])
+    return L.cross_entropy(logits, labels, reduction=("sum", "mean")[param % 2])
+
+
+def _transpose_roundtrip(x: Any, param: int) -> Any:
+    if x.ndim == 2 and param % 2 == 0:
+        perm, moved = (1, 0), x.T
+    else:
+        perm = tuple(int(i) for i in _rng(param).permutation(x.ndim))
+        moved = x.transpose(perm)
+    return (moved * _constant(moved.shape, param)).transpose(_inverse(perm))
+
+
+# --------------------------------------------------------------------------- kink gaps
+def _min_abs(v: np.ndarray) -> float:
+    return float(np.min(np.abs(v))) if v.size else np.inf
+
+
+def _top_gap(v: np.ndarray, axis: int | None) -> float:
+    """Smallest distance between the largest and second-largest value of any reduced slice."""
+    if axis is None:
+        v = v.reshape(1, -1)
+        axis = 1
+    if v.shape[axis] < 2:
+        return np.inf
+    s = np.sort(v, axis=axis)
+    top = np.take(s, -1, axis=axis) - np.take(s, -2, axis=axis)
+    bottom = np.take(s, 1, axis=axis) - np.take(s, 0, axis=axis)
+    return float(min(top.min(), bottom.min()))
+
+
+def _reduced_axis(v: np.ndarray, param: int) -> int | None:
+    return None if v.ndim == 0 or param % 3 == 0 else param % v.ndim
+
+
+def _reduce_extremum(x: Any, param: int, which: str) -> Any:
+    axis = _reduced_axis(x.data, param)
+    f = x.max if which == "max" else x.min
+    return f() if axis is None else f(axis=axis, keepdims=True)
+
+
+def _spread_axis(shape: Shape, param: int) -> int:
+    """An axis with more than one element (var/std over it are not trivially 0)."""
+    axes = [i for i, n in enumerate(shape) if n > 1]
+    return axes[param % len(axes)]
+
+
+def _has_spread(shapes: list[Shape]) -> bool:
+    return any(n > 1 for n in shapes[0])
+
+
+def _std_gap(v: np.ndarray, param: int) -> float:
+    return float(np.min(np.std(v, axis=_spread_axis(v.shape, param))))
+
+
+# --------------------------------------------------------------------------- the vocabulary
+@dataclass(frozen=True)
+class FuzzOp:
+    """One kind of step. ``fn(operands, param, base_shape)`` builds it with the public API;
+    ``domains`` name each operand's safe domain; ``gap(arrays, param)`` is the distance to the
+    nearest kink (None: smooth); ``shift`` is "scalar" (add a constant to operand 0) or
+    "ramp" (add constant·arange, to break ties of a reduction); ``applicable(shapes)`` says
+    whether it applies to operands of these shapes."""
+
+    name: str
+    arity: int
+    fn: Callable[[list[Any], int, Shape], Any]
+    domains: tuple[str, ...] = ()
+    gap: Callable[[list[np.ndarray], int], float] | None = None
+    shift: str = "scalar"
+    applicable: Callable[[list[Shape]], bool] = field(default=lambda shapes: True)
+
+    def domain(self, i: int) -> str:
+        return self.domains[i] if i < len(self.domains) else "any"
+
+
+def _nd(k: int) -> Callable[[list[Shape]], bool]:
+    return lambda shapes: len(shapes[0]) >= k
+
+
+def _op(name: str, arity: int, fn: Callable[..., Any], *domains: str, **kw: Any) -> FuzzOp:
+    return FuzzOp(name, arity, fn, tuple(domains), **kw)
+
+
+def _u(f: Callable[[Any], Any]) -> Callable[[list[Any], int, Shape], Any]:
+    return lambda xs, p, base: f(xs[0])
+
+
+def _b(f: Callable[[Any, Any], Any]) -> Callable[[list[Any], int, Shape], Any]:
+    return lambda xs, p, base: f(xs[0], xs[1])
+
+
+INT_POWERS = (2, 3, 0, 1, -1, -2)
+
+FUZZ_OPS: dict[str, FuzzOp] = {
+    op.name: op
+    for op in (
+        # ---- binary arithmetic with broadcasting, reflected forms, numpy constants
+        _op("add", 2, _b(lambda a, b: a + b)),
+        _op("sub", 2, _b(lambda a, b: a - b)),
+        _op("mul", 2, _b(lambda a, b: a * b)),
+        _op("div", 2, _b(lambda a, b: a / b), "any", "nonzero"),
+        _op("pow", 2, _b(lambda a, b: a**b), "positive", "bounded"),
+        _op("pow_int", 1, lambda xs, p, base: xs[0] ** INT_POWERS[p % 6], "bounded"),
+        _op("pow_int_negative", 1, lambda xs, p, base: xs[0] ** INT_POWERS[4 + p % 2], "nonzero"),
+        _op("pow_float", 1, lambda xs, p, base: xs[0] ** (0.5, 1.5, -0.5)[p % 3], "positive"),
+        _op("rpow", 1, _u(lambda a: 2.0**a), "bounded"),
+        _op("radd", 1, lambda xs, p, base: _constant(base, p) + xs[0]),
+        _op("rsub", 1, lambda xs, p, base: 1.5 - xs[0]),
+        _op("rmul", 1, lambda xs, p, base: xs[0] * _constant(base, p)),
+        _op("rdiv", 1, lambda xs, p, base: _constant(base, p) / xs[0], "nonzero"),
+        _op("matmul", 2, _b(_matmul), "bounded", "bounded", applicable=lambda s: len(np.broadcast_shapes(*s)) >= 1),
+        _op("in_place", 2, lambda xs, p, base: _in_place(xs[0], xs[1], p),
+            applicable=lambda s: np.broadcast_shapes(*s) == s[0]),
+        _op("maximum", 2, _b(tg.maximum), gap=lambda v, p: _min_abs(v[0] - v[1])),
+        _op("minimum", 2, _b(lambda a, b: a.minimum(b)), gap=lambda v, p: _min_abs(v[0] - v[1])),
+        _op("where_mask", 2, lambda xs, p, base: tg.where(_mask(base, p), xs[0], xs[1])),
+        _op("where_data", 3, lambda xs, p, base: tg.where(xs[0] > 0.0, xs[1], xs[2]), gap=lambda v, p: _min_abs(v[0])),
+        # ---- unary elementwise
+        _op("neg", 1, _u(lambda a: -a)),
+        _op("exp", 1, _u(lambda a: a.exp()), "bounded"),
+        _op("log", 1, _u(lambda a: a.log()), "positive"),
+        _op("sqrt", 1, _u(lambda a: a.sqrt()), "positive"),
+        _op("abs", 1, _u(abs), gap=lambda v, p: _min_abs(v[0])),
+        _op("sin", 1, _u(lambda a: a.sin())),
+        _op("cos", 1, _u(lambda a: a.cos())),
+        _op("tanh", 1, _u(lambda a: a.tanh())),
+        _op("sigmoid", 1, _u(lambda a: a.sigmoid())),
+        _op("softplus", 1, _u(lambda a: a.softplus())),
+        _op("relu", 1, _u(lambda a: a.relu()), gap=lambda v, p: _min_abs(v[0])),
+        _op("leaky_relu", 1, lambda xs, p, base: xs[0].leaky_relu((0.01, 0.2)[p % 2]), gap=lambda v, p: _min_abs(v[0])),
+        _op("clip", 1, _u(lambda a: a.clip(-0.5, 0.8)), gap=lambda v, p: min(_min_abs(v[0] + 0.5), _min_abs(v[0] - 0.8))),
+        _op("square", 1, _u(lambda a: a.square())),
+        _op("cast", 1, _u(lambda a: (a.astype(np.longdouble) * 1.0).astype(np.float64))),
+        # ---- reductions (keepdims keeps the node broadcastable to the base shape)
+        _op("sum", 1, lambda xs, p, base: xs[0].sum() if xs[0].ndim == 0 or p % 3 == 0 else xs[0].sum(axis=_axis(xs[0], p), keepdims=True)),
+        _op("sum_axes", 1, lambda xs, p, base: xs[0].sum(axis=(0, -1), keepdims=True), applicable=_nd(2)),
+        _op("mean", 1, lambda xs, p, base: xs[0].mean() if xs[0].ndim == 0 or p % 3 == 0 else xs[0].mean(dim=_axis(xs[0], p), keepdim=True)),
+        _op("max", 1, lambda xs, p, base: _reduce_extremum(xs[0], p, "max"), gap=lambda v, p: _top_gap(v[0], _reduced_axis(v[0], p)), shift="ramp"),
+        _op("min", 1, lambda xs, p, base: _reduce_extremum(xs[0], p, "min"), gap=lambda v, p: _top_gap(v[0], _reduced_axis(v[0], p)), shift="ramp"),
+        _op("logsumexp", 1, lambda xs, p, base: xs[0].logsumexp() if xs[0].ndim == 0 or p % 3 == 0 else xs[0].logsumexp(axis=_axis(xs[0], p), keepdims=True)),
+        _op("var", 1, lambda xs, p, base: xs[0].var(axis=_spread_axis(xs[0].shape, p), ddof=p % 2, keepdims=True), applicable=_has_spread),
+        _op("std", 1, lambda xs, p, base: xs[0].std(axis=_spread_axis(xs[0].shape, p), keepdims=True), gap=lambda v, p: _std_gap(v[0], p),
+            shift="ramp", applicable=_has_spread),
+        _op("softmax", 1, lambda xs, p, base: xs[0].softmax(axis=_axis(xs[0], p)), applicable=_nd(1)),
+        _op("log_softmax", 1, lambda xs, p, base: xs[0].log_softmax(dim=_axis(xs[0], p)), applicable=_nd(1)),
+        # ---- shape round trips, indexing, joining
+        _op("reshape", 1, lambda xs, p, base: xs[0].reshape(-1).reshape(xs[0].shape)),
+        _op("flatten_unsqueeze", 1, lambda xs, p, base: xs[0].flatten().unsqueeze(0).squeeze(0).reshape(xs[0].shape)),
+        _op("transpose", 1, lambda xs, p, base: _transpose_roundtrip(xs[0], p), applicable=_nd(2)),
+        _op("broadcast_to", 1, lambda xs, p, base: xs[0].broadcast_to(base)),
+        _op("take_rows", 1, lambda xs, p, base: xs[0][_rows(xs[0], p)], applicable=_nd(1)),
+        _op("reverse", 1, lambda xs, p, base: xs[0][::-1], applicable=_nd(1)),
+        _op("mask_sum", 1, lambda xs, p, base: xs[0][_mask(xs[0].shape, p)].sum(), applicable=_nd(1)),
+        _op("positive_sum", 1, lambda xs, p, base: xs[0][xs[0] > 0.0].sum(), gap=lambda v, p: _min_abs(v[0]), applicable=_nd(1)),
+        _op("scatter_add", 1, lambda xs, p, base: ops.scatter_add(xs[0], _rows(xs[0], p), xs[0].shape, True), applicable=_nd(1)),
+        _op("concatenate", 2, lambda xs, p, base: _concat(xs[0], xs[1], p), gap=lambda v, p: 1.0 if p % 2 else _min_abs(np.subtract(*np.broadcast_arrays(v[0], v[1])))),
+        _op("stack", 2, lambda xs, p, base: _stack(xs[0], xs[1], p)),
+        # ---- losses (elementwise "none", or reduced to a scalar)
+        _op("mse", 2, lambda xs, p, base: L.mse(*_common(xs[0], xs[1]), reduction=("mean", "sum", "none")[p % 3])),
+        _op("half_mse", 2, lambda xs, p, base: L.half_mse(*_common(xs[0], xs[1]), reduction=("mean", "sum", "none")[p % 3])),
+        _op("bce", 2, lambda xs, p, base: L.binary_cross_entropy(*_common(xs[0], xs[1]), reduction="none"), "prob", "unit"),
+        _op("bce_logits", 2, lambda xs, p, base: L.binary_cross_entropy_with_logits(*_common(xs[0], xs[1]), reduction="none"), "any", "unit"),
+        _op("cross_entropy", 1, lambda xs, p, base: _cross_entropy(xs[0], p)),
+    )
+}
+"""Every kind of step, by name. ``test_fuzz.py`` checks that together they reach every
+primitive registered in ``tinygrad_gd.autograd.OPS``."""
+
+FALLBACK = "tanh"  # used when an op cannot be placed safely on the drawn operands
+
+
+# --------------------------------------------------------------------------- programs
+@dataclass(frozen=True)
+class Step:
+    """One recorded step: the op, its operands (node indices), its parameter, and the safety
+    decisions taken when it was built (squash, per-operand adapters, kink shift)."""
+
+    op: str
+    args: tuple[int, ...]
+    param: int
+    squash: bool = False
+    adapt: tuple[bool, ...] = ()
+    shift: float = 0.0
+
+
+@dataclass(frozen=True, repr=False)
+class Program:
+    """Inputs (float64 arrays), the base shape every node broadcasts to, and the steps."""
+
+    inputs: tuple[np.ndarray, ...]
+    base: Shape
+    steps: tuple[Step, ...]
+    upstream: np.ndarray = field(default_factory=lambda: np.zeros(()))
+
+    def __call__(self, *xs: Any) -> Any:
+        """Replay on tensors ``xs`` (one per input); the last node is the output."""
+        nodes = list(xs)
+        for step in self.steps:
+            nodes.append(apply_step(step, nodes, self.base)[0])
+        return nodes[-1]
+
+    @property
+    def shapes(self) -> tuple[Shape, ...]:
+        return tuple(a.shape for a in self.inputs)
+
+    def __repr__(self) -> str:
+        lines = [f"# base shape {self.base}"]
+        lines += [f"x{i} = array of shape {a.shape}" for i, a in enumerate(self.inputs)]
+        n = len(self.inputs)
+        for k, step in enumerate(self.steps):
+            lines.append(f"x{n + k} = {describe_step(step)}")
+        return "Program(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _prepare(step: Step, nodes: Sequence[Any]) -> list[Any]:
+    op = FUZZ_OPS[step.op]
+    xs = [nodes[i] for i in step.args]
+    if step.squash:
+        xs = [_squash(x) for x in xs]
+    adapt = step.adapt or (False,) * len(xs)
+    xs = [DOMAINS[op.domain(i)][1](x, step.param) if a else x for i, (x, a) in enumerate(zip(xs, adapt))]
+    if step.shift:
+        x = xs[0]
+        if op.shift == "ramp":
+            xs[0] = x + step.shift * np.arange(x.size, dtype=np.float64).reshape(x.shape)
+        else:
+            xs[0] = x + step.shift
+    return xs
+
+
+def apply_step(step: Step, nodes: Sequence[Any], base: Shape) -> tuple[Any, list[Any]]:
+    """The step's output and its prepared operands (adapted, shifted)."""
+    xs = _prepare(step, nodes)
+    return FUZZ_OPS[step.op].fn(xs, step.param, base), xs
+
+
+def describe_step(step: Step) -> str:
+    op = FUZZ_OPS[step.op]
+    parts = []
+    for i, k in enumerate(step.args):
+        text = f"x{k}"
+        if step.squash:
+            text = f"3·tanh({text}/3)"
+        if step.adapt and step.adapt[i]:
+            text = DOMAINS[op.domain(i)][2].format(text)
+        if i == 0 and step.shift:
+            text = f"({text} + {step.shift}{'·arange' if op.shift == 'ramp' else ''})"
+        parts.append(text)
+    return f"{step.op}({', '.join(parts)}; param={step.param})"
+
+
+def _acceptable(out: Any, xs: list[Any], op: FuzzOp, param: int) -> bool:
+    values = np.asarray(out.data, dtype=np.float64)
+    if not np.all(np.isfinite(values)) or (values.size and np.max(np.abs(values)) > VALUE_LIMIT):
+        return False
+    if op.gap is not None:
+        return op.gap([np.asarray(x.data, dtype=np.float64) for x in xs], param) >= KINK_MARGIN
+    return True
+
+
+def build_step(name: str, args: tuple[int, ...], param: int, nodes: list[Any], base: Shape) -> tuple[Step, Any]:
+    """Place op ``name`` on ``args`` safely (see the module docstring), or fall back to tanh."""
+    op = FUZZ_OPS[name]
+    if not op.applicable([tuple(nodes[i].shape) for i in args]):
+        # Keep the op, on the newest node it applies to (reductions often leave 0-d nodes).
+        for k in range(len(nodes) - 1, -1, -1):
+            if op.applicable([tuple(nodes[k].shape)] + [tuple(nodes[i].shape) for i in args[1:]]):
+                args = (k,) + args[1:]
+                break
+    if op.applicable([tuple(nodes[i].shape) for i in args]):
+        with tg.no_grad(), np.errstate(all="ignore"):
+            for squash in (False, True):
+                xs = [nodes[i] for i in args]
+                if squash:
+                    xs = [_squash(x) for x in xs]
+                adapt = tuple(not DOMAINS[op.domain(i)][0](x.data) for i, x in enumerate(xs))
+                for shift in SHIFTS if op.gap is not None else (0.0,):
+                    step = Step(name, args, param, squash, adapt, shift)
+                    out, prepared = apply_step(step, nodes, base)
+                    if _acceptable(out, prepared, op, param):
+                        return step, out
+    step = Step(FALLBACK, args[:1], param)
+    with tg.no_grad():
+        return step, apply_step(step, nodes, base)[0]
+
+
+# --------------------------------------------------------------------------- strategies
+# Strategies are built once: constructing them inside a draw loop costs more than the draw.
+_NDIM = st.sampled_from((2, 1, 3, 2, 0))  # shrinks towards a matrix, the most telling case
+_SIZE = st.sampled_from((2, 3, 1))
+_INPUT_KIND = st.integers(0, 3)
+_SEED = st.integers(0, 2**32 - 1)
+_OP_NAMES = st.sampled_from(sorted(FUZZ_OPS))
+_INDEX: dict[int, st.SearchStrategy[int]] = {}
+
+
+def _index(n: int) -> st.SearchStrategy[int]:
+    """0 means the newest of ``n`` nodes (chains); k > 0 the k-th oldest (reuse, diamonds)."""
+    if n not in _INDEX:
+        _INDEX[n] = st.integers(0, n)
+    return _INDEX[n]
+
+
+@st.composite
+def base_shapes(draw: st.DrawFn, max_size: int = 12) -> Shape:
+    """A shape with 0–3 axes of sizes 1–3 and at most ``max_size`` elements."""
+    shape = tuple(draw(_SIZE) for _ in range(draw(_NDIM)))
+    while int(np.prod(shape)) > max_size:
+        shape = shape[1:]
+    return shape
+
+
+@st.composite
+def broadcastable_to(draw: st.DrawFn, base: Shape) -> Shape:
+    """A shape that broadcasts to ``base``: itself, some axes set to 1, or leading axes dropped."""
+    kind = draw(_INPUT_KIND)
+    if kind <= 1 or not base:
+        return base
+    rng = np.random.default_rng(draw(_SEED))
+    if kind == 2:
+        return tuple(1 if rng.random() < 0.5 else n for n in base)
+    return base[rng.integers(1, len(base) + 1) :]
+
+
+@st.composite
+def programs(
+    draw: st.DrawFn,
+    min_ops: int = 3,
+    max_ops: int = 15,
+    max_inputs: int = 3,
+    op_names: Sequence[str] | None = None,
+) -> Program:
+    """A random program of ``min_ops``..``max_ops`` steps over 1..``max_inputs`` inputs."""
+    names = _OP_NAMES if op_names is None else st.sampled_from(list(op_names))
+    base = draw(base_shapes())
+    n_inputs = draw(st.integers(1, max_inputs))
+    shapes = [draw(broadcastable_to(base)) for _ in range(n_inputs)]
+    rng = np.random.default_rng(draw(_SEED))
+    inputs = tuple(rng.uniform(-2.0, 2.0, size=s) for s in shapes)
+    nodes: list[Any] = [tg.Tensor(a) for a in inputs]
+    steps = []
+    for _ in range(draw(st.integers(min_ops, max_ops))):
+        name = draw(names)
+        args = []
+        for _ in range(FUZZ_OPS[name].arity):
+            k = draw(_index(len(nodes)))
+            args.append(len(nodes) - 1 if k == 0 else k - 1)
+        param = int(rng.integers(0, 2**16))  # from the seed: no draw needed
+        step, out = build_step(name, tuple(args), param, nodes, base)
+        steps.append(step)
+        nodes.append(out)
+    upstream = rng.normal(size=nodes[-1].shape)
+    return Program(inputs, base, tuple(steps), upstream)
+
+
+def single_op_program(name: str, base: Shape, seed: int = 0, param: int = 1) -> Program:
+    """A deterministic program applying op ``name`` once to fresh inputs (per-op checks)."""
+    rng = np.random.default_rng(seed)
+    op = FUZZ_OPS[name]
+    inputs = tuple(rng.uniform(-2.0, 2.0, size=base) for _ in range(op.arity))
+    nodes: list[Any] = [tg.Tensor(a) for a in inputs]
+    step, out = build_step(name, tuple(range(op.arity)), param, nodes, base)
+    return Program(inputs, base, (step,), rng.normal(size=out.shape))

@@ -1,0 +1,172 @@
+"""Random-graph fuzzing: random programs of 3–15 ops over 1–3 inputs (``tests/strategies.py``),
+every gradient checked against float64 central finite differences with a random upstream
+gradient; the create_graph path against the first-order path; second derivatives against
+finite differences of the gradient. Every registered primitive is reachable by the fuzzer.
+
+Under the fixed-seed 'ci' profile the main test runs a few thousand programs; the 'dev'
+profile (local runs) runs five times as many (3,600 and 18,000 programs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from op_table import numerical_vjp
+from strategies import FALLBACK, FUZZ_OPS, Program, build_step, programs, single_op_program
+
+import tinygrad_gd as tg
+from tinygrad_gd import autograd, ops
+
+
+def _examples(per_default_example: float) -> int:
+    """Scale with the active profile: 'ci' has max_examples 60, 'dev' 300."""
+    return max(1, int(settings.default.max_examples * per_default_example))
+
+
+RTOL, ATOL = 1e-4, 1e-5  # FD noise on these programs stays below 1e-8 (relative to scale)
+
+
+def _assert_close(actual: np.ndarray, expected: np.ndarray, what: str, program: Program, rtol: float = RTOL, atol: float = ATOL) -> None:
+    scale = 1.0 + (float(np.max(np.abs(expected))) if expected.size else 0.0)
+    if actual.shape != expected.shape or not np.allclose(actual, expected, rtol=rtol, atol=atol * scale):
+        raise AssertionError(f"{what} disagree\nautodiff:\n{actual}\nreference:\n{expected}\nin {program!r}")
+
+
+def assert_gradients_match_finite_differences(program: Program) -> None:
+    """d<program(x), upstream>/dx by backward() equals central differences, for every input."""
+    with np.errstate(all="ignore"):
+        numeric = numerical_vjp(program, program.inputs, program.upstream)
+        xs = [tg.Tensor(a, requires_grad=True) for a in program.inputs]
+        out = program(*xs)
+        out.backward(gradient=program.upstream)
+    for i, (x, n) in enumerate(zip(xs, numeric)):
+        assert x.grad is None or (x.grad.shape == x.shape and x.grad.dtype == np.float64)
+        auto = np.zeros_like(n) if x.grad is None else x.grad.numpy()
+        _assert_close(auto, n, f"gradients of input {i}", program)
+
+
+# --------------------------------------------------------------------------- the fuzzers
+@settings(max_examples=_examples(60))
+@given(programs())
+def test_random_programs_gradients_match_finite_differences(program):
+    assert 1 <= len(program.inputs) <= 3 and 3 <= len(program.steps) <= 15
+    for shape in program.shapes:
+        assert np.broadcast_shapes(shape, program.base) == program.base
+    assert_gradients_match_finite_differences(program)
+
+
+@settings(max_examples=_examples(10))
+@given(programs())
+def test_random_programs_create_graph_gives_the_first_order_gradients(program):
+    """The same rules run on Tensors (create_graph=True) and on arrays give the same numbers."""
+    with np.errstate(all="ignore"):
+        xs = [tg.Tensor(a, requires_grad=True) for a in program.inputs]
+        out = program(*xs)
+        first = autograd.grad(out, xs, grad_outputs=program.upstream, retain_graph=True)
+        recorded = autograd.grad(out, xs, grad_outputs=program.upstream, create_graph=True)
+    for i, (g1, g2) in enumerate(zip(first, recorded)):
+        assert (g1 is None) == (g2 is None), f"input {i}: one path found no gradient in {program!r}"
+        if g1 is not None:
+            _assert_close(g2.numpy(), g1.numpy(), f"create_graph vs first-order gradients of input {i}", program, 1e-9, 1e-11)
+
+
+def _directional_grad(program: Program, arrays: list[np.ndarray], v: list[np.ndarray]) -> float:
+    """Σ_i <d<program, upstream>/dx_i, v_i> by a first-order backward."""
+    xs = [tg.Tensor(a, requires_grad=True) for a in arrays]
+    grads = autograd.grad(program(*xs), xs, grad_outputs=program.upstream)
+    return float(sum(np.sum(g.numpy() * vi) for g, vi in zip(grads, v) if g is not None))
+
+
+@settings(max_examples=_examples(5))
+@given(programs(max_ops=8))
+def test_random_programs_second_derivatives_match_finite_differences(program):
+    """d/dx <grad(x), v> (create_graph twice) along w equals central differences of the gradient."""
+    rng = np.random.default_rng(len(program.steps))
+    v = [rng.normal(size=a.shape) for a in program.inputs]
+    w = [rng.normal(size=a.shape) for a in program.inputs]
+    eps = 1e-5
+    with np.errstate(all="ignore"):
+        xs = [tg.Tensor(a, requires_grad=True) for a in program.inputs]
+        grads = autograd.grad(program(*xs), xs, grad_outputs=program.upstream, create_graph=True)
+        terms = [(g * vi).sum() for g, vi in zip(grads, v) if g is not None and g.requires_grad]
+        if not terms:
+            return  # the gradient is constant (e.g. a linear program): nothing second-order to check
+        second = autograd.grad(sum(terms[1:], terms[0]), xs)
+        auto = float(sum(np.sum(h.numpy() * wi) for h, wi in zip(second, w) if h is not None))
+        plus = _directional_grad(program, [a + eps * wi for a, wi in zip(program.inputs, w)], v)
+        minus = _directional_grad(program, [a - eps * wi for a, wi in zip(program.inputs, w)], v)
+    numeric = (plus - minus) / (2 * eps)
+    _assert_close(np.array(auto), np.array(numeric), "second directional derivatives", program, 1e-3, 1e-4)
+
+
+# --------------------------------------------------------------------------- every op, alone
+SINGLE_SHAPES = ((2, 3), (3,), (), (2, 1, 2))
+
+
+@pytest.mark.parametrize("name", sorted(FUZZ_OPS))
+def test_each_fuzz_op_alone_matches_finite_differences(name):
+    placed = 0
+    for k, base in enumerate(SINGLE_SHAPES):
+        program = single_op_program(name, base, seed=k, param=k + 1)
+        placed += program.steps[0].op == name
+        assert_gradients_match_finite_differences(program)
+    assert placed >= 1 or name == FALLBACK, f"{name} was never placed on the sample shapes"
+
+
+def _node_types(out: tg.Tensor) -> set[str]:
+    seen, names, stack = set(), set(), [out._node]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen or not isinstance(node, autograd.Function):
+            continue
+        seen.add(id(node))
+        names.add(node.name)
+        stack.extend(node.edges)
+    return names
+
+
+def test_every_registered_op_is_reachable_by_the_fuzzer():
+    reached: set[str] = set()
+    for name in FUZZ_OPS:
+        for k, base in enumerate(SINGLE_SHAPES):
+            program = single_op_program(name, base, seed=k, param=k + 1)
+            xs = [tg.Tensor(a, requires_grad=True) for a in program.inputs]
+            with np.errstate(all="ignore"):
+                reached |= _node_types(program(*xs))
+    missing = sorted(set(autograd.OPS) - reached)
+    assert not missing, f"registered ops no fuzz op reaches: {missing}; add a row to strategies.FUZZ_OPS"
+
+
+# --------------------------------------------------------------------------- the fuzzer can fail
+def _program_with(name: str) -> Program:
+    return single_op_program(name, (2, 3), seed=3, param=2)
+
+
+def test_the_fuzzer_catches_a_wrong_backward_rule(monkeypatch):
+    program = _program_with("sin")
+    assert_gradients_match_finite_differences(program)
+    monkeypatch.setattr(ops.Sin, "backward", lambda self, g: g * ops.sin(self.saved[0]))  # sin' is cos
+    with pytest.raises(AssertionError, match="gradients of input 0"):
+        assert_gradients_match_finite_differences(program)
+
+
+def test_the_fuzzer_catches_a_broken_unbroadcast(monkeypatch):
+    # y = x0 * x1 with x1 of shape (1, 3): its gradient must be summed over the broadcast axis.
+    rng = np.random.default_rng(0)
+    base = (2, 3)
+    inputs = (rng.uniform(-2, 2, size=base), rng.uniform(-2, 2, size=(1, 3)))
+    nodes = [tg.Tensor(a) for a in inputs]
+    step, out = build_step("mul", (0, 1), 1, nodes, base)
+    program = Program(inputs, base, (step,), rng.normal(size=out.shape))
+    assert_gradients_match_finite_differences(program)
+
+    def first_row(grad, shape):  # wrong: keeps the first row instead of summing over the rows
+        if grad.shape == tuple(shape):
+            return grad
+        index = (0,) * (grad.ndim - len(shape)) + tuple(slice(0, 1) if n == 1 else slice(None) for n in shape)
+        return grad[index].reshape(shape)
+
+    monkeypatch.setattr(autograd, "unbroadcast", first_row)
+    with pytest.raises(AssertionError, match="gradients of input 1"):
+        assert_gradients_match_finite_differences(program)
