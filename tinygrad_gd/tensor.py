@@ -579,7 +579,7 @@ class Tensor(GraphTensor):
         return _ops.Sum.apply(centered * centered, axis=axis, keepdims=keepdims) / float(n - ddof)
 
     def std(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
-        """√var (gradient inf where all values are equal, as PyTorch)."""
+        """√var (gradient NaN where all values are equal: 0·∞ in sqrt's backward, as PyTorch)."""
         return self.var(axis, ddof, keepdims, dim=dim, keepdim=keepdim).sqrt()
 
     def logsumexp(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
