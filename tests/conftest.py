@@ -1,8 +1,12 @@
-"""Shared test settings: hypothesis profiles (fixed-seed 'ci', longer 'dev')."""
+"""Shared test settings: hypothesis profiles (fixed-seed 'ci', longer 'dev'); tests/ on
+sys.path so that test modules share helpers with `from op_table import OP_TABLE`."""
 
 import os
+import sys
 
 from hypothesis import HealthCheck, settings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 settings.register_profile(
     "ci",
