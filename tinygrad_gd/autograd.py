@@ -613,7 +613,6 @@ def _run_backward(
     captured: dict[int, Any] = {}
     leaf_grads: list[tuple[Any, Any]] = []
     retained: list[tuple[Any, Any]] = []
-    processed: list[Function] = []
     state = _state
     anomaly = state.anomaly
     ready = []
@@ -664,7 +663,12 @@ def _run_backward(
                     for index, gi in enumerate(input_grads):
                         if gi is not None:
                             _check_finite(gi, node, "backward", received=(g,), index=index)
-            processed.append(node)
+            if not retain_graph:
+                # Free what this node saved as soon as its rule has run: the peak memory of a
+                # backward pass is then one layer's worth, not the whole graph's.
+                node.saved = ()
+                node.saved_from = ()
+                node.released = True
             for e, gi in zip(node.edges, input_grads):
                 if e is None:
                     continue
@@ -687,11 +691,6 @@ def _run_backward(
                     ready.append(e)
     finally:
         state.grad_enabled = previous_mode
-    if not retain_graph:
-        for node in processed:
-            node.saved = ()
-            node.saved_from = ()
-            node.released = True
     return leaf_grads, retained, captured
 
 
@@ -786,7 +785,11 @@ def _as_grad(t: Any, g: Any, create_graph: bool) -> Any:
         return _new_tensor(type(t), np.array(g, dtype=t.data.dtype, copy=True), False, None)
     if create_graph:
         # A new tensor object (rules may hand one gradient to several inputs), still
-        # connected to the graph through g's node.
+        # connected to the graph: through g's node, or, when g is itself a leaf that requires
+        # grad (a grad_outputs tensor passed through unchanged), through a recorded copy.
+        if g.requires_grad and g._node is None:
+            with set_grad_enabled(True):
+                return g * 1.0
         return _new_tensor(type(t), np.array(g.data, copy=True), g.requires_grad, g._node)
     return _new_tensor(type(t), np.array(g.data, dtype=t.data.dtype, copy=True), False, None)
 

@@ -776,20 +776,21 @@ class BinaryCrossEntropyWithLogits(Function):
 
 @register_op
 class SumSquaredError(Function):
-    """f(p, t) = scale · Σ (p - t)²  (one pass forward, one backward: MSE without temporaries);
+    """f(p, t) = scale · Σ (p - t)²  (MSE in one op, without a squared temporary);
     df/dp = 2·scale·(p - t),  df/dt = -df/dp"""
 
     def forward(self, p, t, scale=1.0):
-        diff = np.subtract(p, t)
         self.scale = scale
-        self.save_for_backward(p, t, diff)
+        # Saves the inputs, not the residual: p - t is recomputed in backward (one extra
+        # pass) so the residual is not held between forward and backward, as PyTorch does.
+        self.save_for_backward(p, t)
+        diff = np.subtract(p, t)
         return np.vdot(diff, diff) * scale
 
     def backward(self, g):
-        p, t, diff = self.saved
-        if not _is_array(p, t):
-            diff = p - t  # under create_graph: recorded, so second derivatives see it
-        gp = diff * (g * (2.0 * self.scale))
+        p, t = self.saved
+        gp = p - t
+        gp *= g * (2.0 * self.scale)  # in place on our own temporary (out of place on Tensors)
         need_p, need_t = self.needs_input_grad
         return (gp if need_p else None), (-gp if need_t else None)
 
