@@ -1,0 +1,502 @@
+"""The tinygrad-gd command end to end: `python -m tinygrad_gd ...` in subprocesses, on CSV
+files made here. Every happy path, and every bad input with its exit code and its one-line
+message (never a traceback).
+
+The subprocesses are started together from one module fixture (a few at a time) so the whole
+file stays fast; each test then checks the result it is about."""
+
+import importlib.metadata
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import tinygrad_gd as tg
+from tinygrad_gd import cli
+
+HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
+HINT = "pip install 'tinygrad_gd[plot]'"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass
+class Done:
+    code: int
+    out: str
+    err: str
+
+
+def write_csv(path, header, rows, fmt="{:.6f}"):
+    with open(path, "w") as f:
+        f.write(",".join(header) + "\n")
+        for row in rows:
+            f.write(",".join(v if isinstance(v, str) else fmt.format(v) for v in row) + "\n")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 4, 60)
+    y = 3.0 * x - 2.0 + rng.normal(0, 0.3, 60)
+    x1 = rng.uniform(0, 5, 80)
+    size = rng.normal(500, 150, 80)  # a badly scaled feature: plain GD diverges at lr 0.1
+    y2 = 2.0 * x1 + 0.01 * size + 1.0 + rng.normal(0, 0.2, 80)
+    xl = rng.uniform(0, 10, 100)
+    label = (xl + rng.normal(0, 1.0, 100) > 5).astype(int)
+    centers = np.array([[0.0, 3.0], [3.0, -2.0], [-3.0, -2.0]])
+    cls = np.arange(90) % 3
+    pts = centers[cls] + rng.normal(0, 0.8, (90, 2))
+    f = {
+        "line": write_csv(d / "line.csv", ["x", "y"], zip(x, y)),
+        "multi": write_csv(d / "multi.csv", ["x1", "size", "y"], zip(x1, size, y2)),
+        "labels": write_csv(d / "labels.csv", ["x", "label"], [(a, str(b)) for a, b in zip(xl, label)]),
+        "three": write_csv(d / "three.csv", ["a", "b", "kind"], [(p, q, str(c)) for (p, q), c in zip(pts, cls)]),
+        "bad_cell": write_csv(d / "bad_cell.csv", ["x", "y"], [(1.0, 2.0), (2.0, 4.0), ("abc", 6.0), (4.0, 8.0)]),
+        "empty": str(d / "empty.csv"),
+        "header_only": str(d / "header_only.csv"),
+        "dir": str(d),
+    }
+    (d / "empty.csv").write_text("")
+    (d / "header_only.csv").write_text("x,y\n")
+    # the tests compare with what the files hold (6 decimals), not the unrounded arrays
+    f["data"] = {}
+    for name in ("line", "multi", "labels", "three"):
+        table = np.loadtxt(f[name], delimiter=",", skiprows=1, ndmin=2)
+        f["data"][name] = (table[:, :-1].squeeze(axis=1) if table.shape[1] == 2 else table[:, :-1], table[:, -1])
+    return f
+
+
+# Code run in a subprocess to break a gradient on purpose: `check` must notice and exit 1.
+WRONG_LOSS = """
+import sys
+from tinygrad_gd import losses
+from tinygrad_gd.autograd import Function
+
+class BadSquare(Function):
+    def forward(self, x):
+        self.save_for_backward(x)
+        return x * x
+
+    def backward(self, g):
+        (x,) = self.saved
+        return g * x  # wrong: d(x²)/dx is 2x
+
+def bad_square(pred, target, reduction="mean"):
+    r = BadSquare.apply(pred - target)
+    return r.mean() if reduction == "mean" else r.sum() if reduction == "sum" else r
+
+losses.LOSSES["bad_square"] = losses.LossSpec(bad_square, lambda rng: (rng.normal(size=(3, 2)), rng.normal(size=(3, 2))))
+from tinygrad_gd.cli import main
+raise SystemExit(main(["check"]))
+"""
+
+WRONG_ANALYTIC = """
+from tinygrad_gd import analytic
+right = analytic.linreg_mse_grad
+analytic.linreg_mse_grad = lambda X, y, w, b: tuple(0.5 * g for g in right(X, y, w, b))  # a 1/(2N) derivation
+from tinygrad_gd.cli import main
+raise SystemExit(main(["check"]))
+"""
+
+NO_MATPLOTLIB = """
+import sys
+sys.modules["matplotlib"] = None
+from tinygrad_gd.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+# Runs many argument lists through cli.main in ONE interpreter (numpy is imported once), with
+# stdout/stderr captured per call and exit codes as the interpreter would report them; an
+# uncaught exception prints its traceback, exactly what the tests forbid.
+DRIVER = """
+import contextlib, io, json, sys, traceback
+from tinygrad_gd.cli import main
+
+results = {}
+for name, argv in json.loads(sys.argv[1]).items():
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+    results[name] = [code, out.getvalue(), err.getvalue()]
+print(json.dumps(results))
+"""
+
+# Bad inputs that also run as their own `python -m tinygrad_gd` process (all go through DRIVER).
+OWN_PROCESS = ("missing_file", "non_numeric", "diverges")
+
+
+def commands(f, tmp):
+    """Own processes: name -> arguments of `python -m tinygrad_gd` (or ["-c", code, ...])."""
+    bad = bad_inputs(f, tmp)
+    return {
+        "demo": ["demo"],
+        "check": ["check"],
+        "check_wrong_loss": ["-c", WRONG_LOSS],
+        "check_wrong_analytic": ["-c", WRONG_ANALYTIC],
+        "no_matplotlib": ["-c", NO_MATPLOTLIB, "demo", "--plot", os.path.join(tmp, "hidden.png")],
+        **{f"own_{name}": bad[name][0] for name in OWN_PROCESS},
+    }
+
+
+def driven(f, tmp):
+    """Groups of name -> argv, each group run by one DRIVER process."""
+    line, multi, labels, three = f["line"], f["multi"], f["labels"], f["three"]
+    happy = {
+        "fit_line": ["fit", line, "--target", "y", "--lr", "0.05", "--max-steps", "3000"],
+        "fit_json": ["fit", multi, "--target", "y", "--standardize", "--lr", "0.1", "--json"],
+        "fit_epochs": ["fit", line, "--target", "y", "--epochs", "4", "--batch-size", "16", "--lr", "0.02",
+                       "--seed", "3", "--json"],
+        "fit_logistic": ["fit", labels, "--target", "label", "--model", "logistic", "--standardize",
+                         "--lr", "0.5", "--json"],
+        "fit_logistic_text": ["fit", labels, "--target", "label", "--model", "logistic", "--standardize"],
+        "fit_three": ["fit", three, "--target", "kind", "--model", "logistic", "--lr", "0.2", "--json"],
+        "fit_save": ["fit", multi, "--target", "y", "--features", "x1", "--lr", "0.05", "--save",
+                     os.path.join(tmp, "model.npz")],
+        "fit_adam_huber": ["fit", line, "--target", "y", "--optimizer", "adam", "--loss", "huber", "--lr", "0.1"],
+        "sweep_builtin": ["lr-sweep", "--builtin", "noisy_line", "--json"],
+        "version": ["--version"],
+    }
+    plots = {
+        "demo_plot": ["demo", "--plot", os.path.join(tmp, "demo.png")],
+        "fit_plot": ["fit", line, "--target", "y", "--lr", "0.05", "--plot", os.path.join(tmp, "fit.png")],
+        "sweep_csv": ["lr-sweep", line, "--target", "y", "--lrs", "0.0001,0.05,2", "--steps", "300",
+                      "--plot", os.path.join(tmp, "sweep.png")],
+    }
+    bad = {name: args for name, (args, _, _) in bad_inputs(f, tmp).items()}
+    return [happy, plots, bad]
+
+
+def bad_inputs(f, tmp):
+    """name -> (args, exit code, pieces the one-line message must contain)."""
+    line, multi, labels = f["line"], f["multi"], f["labels"]
+    return {
+        "missing_file": (["fit", "nope.csv", "--target", "y"], 2, ["nope.csv", "no such file"]),
+        "folder_not_file": (["fit", f["dir"], "--target", "y"], 2, ["a directory"]),
+        "missing_column": (["fit", line, "--target", "z"], 2, ["no column(s) ['z']", "available columns: ['x', 'y']"]),
+        "missing_feature": (["fit", line, "--target", "y", "--features", "x,w"], 2, ["['w']"]),
+        "non_numeric": (["fit", f["bad_cell"], "--target", "y"], 2, ["line 4", "column 'x'", "'abc' is not a number"]),
+        "empty_file": (["fit", f["empty"], "--target", "y"], 2, ["is empty"]),
+        "header_only": (["fit", f["header_only"], "--target", "y"], 2, ["no data rows"]),
+        "lr_zero": (["fit", line, "--target", "y", "--lr", "0"], 2, ["--lr", "positive finite", "'0'"]),
+        "lr_negative": (["fit", line, "--target", "y", "--lr", "-0.5"], 2, ["--lr", "positive finite", "'-0.5'"]),
+        "lr_nan": (["fit", line, "--target", "y", "--lr", "nan"], 2, ["--lr", "positive finite"]),
+        "lr_inf": (["fit", line, "--target", "y", "--lr", "inf"], 2, ["--lr", "positive finite"]),
+        "lr_absurd": (["fit", line, "--target", "y", "--lr", "1e6"], 2, ["--lr", "absurdly large"]),
+        "lr_text": (["fit", line, "--target", "y", "--lr", "fast"], 2, ["--lr", "'fast'"]),
+        "no_target": (["fit", line], 2, ["--target"]),
+        "epochs_zero": (["fit", line, "--target", "y", "--epochs", "0"], 2, ["--epochs", "positive whole number"]),
+        "batch_zero": (["fit", line, "--target", "y", "--batch-size", "0"], 2, ["--batch-size"]),
+        "epochs_and_steps": (["fit", line, "--target", "y", "--epochs", "2", "--max-steps", "5"], 2,
+                             ["--max-steps", "not allowed with", "--epochs"]),
+        "logistic_continuous": (["fit", line, "--target", "y", "--model", "logistic"], 2, ["not a class label"]),
+        "wrong_loss": (["fit", line, "--target", "y", "--loss", "cross_entropy"], 2,
+                       ["does not fit a linear regression"]),
+        "logistic_loss": (["fit", labels, "--target", "label", "--model", "logistic", "--loss", "mse"], 2,
+                          ["binary_cross_entropy_with_logits"]),
+        "plot_folder_missing": (["fit", line, "--target", "y", "--plot", os.path.join(tmp, "no", "x.png")], 2,
+                                ["--plot", "does not exist"]),
+        "diverges": (["fit", multi, "--target", "y", "--lr", "0.1"], 1,
+                     ["diverged at step", "smaller --lr (now 0.1)", "--standardize"]),
+        "diverges_json": (["fit", multi, "--target", "y", "--lr", "0.1", "--json"], 1, ["diverged at step"]),
+        "diverges_standardized": (["fit", multi, "--target", "y", "--lr", "5", "--standardize"], 1,
+                                  ["diverged", "smaller --lr (now 5)"]),
+        "sweep_no_data": (["lr-sweep"], 2, ["DATA.csv --target COL", "--builtin NAME"]),
+        "sweep_both": (["lr-sweep", line, "--target", "y", "--builtin", "line"], 2, ["either"]),
+        "sweep_no_target": (["lr-sweep", line], 2, ["--target"]),
+        "sweep_unknown": (["lr-sweep", "--builtin", "spiral"], 2, ["unknown dataset 'spiral'"]),
+        "sweep_bad_lrs": (["lr-sweep", "--builtin", "line", "--lrs", "0.1,-1"], 2, ["--lrs", "'-1'"]),
+        "sweep_absurd_lrs": (["lr-sweep", "--builtin", "line", "--lrs", "0.1,5000"], 2, ["absurdly large"]),
+        "no_command": ([], 2, ["choose a command", "demo"]),
+        "unknown_command": (["train"], 2, ["invalid choice: 'train'"]),
+    }
+
+
+def run_one(args, cwd):
+    cmd = [sys.executable, *args] if args[:1] == ["-c"] else [sys.executable, "-m", "tinygrad_gd", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=300, stdin=subprocess.DEVNULL)
+    return Done(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture(scope="module")
+def runs(files, tmp_path_factory):
+    tmp = str(tmp_path_factory.mktemp("out"))
+    table = commands(files, tmp)
+    for k, group in enumerate(driven(files, tmp)):
+        table[f"driver{k}"] = ["-c", DRIVER, json.dumps(group)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {name: pool.submit(run_one, args, tmp) for name, args in table.items()}
+        results = {name: fut.result() for name, fut in futures.items()}
+    for name in [n for n in results if n.startswith("driver")]:
+        driver = results.pop(name)
+        assert driver.code == 0 and driver.err == "", driver.err
+        for key, (code, out, err) in json.loads(driver.out).items():
+            results[key] = Done(code, out, err)
+    results["tmp"] = tmp
+    return results
+
+
+# --------------------------------------------------------------------------- bad input
+BAD_NAMES = list(bad_inputs(dict.fromkeys(["line", "multi", "labels", "bad_cell", "empty", "header_only", "dir"], ""), ""))
+
+
+@pytest.mark.parametrize("name", BAD_NAMES + [f"own_{n}" for n in OWN_PROCESS])
+def test_bad_input_is_one_line_with_exit_code(runs, files, name):
+    _, code, pieces = bad_inputs(files, runs["tmp"])[name.removeprefix("own_")]
+    done = runs[name]
+    assert done.code == code, (done.code, done.err)
+    assert "Traceback" not in done.err
+    err = done.err.strip()
+    assert err and "\n" not in err, f"expected one line on stderr, got:\n{done.err}"
+    assert err.startswith("tinygrad-gd")
+    for piece in pieces:
+        assert piece in err, (piece, err)
+    if name.removeprefix("own_") in ("diverges", "diverges_standardized"):  # header printed before training
+        assert "diverged" not in done.out
+    else:
+        assert done.out == ""
+
+
+def test_divergence_in_json_mode_prints_nothing_on_stdout(runs):
+    assert runs["diverges_json"].out == ""
+    assert "--standardize" not in runs["diverges_standardized"].err  # already standardized
+
+
+# --------------------------------------------------------------------------- demo
+def test_demo(runs):
+    done = runs["demo"]
+    assert done.code == 0, done.err
+    assert done.err == ""  # no progress bar when stderr is not a terminal
+    out = done.out
+    for piece in ["seed 002's line", "200 points", "autodiff", "hand-derived", "finite diff.",
+                  "closed form (least squares)", "OK: all gradients agree", "1/(2m)", "1/N"]:
+        assert piece in out, piece
+    # seed 002's hand gradient at w = b = 0 is -28/3 for w and -4 for b
+    assert "-9.33333333   -9.33333333   -9.33333333" in out
+    assert "-4.00000000   -4.00000000   -4.00000000" in out
+    gd = [ln.split()[2:4] for ln in out.splitlines() if ln.strip().startswith("gradient descent")]
+    cf = [ln.split()[4:6] for ln in out.splitlines() if ln.strip().startswith("closed form")]
+    assert len(gd) == len(cf) == 2
+    np.testing.assert_allclose(np.array(gd, dtype=float), np.array(cf, dtype=float), atol=1e-5)
+    np.testing.assert_allclose(np.array(cf[0], dtype=float), [2.0, 0.0], atol=1e-6)  # y = 2x exactly
+    spark = [ln for ln in out.splitlines() if "loss per step (log scale)" in ln]
+    assert len(spark) == 2 and all(any(c in ln for c in tg.viz.SPARK_CHARS) for ln in spark)
+    gap = float(out.split("largest gap ")[1].split(")")[0])
+    assert gap < 1e-5
+
+
+def test_demo_plot(runs):
+    done = runs["demo_plot"]
+    path = os.path.join(runs["tmp"], "demo.png")
+    if HAVE_MPL:
+        assert done.code == 0, done.err
+        assert f"wrote {path}" in done.out
+        with open(path, "rb") as fh:
+            data = fh.read()
+        assert data[:8] == PNG and 20_000 < len(data) < 400_000
+    else:
+        assert done.code == 2 and HINT in done.err and not os.path.exists(path)
+
+
+def test_plot_without_matplotlib_is_a_clear_error(runs):
+    done = runs["no_matplotlib"]
+    assert done.code == 2
+    assert done.err.strip() == (
+        f"tinygrad-gd demo: error: --plot: plotting needs matplotlib, which is not installed: {HINT}"
+    )
+    assert done.out == "" and not os.path.exists(os.path.join(runs["tmp"], "hidden.png"))
+
+
+# --------------------------------------------------------------------------- fit
+def test_fit_text_reports_closed_form(runs, files):
+    done = runs["fit_line"]
+    assert done.code == 0, done.err
+    x, y = files["data"]["line"]
+    coef, intercept = np.polyfit(x, y, 1)
+    rows = {ln.split()[0]: ln.split() for ln in done.out.splitlines() if ln.strip()}
+    gd_w, cf_w = float(rows["x"][1]), float(rows["x"][2])
+    gd_b, cf_b = float(rows["intercept"][1]), float(rows["intercept"][2])
+    assert cf_w == pytest.approx(coef, rel=1e-5) and cf_b == pytest.approx(intercept, rel=1e-5, abs=1e-6)
+    assert gd_w == pytest.approx(coef, rel=1e-4) and gd_b == pytest.approx(intercept, rel=1e-4, abs=1e-5)
+    assert "largest gap to the closed-form least-squares solution" in done.out
+    assert "R²" in done.out and "loss per step (log scale)" in done.out
+
+
+def test_fit_json_is_one_object(runs, files):
+    done = runs["fit_json"]
+    assert done.code == 0, done.err
+    result = json.loads(done.out)  # the whole of stdout is one JSON object
+    assert done.out.count("\n") == 1
+    X, y = files["data"]["multi"]
+    solution = np.linalg.lstsq(np.c_[X, np.ones(len(X))], y, rcond=None)[0]
+    np.testing.assert_allclose(result["closed_form"]["coef"], solution[:2], rtol=1e-9)
+    np.testing.assert_allclose(result["coef"], solution[:2], rtol=1e-6)
+    assert result["intercept"] == pytest.approx(solution[2], rel=1e-6)
+    assert result["closed_form_gap"] < 1e-6
+    assert result["features"] == ["x1", "size"] and result["rows"] == 80 and result["standardize"] is True
+    assert result["final_loss"] == pytest.approx(result["closed_form"]["loss"], rel=1e-9)
+    assert result["final_loss"] < result["initial_loss"] and result["steps"] == 1000
+
+
+def test_fit_epochs_and_batches(runs):
+    result = json.loads(runs["fit_epochs"].out)
+    assert result["epochs"] == 4 and result["steps"] == 4 * 4  # 60 rows in batches of 16
+    assert result["stop_reason"] == "epochs" and result["batch_size"] == 16
+    assert result["final_loss"] < result["initial_loss"]
+
+
+def test_fit_logistic(runs, files):
+    result = json.loads(runs["fit_logistic"].out)
+    assert result["model"] == "logistic" and result["classes"] == [0, 1]
+    assert result["loss"] == "binary_cross_entropy_with_logits"
+    x, label = files["data"]["labels"]
+    w, b = result["coef"][0][0], result["intercept"][0]
+    assert np.mean(((w * x + b) > 0) == label) == pytest.approx(result["accuracy"])
+    assert result["accuracy"] > 0.85 and w > 0
+    text = runs["fit_logistic_text"]
+    assert text.code == 0 and "accuracy on the training data" in text.out and "logit of class 1" in text.out
+
+
+def test_fit_multiclass(runs, files):
+    result = json.loads(runs["fit_three"].out)
+    assert result["classes"] == [0, 1, 2] and result["loss"] == "cross_entropy"
+    assert np.shape(result["coef"]) == (3, 2) and np.shape(result["intercept"]) == (3,)
+    assert result["accuracy"] > 0.9
+
+
+def test_fit_save_loads_into_linear(runs, files):
+    done = runs["fit_save"]
+    assert done.code == 0, done.err
+    path = os.path.join(runs["tmp"], "model.npz")
+    assert "saved the weights to" in done.out
+    model = tg.nn.Linear(1, 1).load(path)
+    X, y = files["data"]["multi"]
+    rows = {ln.split()[0]: ln.split() for ln in done.out.splitlines() if ln.strip()}
+    assert float(model.weight.data[0, 0]) == pytest.approx(float(rows["x1"][1]), rel=1e-5)
+    assert float(model.bias.data[0]) == pytest.approx(float(rows["intercept"][1]), rel=1e-5)
+
+
+def test_fit_plot(runs):
+    done = runs["fit_plot"]
+    path = os.path.join(runs["tmp"], "fit.png")
+    if HAVE_MPL:
+        assert done.code == 0, done.err
+        with open(path, "rb") as fh:
+            assert fh.read(8) == PNG
+        assert os.path.getsize(path) > 20_000
+    else:
+        assert done.code == 2 and HINT in done.err
+
+
+def test_fit_other_optimizer_and_loss(runs):
+    done = runs["fit_adam_huber"]
+    assert done.code == 0, done.err
+    assert "optimizer adam" in done.out and "loss huber" in done.out
+    assert "least squares minimises mse, not huber: a gap is expected" in done.out
+
+
+# --------------------------------------------------------------------------- check
+def test_check_passes(runs):
+    done = runs["check"]
+    assert done.code == 0, done.err
+    assert "check passed: all" in done.out and "MISMATCH" not in done.out
+    for name in tg.losses.LOSSES:
+        assert name in done.out
+    for formula in ["linreg_mse_grad", "linreg_half_mse_grad", "logreg_bce_grad", "ridge_mse_grad"]:
+        assert formula in done.out
+
+
+def test_check_fails_on_a_wrong_backward(runs):
+    done = runs["check_wrong_loss"]
+    assert done.code == 1, done.err
+    row = next(ln for ln in done.out.splitlines() if ln.strip().startswith("bad_square"))
+    assert row.split()[1:] == ["MISMATCH", "MISMATCH", "MISMATCH"]
+    assert "check FAILED" in done.out and "loss bad_square" in done.out
+    assert "Traceback" not in done.err
+
+
+def test_check_fails_on_a_wrong_hand_gradient(runs):
+    done = runs["check_wrong_analytic"]
+    assert done.code == 1, done.err
+    assert "factor 2" in done.out and "check FAILED: 1 of" in done.out
+
+
+# --------------------------------------------------------------------------- lr-sweep
+def test_lr_sweep_builtin_verdicts(runs):
+    done = runs["sweep_builtin"]
+    assert done.code == 0, done.err
+    result = json.loads(done.out)
+    verdicts = {r["lr"]: r["verdict"] for r in result["results"]}
+    assert verdicts == {0.001: "crawls", 0.01: "crawls", 0.1: "converges", 1.0: "diverges"}
+    diverged = next(r for r in result["results"] if r["lr"] == 1.0)
+    assert diverged["diverged_at"] > 0 and diverged["final_loss"] > diverged["initial_loss"]
+    assert result["best_possible_loss"] > 0
+
+
+def test_lr_sweep_csv_text_and_plot(runs):
+    done = runs["sweep_csv"]
+    if not HAVE_MPL:  # --plot fails before any training, with the install hint
+        assert done.code == 2 and HINT in done.err and done.out == ""
+        return
+    assert done.code == 0, done.err
+    rows = {ln.split()[0]: ln.split()[1] for ln in done.out.splitlines() if ln.strip()[:1].isdigit()}
+    assert rows == {"0.0001": "crawls", "0.05": "converges", "2": "diverges"}
+    assert "too small crawls (0.0001); too large diverges (2); converged: 0.05." in done.out
+    path = os.path.join(runs["tmp"], "sweep.png")
+    assert f"wrote {path}" in done.out and os.path.getsize(path) > 20_000
+
+
+def test_version_and_entry_point(runs):
+    assert runs["version"].code == 0 and runs["version"].out.strip() == f"tinygrad-gd {tg.__version__}"
+    scripts = importlib.metadata.entry_points(group="console_scripts")
+    (entry,) = [e for e in scripts if e.name == "tinygrad-gd"]
+    assert entry.value == "tinygrad_gd.cli:main" and entry.load() is cli.main
+
+
+# --------------------------------------------------------------------------- in-process API
+def test_classify_run():
+    assert cli.classify_run([10.0 * 0.5**k for k in range(60)]) == "converges"
+    assert cli.classify_run([10.0 - 0.01 * k for k in range(60)]) == "crawls"
+    assert cli.classify_run([1.0, 2.0, float("inf")]) == "diverges"
+    assert cli.classify_run([1.0, 0.5, 3.0]) == "diverges"
+    # levelled off, but short of the best possible loss: stuck in a flat valley
+    plateau = [1.0 + 10.0 * 0.5**k for k in range(60)]
+    assert cli.classify_run(plateau) == "converges"
+    assert cli.classify_run(plateau, best_loss=0.5) == "crawls"
+    assert cli.classify_run(plateau, best_loss=1.0) == "converges"
+    with pytest.raises(ValueError):
+        cli.classify_run([])
+
+
+def test_sweep_learning_rates_api():
+    X, y = tg.data.make_line()
+    results = cli.sweep_learning_rates(X, y, [0.001, 0.1, 1.0], steps=500)
+    assert [r.verdict for r in results] == ["crawls", "converges", "diverges"]
+    assert results[2].diverged_at is not None and not np.isfinite(results[2].losses[-1])
+    assert np.isfinite(results[2].final_loss)
+    assert len(results[1].losses) == 500
+    with pytest.raises(ValueError, match="absurdly large"):
+        cli.sweep_learning_rates(X, y, [1e5])
+
+
+def test_main_returns_exit_codes_in_process(capsys, files):
+    assert cli.main(["fit", files["bad_cell"], "--target", "y"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "line 4" in err
+    with pytest.raises(SystemExit) as info:
+        cli.main(["fit", files["line"], "--target", "y", "--lr", "-1"])
+    assert info.value.code == 2
