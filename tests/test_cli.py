@@ -500,3 +500,33 @@ def test_main_returns_exit_codes_in_process(capsys, files):
     with pytest.raises(SystemExit) as info:
         cli.main(["fit", files["line"], "--target", "y", "--lr", "-1"])
     assert info.value.code == 2
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path, files):
+    # On a terminal (a pseudo-terminal here) training shows a tqdm bar on stderr; the
+    # subprocess runs above, whose stderr is a pipe, show none (test_demo checks that).
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    main_fd, child_fd = pty.openpty()
+    fcntl.ioctl(child_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tinygrad_gd", "fit", files["line"], "--target", "y", "--max-steps", "3000"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=child_fd, cwd=tmp_path,
+    )
+    os.close(child_fd)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main_fd)
+    assert proc.wait(timeout=120) == 0
+    text = seen.decode(errors="replace")
+    assert "fit:" in text and "/3000" in text and "step/s" in text

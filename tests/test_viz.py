@@ -1,6 +1,8 @@
 """viz.to_dot (the recorded graph as Graphviz DOT text) and viz.sparkline."""
 
 import re
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -29,7 +31,7 @@ def parse_dot(text):
         elif m := EDGE.match(line):
             edges.append((m.group(1), m.group(2)))
         else:
-            assert re.match(r'^  (rankdir=(BT|TB|LR|RL)|node \[.*\]|edge \[.*\]|labelloc=t; label=".*");$', line), line
+            assert re.match(r'^  (rankdir=(BT|TB|LR|RL)|node \[.*\]|edge \[.*\]|labelloc=t; fontname="Helvetica"; label=".*");$', line), line
     for a, b in edges:
         assert a in labels and b in labels, f"edge {a} -> {b} uses an undeclared node"
     return labels, styles, edges
@@ -173,3 +175,16 @@ def test_sparkline_edge_cases():
     assert viz.sparkline([0.0, 1.0, 100.0]) == "▁▁█"  # zero drawn at the smallest positive value
     with pytest.raises(ValueError, match="width"):
         viz.sparkline([1.0], width=0)
+
+
+def test_to_dot_renders_with_graphviz_when_installed(tmp_path):
+    # graphviz is no dependency; where its `dot` program exists, it must accept the text
+    loss, w, b, _ = seed_graph()
+    loss.backward()
+    text = viz.to_dot(loss, params={"w": w, "b": b}, title="J(w, b) = ½ mean (Xw + b − y)²")
+    parse_dot(text)
+    dot = shutil.which("dot")
+    if dot is not None:
+        done = subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.count('class="node"') == 8 and done.stdout.count('class="edge"') == 7

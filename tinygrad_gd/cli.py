@@ -548,7 +548,7 @@ def _demo_figure(line: dict[str, Any], noisy: dict[str, Any], path: str) -> str:
     plot.cost_surface(noisy["X"], noisy["y"], noisy["path"], loss=noisy["loss"],
                       optimum=(noisy["coef"], noisy["intercept"]), ax=axes[2],
                       title="Noisy line: cost surface J(w, b) and the descent path")
-    return plot.save_figure(fig, path)
+    return plot.save_figure(fig, path, dpi=100)
 
 
 # --------------------------------------------------------------------------- fit
@@ -820,8 +820,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         if not report.ok:
             failures.append(f"model: {title.split('  (')[0]}")
     loss_results = _loss_checks(rng)
-    _out(f"[losses] gradcheck of every loss in losses.LOSSES ({len(loss_results)}), each reduction, "
-         "with a random upstream gradient")
+    _out(f"[losses] gradcheck of every loss in losses.LOSSES ({len(loss_results)}), each reduction "
+         "(reduction='none' with a random upstream gradient)")
     rows = []
     details = []
     for name, outcomes in loss_results:
@@ -921,7 +921,10 @@ def sweep_learning_rates(
     k = X.shape[1]
     problem = _prepare(X, np.asarray(y), [f"x{i + 1}" for i in range(k)], "y", "arrays", model, loss, standardize)
     for lr in lrs:
-        _check_lr(float(lr), str(lr))
+        try:
+            _check_lr(float(lr), str(lr))
+        except argparse.ArgumentTypeError as e:
+            raise ValueError(str(e)) from None
     results, _ = _sweep(problem, [float(lr) for lr in lrs], optimizer, steps, progress)
     return results
 

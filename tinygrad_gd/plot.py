@@ -79,8 +79,10 @@ def new_figure(ncols: int = 1, nrows: int = 1, *, size: tuple[float, float] | No
 def save_figure(fig: Any, file: str | os.PathLike[str], dpi: int = 110) -> str:
     """Write ``fig`` to ``file`` (format from the extension, PNG by default); returns the path."""
     path = os.fspath(file)
-    fmt = None if os.path.splitext(path)[1] else "png"
-    fig.savefig(path, dpi=dpi, format=fmt)
+    ext = os.path.splitext(path)[1].lower()
+    fmt = None if ext else "png"
+    options = {"pil_kwargs": {"optimize": True}} if ext in ("", ".png") else {}  # smaller PNG files
+    fig.savefig(path, dpi=dpi, format=fmt, **options)
     return path
 
 
@@ -292,7 +294,7 @@ def cost_surface(
         lo, hi = float(positive.min()), float(positive.max())
         levels = np.geomspace(lo, hi, 18)
         filled = ax.contourf(ws, bs, np.clip(J, lo, hi), levels=levels, norm=colors.LogNorm(lo, hi),
-                             cmap="viridis", alpha=0.9)
+                             cmap="viridis")
         ax.contour(ws, bs, np.clip(J, lo, hi), levels=levels, colors="white", linewidths=0.4, alpha=0.6)
         from matplotlib import ticker
 

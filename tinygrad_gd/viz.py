@@ -123,7 +123,7 @@ def to_dot(
         '  edge [color="#555555", arrowsize=0.7];',
     ]
     if title:
-        lines.append(f"  labelloc=t; label={_quote(title)};")
+        lines.append(f"  labelloc=t; fontname=\"Helvetica\"; label={_quote(title)};")
     for item in order:
         is_root = item is root
         if isinstance(item, Function):
