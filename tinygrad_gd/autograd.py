@@ -136,6 +136,10 @@ class no_grad(set_grad_enabled):
 
     _immediate = False
 
+    def __new__(cls, func: Any = None) -> Any:
+        # `@no_grad` without parentheses decorates too, as in PyTorch.
+        return super().__new__(cls) if func is None else cls()(func)
+
     def __init__(self) -> None:
         super().__init__(False)
 
@@ -148,6 +152,10 @@ class enable_grad(set_grad_enabled):
     """Context manager and decorator: turn recording back on inside a ``no_grad`` block."""
 
     _immediate = False
+
+    def __new__(cls, func: Any = None) -> Any:
+        # `@enable_grad` without parentheses decorates too, as in PyTorch.
+        return super().__new__(cls) if func is None else cls()(func)
 
     def __init__(self) -> None:
         super().__init__(True)
