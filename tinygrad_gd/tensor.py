@@ -817,8 +817,18 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:
-    """``a`` where ``cond`` is true, else ``b`` (the gradient flows only to the chosen side)."""
+    """``a`` where ``cond`` is true, else ``b`` (the gradient flows only to the chosen side).
+
+    ``cond`` is a boolean mask (e.g. ``x > 0``); integer 0/1 masks work as in numpy. A float
+    condition raises ``TypeError``: every nonzero value (a probability of 0.2 too) would count
+    as true."""
     c = cond.data if isinstance(cond, GraphTensor) else np.asarray(cond)
+    if c.dtype.kind not in "biu":
+        raise TypeError(
+            f"where: the condition must be a boolean mask (e.g. x > 0 or p > 0.5), got dtype "
+            f"{c.dtype}; with a float condition every nonzero value, 0.2 included, would count "
+            f"as true. Compare it first, e.g. where(p > 0.5, a, b)."
+        )
     a, b = _operand(a), _operand(b)
     if not isinstance(a, GraphTensor) and not isinstance(b, GraphTensor):
         a = Tensor(a)
