@@ -176,8 +176,8 @@ def binary_cross_entropy(prob: Any, target: Any, reduction: Reduction = "mean") 
     """Binary cross-entropy on probabilities: -(t·log p + (1-t)·log(1-p)).
 
     ``prob`` must lie in [0, 1] (a ``ValueError`` otherwise: pass logits to
-    :func:`binary_cross_entropy_with_logits` instead). As PyTorch, each log is clamped at
-    -100, so p = 0 or 1 gives a large but finite loss, and the gradient
+    :func:`binary_cross_entropy_with_logits` instead), and so must ``target``. As PyTorch,
+    each log is clamped at -100, so p = 0 or 1 gives a large but finite loss, and the gradient
     (p - t) / (p(1-p)) has its denominator floored at 1e-12. The gradient in the target,
     log(1-p) - log p, uses the same clamped logs (finite at p = 0 or 1, where PyTorch's is ±inf).
     """
@@ -185,6 +185,7 @@ def binary_cross_entropy(prob: Any, target: Any, reduction: Reduction = "mean") 
     _check_reduction(reduction, name)
     p = _as_input(prob, name, "probability")
     t = _as_target(target, p, name, "probability")
+    _check_binary_targets(t, name)
     values = p.data
     inside = (values >= 0) & (values <= 1)  # False for NaN too
     if not bool(np.all(inside)):
@@ -202,13 +203,28 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: Reduct
 
     A fused op, computed as max(x, 0) - t·x + log(1 + exp(-|x|)), with gradient
     sigmoid(x) - t: loss and gradient stay finite and accurate for any |x| (1e3 included),
-    where ``binary_cross_entropy(x.sigmoid(), t)`` saturates.
+    where ``binary_cross_entropy(x.sigmoid(), t)`` saturates. ``target`` must lie in [0, 1].
     """
     name = "binary_cross_entropy_with_logits"
     _check_reduction(reduction, name)
     x = _as_input(logits, name, "logits")
     t = _as_target(target, x, name, "logits")
+    _check_binary_targets(t, name)
     return _reduce(_ops.BinaryCrossEntropyWithLogits.apply(x, t), reduction)
+
+
+def _check_binary_targets(target: Any, name: str) -> None:
+    """Binary targets are 0/1 labels or probabilities: anything outside [0, 1] (the ±1 labels
+    of other conventions, class ids, NaN) would give a loss that is silently meaningless."""
+    values = np.asarray(target.data if isinstance(target, GraphTensor) else target)
+    inside = (values >= 0) & (values <= 1)  # False for NaN too
+    if not bool(np.all(inside)):
+        bad = values[~inside]
+        raise ValueError(
+            f"{name}: every target must lie in [0, 1] (a 0/1 label or a probability), but the "
+            f"target holds {bad.size} value(s) outside it (e.g. {bad.flat[0]!r}). For -1/+1 labels "
+            f"pass (y + 1) / 2; for class ids use cross_entropy."
+        )
 
 
 def _first(arr: np.ndarray, mask: np.ndarray) -> tuple[Any, str]:
