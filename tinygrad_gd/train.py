@@ -382,6 +382,16 @@ def fit(
                     loss = loss_fn() if loader is None else _batch_loss(model, loss_fn, batch)
                     value = _loss_value(loss, step)
                     if not math.isfinite(value):
+                        if step == 0:
+                            # Nothing was updated yet: the learning rate cannot be the cause.
+                            raise DivergenceError(
+                                f"training diverged at step 0: the loss became {value} before any "
+                                f"update, so the learning rate is not the cause: the data or the initial "
+                                f"parameters hold NaN/inf (or the loss is undefined there). Check "
+                                f"np.isfinite(X).all() and np.isfinite(y).all().",
+                                step,
+                                value,
+                            )
                         before = ""
                         if history.loss:
                             before = f" (it was {history.loss[-1]:.6g} at step {step - 1})"
