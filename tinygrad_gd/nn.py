@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -307,6 +308,12 @@ class Module:
             path = path.with_name(path.name + ".npz")
         if not path.exists():
             raise FileNotFoundError(f"no saved model at {str(path)!r} (Module.save writes a .npz file)")
+        if path.is_file() and not zipfile.is_zipfile(path):
+            # np.load would guess "pickled data" and suggest allow_pickle: never the right advice.
+            raise StateDictError(
+                f"{str(path)!r} is not a parameter file written by Module.save: it is not an .npz "
+                f"archive. Pass the path that Module.save returned."
+            )
         try:
             with np.load(path, allow_pickle=False) as archive:
                 state = {k: archive[k] for k in archive.files}
