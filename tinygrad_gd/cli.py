@@ -691,10 +691,11 @@ def _fit_figure(
     panels = 3 if one_feature else (2 if problem.kind == "linear" else 1)
     fig, axes = plot.new_figure(panels, size=(5.6 * panels, 4.6))
     axes = np.atleast_1d(axes)
-    curves: dict[str, Any] = {f"{problem.loss_name} per step": history}
+    name = plot._short(problem.loss_name)
+    curves: dict[str, Any] = {f"{name} per step": history}
     best = _excess_reference(problem, result)
     if best is not None and best > 1e-12 * history.loss[0]:
-        curves[f"{problem.loss_name} − least-squares {problem.loss_name}"] = [v - best for v in history.loss]
+        curves[f"{name} − least-squares {name}"] = [v - best for v in history.loss]
     plot.loss_curves(curves, ax=axes[0], title="Loss during gradient descent")
     if one_feature:
         xname = problem.features[0]
@@ -713,7 +714,7 @@ def _fit_figure(
             path_wb = [(float(w[0][0]), float(b[0])) for w, b in pairs]
         optimum = (result["closed_form"]["coef"][0], result["closed_form"]["intercept"]) if problem.kind == "linear" else None
         plot.cost_surface(problem.X, problem.train_y, path_wb, loss=problem.loss_name, optimum=optimum, ax=axes[2],
-                          title=f"Cost surface J(w, b) ({problem.loss_name}) and the path")
+                          title=f"Cost surface J(w, b) ({name}) and the descent path")
     elif problem.kind == "linear":
         pred = problem.X @ weight[0] + bias[0]
         ax = axes[1]
@@ -983,7 +984,7 @@ def _cmd_lr_sweep(args: argparse.Namespace) -> int:
     if args.plot:
         from . import plot
 
-        fig = plot.lr_sweep(results, title=f"Learning-rate sweep: {source}, {kind} model, {problem.loss_name}",
+        fig = plot.lr_sweep(results, title=f"Learning-rate sweep: {source}, {kind} model, {plot._short(problem.loss_name)}",
                             optimum_loss=best_loss)
         plot_path = plot.save_figure(fig, args.plot)
     if args.json:

@@ -110,8 +110,9 @@ def _plain_log_axis(ax: Any, axis: str = "y") -> None:
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter(ticker.FuncFormatter(_tick_text))
     lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
-    if lo > 0 and hi / lo < 30:  # less than ~1.5 decades: label the 2 and 5 ticks too
-        target.set_minor_locator(ticker.LogLocator(subs=(2.0, 5.0)))
+    if lo > 0 and hi / lo < 30:  # a short range has too few powers of 10: label ticks between them
+        subs = (2.0, 5.0) if hi / lo > 8 else (2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0)
+        target.set_minor_locator(ticker.LogLocator(subs=subs))
         target.set_minor_formatter(ticker.FuncFormatter(_tick_text))
     else:
         target.set_minor_formatter(ticker.NullFormatter())
