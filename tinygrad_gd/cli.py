@@ -159,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("csv", metavar="DATA.csv", help="CSV file with a header row naming the columns")
     fit.add_argument("--target", required=True, metavar="COL", help="the column to predict")
     _add_training_options(fit)
+    fit.add_argument("--lr", type=_learning_rate, default=train.DEFAULT_LR,
+                     help=f"learning rate (default {train.DEFAULT_LR:g}, seed 002's alpha)")
+    budget = fit.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=_positive_int, metavar="N", help="passes over the data")
+    budget.add_argument("--max-steps", type=_positive_int, metavar="N",
+                        help=f"updates to run (default {train.DEFAULT_MAX_STEPS} when --epochs is not given)")
     fit.add_argument("--batch-size", type=_positive_int, metavar="N",
                      help="rows per update: 1 = stochastic, default = all rows (full batch)")
     fit.add_argument("--tol", type=_tolerance, metavar="TOL",
@@ -167,12 +173,6 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--save", metavar="model.npz", help="save the trained nn.Linear weights (original "
                      "units) to this .npz file")
     fit.add_argument("--json", action="store_true", help="print one JSON object (nothing else) on stdout")
-    budget = fit.add_mutually_exclusive_group()
-    budget.add_argument("--epochs", type=_positive_int, metavar="N", help="passes over the data")
-    budget.add_argument("--max-steps", type=_positive_int, metavar="N",
-                        help=f"updates to run (default {train.DEFAULT_MAX_STEPS} when --epochs is not given)")
-    fit.add_argument("--lr", type=_learning_rate, default=train.DEFAULT_LR,
-                     help=f"learning rate (default {train.DEFAULT_LR:g}, seed 002's alpha)")
 
     check = sub.add_parser(
         "check",
