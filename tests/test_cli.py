@@ -60,6 +60,7 @@ def files(tmp_path_factory):
         "labels": write_csv(d / "labels.csv", ["x", "label"], [(a, str(b)) for a, b in zip(xl, label)]),
         "three": write_csv(d / "three.csv", ["a", "b", "kind"], [(p, q, str(c)) for (p, q), c in zip(pts, cls)]),
         "bad_cell": write_csv(d / "bad_cell.csv", ["x", "y"], [(1.0, 2.0), (2.0, 4.0), ("abc", 6.0), (4.0, 8.0)]),
+        "huge": write_csv(d / "huge.csv", ["x", "y"], [(1e200, 1e200), (2e200, 3e200)], fmt="{:g}"),
         "empty": str(d / "empty.csv"),
         "header_only": str(d / "header_only.csv"),
         "dir": str(d),
@@ -215,6 +216,9 @@ def bad_inputs(f, tmp):
         "diverges_json": (["fit", multi, "--target", "y", "--lr", "0.1", "--json"], 1, ["diverged at step"]),
         "diverges_standardized": (["fit", multi, "--target", "y", "--lr", "5", "--standardize"], 1,
                                   ["diverged", "smaller --lr (now 5)"]),
+        "huge_values": (["fit", f["huge"], "--target", "y"], 2, ["the loss is inf at the start", "before any update",
+                                                               "--standardize"]),
+        "huge_values_standardized": (["fit", f["huge"], "--target", "y", "--standardize"], 2, ["too large"]),
         "sweep_no_data": (["lr-sweep"], 2, ["DATA.csv --target COL", "--builtin NAME"]),
         "sweep_both": (["lr-sweep", line, "--target", "y", "--builtin", "line"], 2, ["either"]),
         "sweep_no_target": (["lr-sweep", line], 2, ["--target"]),
@@ -251,7 +255,8 @@ def runs(files, tmp_path_factory):
 
 
 # --------------------------------------------------------------------------- bad input
-BAD_NAMES = list(bad_inputs(dict.fromkeys(["line", "multi", "labels", "bad_cell", "empty", "header_only", "dir"], ""), ""))
+BAD_NAMES = list(bad_inputs(dict.fromkeys(["line", "multi", "labels", "bad_cell", "huge", "empty", "header_only",
+                                           "dir"], ""), ""))
 
 
 @pytest.mark.parametrize("name", BAD_NAMES + [f"own_{n}" for n in OWN_PROCESS])
@@ -265,8 +270,8 @@ def test_bad_input_is_one_line_with_exit_code(runs, files, name):
     assert err.startswith("tinygrad-gd")
     for piece in pieces:
         assert piece in err, (piece, err)
-    if name.removeprefix("own_") in ("diverges", "diverges_standardized"):  # header printed before training
-        assert "diverged" not in done.out
+    if name.removeprefix("own_") in ("diverges", "diverges_standardized", "huge_values", "huge_values_standardized"):
+        assert "diverged" not in done.out and "error" not in done.out  # only the header, printed before training
     else:
         assert done.out == ""
 

@@ -294,7 +294,8 @@ def _prepare(
                 f"--loss {loss} does not fit this logistic model; with {classes.size} classes it "
                 f"trains on {loss_name} (leave --loss out)"
             )
-    scaler = data.Standardizer().fit(X) if standardize else None
+    with np.errstate(over="ignore", invalid="ignore"):  # huge values: reported once training starts
+        scaler = data.Standardizer().fit(X) if standardize else None
     train_X = scaler.transform(X) if scaler is not None else X
     return _Problem(kind, X, y, features, target, source, loss_name, train_X, train_y, scaler, classes, outputs)
 
@@ -368,16 +369,25 @@ def _loss_at(problem: _Problem, weight: np.ndarray, bias: np.ndarray) -> float:
     return float(problem.loss_fn(pred, problem.train_y).data)
 
 
-def _diverged_message(run: _Run, lr: float, standardized: bool) -> str | None:
+def _diverged_message(run: _Run, lr: float, standardized: bool) -> tuple[str, int] | None:
+    """What went wrong and the exit status: 1 for a diverged run, 2 when the data cannot even
+    be evaluated at the start (an input error); None when training went fine."""
     advice = f"try a smaller --lr (now {lr:g})" + ("" if standardized else " or --standardize")
     if run.diverged is not None:
         e = run.diverged
+        if e.step == 0:  # no update has happened: the learning rate is not the cause
+            return (
+                f"the loss is {e.loss} at the start (all weights 0), before any update: the data holds "
+                f"values too large for float64 arithmetic" + ("" if standardized else "; try --standardize"),
+                2,
+            )
         before = f" (it was {run.losses[-2]:.4g} at step {e.step - 1})" if len(run.losses) > 1 else ""
-        return f"training diverged at step {e.step}: the loss became {e.loss}{before}; {advice}"
+        return f"training diverged at step {e.step}: the loss became {e.loss}{before}; {advice}", 1
     if len(run.losses) > 1 and run.losses[-1] > run.losses[0]:
         return (
             f"training diverged: the loss rose from {run.losses[0]:.4g} at step 0 to {run.losses[-1]:.4g} "
-            f"at step {len(run.losses) - 1}; {advice}"
+            f"at step {len(run.losses) - 1}; {advice}",
+            1,
         )
     return None
 
@@ -568,9 +578,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
              f"{budget}, features {'standardized' if args.standardize else 'as given'}")
     run = _train(problem, optimizer=args.optimizer, lr=args.lr, max_steps=args.max_steps, epochs=args.epochs,
                  batch_size=args.batch_size, tol=args.tol, seed=args.seed, progress=True)
-    message = _diverged_message(run, args.lr, args.standardize)
-    if message is not None:
-        raise CLIError(message, code=1)
+    problem_found = _diverged_message(run, args.lr, args.standardize)
+    if problem_found is not None:
+        raise CLIError(*problem_found)
     history = run.history
     assert history is not None
     weight, bias = _original_units(run.model, problem.scaler)
