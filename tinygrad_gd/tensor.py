@@ -119,20 +119,31 @@ def _shape_of(x: Any) -> tuple[int, ...]:
     return tuple(np.shape(x.data if isinstance(x, GraphTensor) else x))
 
 
+# Operand types the binary operators pass straight to the op (the common cases: no
+# conversion needed). Everything else goes through _operand.
+_PLAIN_OPERANDS = frozenset({float, int})
+
+
+def _operand_error(a: Any, b: Any, symbol: str, error: ValueError) -> ValueError:
+    """The error to raise when a binary op failed: a clear one for non-broadcastable shapes,
+    the original otherwise."""
+    sa, sb = _shape_of(a), _shape_of(b)
+    try:
+        np.broadcast_shapes(sa, sb)
+    except ValueError:
+        return ValueError(
+            f"shapes {sa} and {sb} cannot be broadcast together for '{symbol}': trailing "
+            f"axes must be equal or 1. Reshape one operand (e.g. y.reshape(-1, 1) or "
+            f"y.reshape(-1)) so that they line up."
+        )
+    return error
+
+
 def _binary(op: type, a: Any, b: Any, symbol: str) -> Tensor:
     try:
         return op.apply(a, b)
-    except ValueError:
-        sa, sb = _shape_of(a), _shape_of(b)
-        try:
-            np.broadcast_shapes(sa, sb)
-        except ValueError:
-            raise ValueError(
-                f"shapes {sa} and {sb} cannot be broadcast together for '{symbol}': trailing "
-                f"axes must be equal or 1. Reshape one operand (e.g. y.reshape(-1, 1) or "
-                f"y.reshape(-1)) so that they line up."
-            ) from None
-        raise
+    except ValueError as error:
+        raise _operand_error(a, b, symbol, error) from None
 
 
 def _axis_args(axis: Axis, keepdims: bool, dim: Axis, keepdim: bool | None, ndim: int) -> tuple[Any, bool]:
@@ -349,34 +360,84 @@ class Tensor(GraphTensor):
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other: Any) -> Tensor:
-        return _binary(_ops.Add, self, _operand(other), "+")
+        if type(other) not in _PLAIN_OPERANDS:
+            other = _operand(other)
+        try:
+            return _ops.Add.apply(self, other)
+        except ValueError as error:
+            raise _operand_error(self, other, "+", error) from None
 
     def __radd__(self, other: Any) -> Tensor:
-        return _binary(_ops.Add, _operand(other), self, "+")
+        if type(other) not in _PLAIN_OPERANDS:
+            other = _operand(other)
+        try:
+            return _ops.Add.apply(other, self)
+        except ValueError as error:
+            raise _operand_error(other, self, "+", error) from None
 
     def __sub__(self, other: Any) -> Tensor:
-        return _binary(_ops.Sub, self, _operand(other), "-")
+        if type(other) not in _PLAIN_OPERANDS:
+            other = _operand(other)
+        try:
+            return _ops.Sub.apply(self, other)
+        except ValueError as error:
+            raise _operand_error(self, other, "-", error) from None
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _binary(_ops.Sub, _operand(other), self, "-")
+        if type(other) not in _PLAIN_OPERANDS:
+            other = _operand(other)
+        try:
+            return _ops.Sub.apply(other, self)
+        except ValueError as error:
+            raise _operand_error(other, self, "-", error) from None
 
     def __mul__(self, other: Any) -> Tensor:
-        return _binary(_ops.Mul, self, _operand(other), "*")
+        if type(other) not in _PLAIN_OPERANDS:
+            other = _operand(other)
+        try:
+            return _ops.Mul.apply(self, other)
+        except ValueError as error:
+            raise _operand_error(self, other, "*", error) from None
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _binary(_ops.Mul, _operand(other), self, "*")
+        if type(other) not in _PLAIN_OPERANDS:
+            other = _operand(other)
+        try:
+            return _ops.Mul.apply(other, self)
+        except ValueError as error:
+            raise _operand_error(other, self, "*", error) from None
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _binary(_ops.Div, self, _operand(other), "/")
+        if type(other) not in _PLAIN_OPERANDS:
+            other = _operand(other)
+        try:
+            return _ops.Div.apply(self, other)
+        except ValueError as error:
+            raise _operand_error(self, other, "/", error) from None
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _binary(_ops.Div, _operand(other), self, "/")
+        if type(other) not in _PLAIN_OPERANDS:
+            other = _operand(other)
+        try:
+            return _ops.Div.apply(other, self)
+        except ValueError as error:
+            raise _operand_error(other, self, "/", error) from None
 
     def __pow__(self, other: Any) -> Tensor:
-        return _binary(_ops.Pow, self, _operand(other), "**")
+        if type(other) not in _PLAIN_OPERANDS:
+            other = _operand(other)
+        try:
+            return _ops.Pow.apply(self, other)
+        except ValueError as error:
+            raise _operand_error(self, other, "**", error) from None
 
     def __rpow__(self, other: Any) -> Tensor:
-        return _binary(_ops.Pow, _operand(other), self, "**")
+        if type(other) not in _PLAIN_OPERANDS:
+            other = _operand(other)
+        try:
+            return _ops.Pow.apply(other, self)
+        except ValueError as error:
+            raise _operand_error(other, self, "**", error) from None
 
     def __matmul__(self, other: Any) -> Tensor:
         return _ops.MatMul.apply(self, _operand(other))
@@ -698,6 +759,9 @@ class Tensor(GraphTensor):
             )
         self.data[_index(index)] = other.data if isinstance(other, GraphTensor) else other
         self._version += 1
+
+
+_PLAIN_OPERANDS = _PLAIN_OPERANDS | {Tensor}
 
 
 # ---------------------------------------------------------------------- constructors
