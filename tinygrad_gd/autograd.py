@@ -322,6 +322,8 @@ class Function:
         tensor_type = None
         requires = False
         datas = []
+        edges = []
+        needs = []
         for a in args:
             if isinstance(a, GraphTensor):
                 datas.append(a.data)
@@ -329,8 +331,13 @@ class Function:
                     tensor_type = type(a)
                 if a.requires_grad:
                     requires = True
+                    edges.append(a if a._node is None else a._node)
+                    needs.append(True)
+                    continue
             else:
                 datas.append(a)
+            edges.append(None)
+            needs.append(False)
         if tensor_type is None:
             raise TypeError(f"{cls.__name__}.apply needs at least one Tensor argument")
         anomaly = state.anomaly
@@ -358,15 +365,6 @@ class Function:
             result.requires_grad = False
             result._node = None
             return result
-        edges = []
-        needs = []
-        for a in args:
-            if isinstance(a, GraphTensor) and a.requires_grad:
-                edges.append(a if a._node is None else a._node)
-                needs.append(True)
-            else:
-                edges.append(None)
-                needs.append(False)
         node.edges = edges
         node.needs_input_grad = needs
         node.released = False
@@ -600,23 +598,23 @@ def _run_backward(
     function_type = Function
     start_edges = [r if r._node is None else r._node for r in roots]
     # Count, for every edge reachable from the roots, how many graph edges consume it.
-    consumers: dict[int, int] = {}
+    # Nodes and leaf tensors are dict keys by identity (their hash is the object's; distinct
+    # live objects never share one, so Tensor.__eq__ is never consulted).
+    consumers: dict[Any, int] = {}
     stack = [e for e in start_edges if isinstance(e, function_type)]
     while stack:
         for e in stack.pop().edges:
             if e is not None:
-                k = id(e)
-                if k in consumers:
-                    consumers[k] += 1
+                if e in consumers:
+                    consumers[e] += 1
                 else:
-                    consumers[k] = 1
+                    consumers[e] = 1
                     if isinstance(e, function_type):
                         stack.append(e)
 
-    grads: dict[int, Any] = {}
+    grads: dict[Any, Any] = {}
     for e, seed in zip(start_edges, seeds):
-        k = id(e)
-        grads[k] = seed if k not in grads else grads[k] + seed
+        grads[e] = seed if e not in grads else grads[e] + seed
     target_ids = {id(t if t._node is None else t._node) for t in targets} if targets else None
     captured: dict[int, Any] = {}
     leaf_grads: list[tuple[Any, Any]] = []
@@ -625,17 +623,16 @@ def _run_backward(
     anomaly = state.anomaly
     ready = []
     for e in start_edges:
-        if id(e) not in consumers and all(x is not e for x in ready):
+        if e not in consumers and all(x is not e for x in ready):
             ready.append(e)
     previous_mode = state.grad_enabled
     state.grad_enabled = create_graph  # rules record only under create_graph
     try:
         while ready:
             edge = ready.pop()
-            k = id(edge)
-            g = grads.pop(k, None)
-            if target_ids is not None and k in target_ids and g is not None:
-                captured[k] = g
+            g = grads.pop(edge, None)
+            if target_ids is not None and id(edge) in target_ids and g is not None:
+                captured[id(edge)] = g
             if not isinstance(edge, function_type):
                 if g is not None:
                     leaf_grads.append((edge, g))
@@ -680,7 +677,6 @@ def _run_backward(
             for e, gi in zip(node.edges, input_grads):
                 if e is None:
                     continue
-                k = id(e)
                 if gi is not None:
                     if isinstance(e, function_type):
                         shape, dtype = e.out_shape, e.out_dtype
@@ -691,10 +687,10 @@ def _run_backward(
                         gi = unbroadcast(gi, shape)
                     if gi.dtype is not dtype and gi.dtype != dtype:
                         gi = gi.astype(dtype)
-                    previous = grads.get(k)
-                    grads[k] = gi if previous is None else previous + gi
-                left = consumers[k] - 1
-                consumers[k] = left
+                    previous = grads.get(e)
+                    grads[e] = gi if previous is None else previous + gi
+                left = consumers[e] - 1
+                consumers[e] = left
                 if not left:
                     ready.append(e)
     finally:

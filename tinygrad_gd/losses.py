@@ -109,6 +109,14 @@ def _as_target(target: Any, pred: Tensor, name: str, what: str = "prediction") -
 
 
 def _regression_pair(pred: Any, target: Any, reduction: Any, name: str) -> tuple[Tensor, Any]:
+    if (
+        isinstance(pred, GraphTensor)
+        and isinstance(target, GraphTensor)
+        and reduction in _REDUCTIONS
+        and pred.data.shape == target.data.shape
+        and pred.data.dtype == target.data.dtype
+    ):
+        return pred, target  # the common case, already valid: skip the conversions
     _check_reduction(reduction, name)
     p = _as_input(pred, name, "prediction")
     return p, _as_target(target, p, name)

@@ -208,32 +208,46 @@ class Pow(Function):
         return ga, gb
 
 
+def _matmul_error(a: Any, b: Any) -> ValueError:
+    a_shape, b_shape = np.shape(a), np.shape(b)
+    if not a_shape or not b_shape:
+        return ValueError(
+            f"matmul needs at least 1-D operands, got shapes {a_shape} and {b_shape}; "
+            f"use * to multiply by a scalar"
+        )
+    inner_a = a_shape[-1]
+    inner_b = b_shape[-2] if len(b_shape) > 1 else b_shape[0]
+    if inner_a != inner_b:
+        return ValueError(
+            f"matmul shape mismatch: {a_shape} @ {b_shape} — the last axis of the left "
+            f"operand ({inner_a}) must equal the "
+            f"{'second-to-last' if len(b_shape) > 1 else 'only'} axis of the right "
+            f"operand ({inner_b}). Transpose one operand (e.g. X @ w.T) or fix the shapes."
+        )
+    return ValueError(
+        f"matmul: the batch axes of shapes {a_shape} and {b_shape} cannot be broadcast together"
+    )
+
+
 @register_op
 class MatMul(Function):
     """f(A, B) = A @ B;  dA = G Bᵀ, dB = Aᵀ G (1-D operands promoted as numpy does)"""
 
     def forward(self, a, b):
-        if np.ndim(a) == 0 or np.ndim(b) == 0:
-            raise ValueError(
-                f"matmul needs at least 1-D operands, got shapes {np.shape(a)} and {np.shape(b)}; "
-                f"use * to multiply by a scalar"
-            )
-        a_shape, b_shape = np.shape(a), np.shape(b)
-        inner_a = a_shape[-1]
-        inner_b = b_shape[-2] if len(b_shape) > 1 else b_shape[0]
-        if inner_a != inner_b:
-            raise ValueError(
-                f"matmul shape mismatch: {a_shape} @ {b_shape} — the last axis of the left "
-                f"operand ({inner_a}) must equal the "
-                f"{'second-to-last' if len(b_shape) > 1 else 'only'} axis of the right "
-                f"operand ({inner_b}). Transpose one operand (e.g. X @ w.T) or fix the shapes."
-            )
+        try:
+            out = a @ b
+        except (ValueError, TypeError):
+            raise _matmul_error(a, b) from None
         self.save_for_backward(a, b)
-        return a @ b
+        return out
 
     def backward(self, g):
         a, b = self.saved
         need_a, need_b = self.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2:  # the common case, without the general reshaping
+            return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
+        if a.ndim == 2 and b.ndim == 1:  # X @ w
+            return (g.reshape((-1, 1)) * b if need_a else None), (a.T @ g if need_b else None)
         a_vec, b_vec = a.ndim == 1, b.ndim == 1
         a2 = a.reshape((1, a.shape[0])) if a_vec else a
         b2 = b.reshape((b.shape[0], 1)) if b_vec else b

@@ -464,9 +464,10 @@ class Tensor(GraphTensor):
 
     # ------------------------------------------------------------------ in place
     def _inplace(self, other: Any, ufunc: np.ufunc, symbol: str) -> Tensor:
-        other = _operand(other)
+        if type(other) not in _PLAIN_OPERANDS:
+            other = _operand(other)
         other_requires = isinstance(other, GraphTensor) and other.requires_grad
-        if (self.requires_grad or other_requires) and is_grad_enabled():
+        if (self.requires_grad or other_requires) and autograd._state.grad_enabled:
             if self.requires_grad and self._node is None:
                 raise RuntimeError(
                     f"a leaf Tensor that requires grad is being used in an in-place operation "
@@ -498,7 +499,7 @@ class Tensor(GraphTensor):
                 f"in-place '{symbol}=' cannot change the shape: this tensor has shape "
                 f"{self.shape}, the other operand {_shape_of(other)}. Use x = x {symbol} y instead."
             ) from None
-        self._version += 1
+        self._version_box[0] += 1  # views of the same memory share this counter
         return self
 
     def __iadd__(self, other: Any) -> Tensor:
