@@ -210,6 +210,22 @@ def _rng(rng: Any) -> np.random.Generator:
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
+def _checked_inputs(inputs: Any, checker: str) -> tuple[tuple[Any, ...], list[int]]:
+    """The inputs as a tuple and the indices of those to check (Tensors that require grad,
+    as PyTorch); warns about float32 ones (too coarse for finite differences)."""
+    inputs = _input_tuple(inputs)
+    which = [i for i, x in enumerate(inputs) if isinstance(x, GraphTensor) and x.requires_grad]
+    if not which:
+        raise ValueError(
+            f"{checker} found no input to check: it checks the Tensors created with "
+            f"requires_grad=True (as PyTorch). Pass e.g. tg.Tensor(x, requires_grad=True)."
+        )
+    for i in which:
+        if inputs[i].data.dtype != np.float64:
+            _warn_float32(f"{checker} input {i}", inputs[i].data.dtype, checker)
+    return inputs, which
+
+
 def gradcheck(
     fn: Callable[..., Any],
     inputs: Any,
@@ -241,16 +257,7 @@ def gradcheck(
         >>> gradcheck(lambda x: x.sin() * x, [tg.randn(3, requires_grad=True, rng=0)])
         True
     """
-    inputs = _input_tuple(inputs)
-    which = [i for i, x in enumerate(inputs) if isinstance(x, GraphTensor) and x.requires_grad]
-    if not which:
-        raise ValueError(
-            "gradcheck found no input to check: it checks the Tensors created with "
-            "requires_grad=True (as PyTorch). Pass e.g. tg.Tensor(x, requires_grad=True)."
-        )
-    for i in which:
-        if inputs[i].data.dtype != np.float64:
-            _warn_float32(f"gradcheck input {i}", inputs[i].data.dtype, "gradcheck")
+    inputs, which = _checked_inputs(inputs, "gradcheck")
 
     # Analytic side: backward through fn at float64 copies of the checked inputs.
     leaves = list(inputs)
@@ -365,16 +372,7 @@ def gradgradcheck(
         >>> gradgradcheck(lambda x: x.sin() * x, [tg.randn(3, requires_grad=True, rng=0)])
         True
     """
-    inputs = _input_tuple(inputs)
-    which = [i for i, x in enumerate(inputs) if isinstance(x, GraphTensor) and x.requires_grad]
-    if not which:
-        raise ValueError(
-            "gradgradcheck found no input to check: it checks the Tensors created with "
-            "requires_grad=True (as PyTorch). Pass e.g. tg.Tensor(x, requires_grad=True)."
-        )
-    for i in which:
-        if inputs[i].data.dtype != np.float64:
-            _warn_float32(f"gradgradcheck input {i}", inputs[i].data.dtype, "gradgradcheck")
+    inputs, which = _checked_inputs(inputs, "gradgradcheck")
     generator = _rng(rng)
 
     # Analytic side: G with create_graph, then the gradient of s = Σ <G_i, v_i>.
