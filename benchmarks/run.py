@@ -12,11 +12,16 @@ without jit) run when installed and are reported as "not installed" otherwise.
 
 from __future__ import annotations
 
+import os
+
+if __name__ == "__main__":  # pin BLAS to one thread before numpy loads (see __main__.py)
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
 import argparse
 import gc
 import json
 import math
-import os
 import platform
 import statistics
 import sys
@@ -111,13 +116,14 @@ def linreg_steps(n: int, d: int, dtype: Any, peers: dict[str, Any]) -> dict[str,
 
     w_np, b_np = np.zeros(d, dtype=dtype), np.zeros((), dtype=dtype)
 
-    def numpy_step() -> None:
+    def numpy_step() -> tuple[np.ndarray, np.ndarray]:
         nonlocal w_np, b_np
         err = X @ w_np + b_np - y
         loss = np.dot(err, err) / n  # noqa: F841 - the forward value, as every peer computes it
         scale = dtype(2.0 / n)
         w_np -= lr * (scale * (X.T @ err))
         b_np = b_np - lr * (scale * err.sum())
+        return w_np, b_np
 
     impls["numpy (hand-written)"] = numpy_step
 
@@ -125,7 +131,7 @@ def linreg_steps(n: int, d: int, dtype: Any, peers: dict[str, Any]) -> dict[str,
     w = tg.zeros(d, requires_grad=True, dtype=dtype)
     b = tg.zeros((), requires_grad=True, dtype=dtype)
 
-    def tg_step() -> None:
+    def tg_step() -> tuple[np.ndarray, np.ndarray]:
         nonlocal w, b
         loss = tg.losses.mse(Xt @ w + b, yt)
         loss.backward()
@@ -134,6 +140,7 @@ def linreg_steps(n: int, d: int, dtype: Any, peers: dict[str, Any]) -> dict[str,
             b -= lr * b.grad
         w.grad = None
         b.grad = None
+        return w.data, b.data
 
     impls["tinygrad_gd"] = tg_step
 
@@ -331,7 +338,7 @@ def mlp_steps(batch: int, sizes: tuple[int, ...], peers: dict[str, Any]) -> dict
 
     params_np = [(W.copy(), c.copy()) for W, c in init]
 
-    def numpy_step() -> None:
+    def numpy_step() -> list[tuple[np.ndarray, np.ndarray]]:
         acts = [X]
         h = X
         for k, (W, c) in enumerate(params_np):
@@ -351,13 +358,14 @@ def mlp_steps(batch: int, sizes: tuple[int, ...], peers: dict[str, Any]) -> dict
                 g = (g @ W.T) * (acts[k] > 0)
             W -= lr * gW
             c -= lr * gc
+        return params_np
 
     impls["numpy (hand-written)"] = numpy_step
 
     params_tg = [(tg.Tensor(W.copy(), requires_grad=True), tg.Tensor(c.copy(), requires_grad=True)) for W, c in init]
     Xt = tg.Tensor(X)
 
-    def tg_step() -> None:
+    def tg_step() -> list[tuple[np.ndarray, np.ndarray]]:
         h = Xt
         for k, (W, c) in enumerate(params_tg):
             h = h @ W + c
@@ -371,6 +379,7 @@ def mlp_steps(batch: int, sizes: tuple[int, ...], peers: dict[str, Any]) -> dict
                 c -= lr * c.grad
                 W.grad = None
                 c.grad = None
+        return [(W.data, c.data) for W, c in params_tg]
 
     impls["tinygrad_gd"] = tg_step
 
