@@ -341,8 +341,8 @@ OP_TABLE: tuple[OpRow, ...] = (
     # ---- fused losses (ops.py "fused losses" section), elementwise terms
     OpRow("binary_cross_entropy", "BinaryCrossEntropy", lambda p, t: tg.losses.binary_cross_entropy(p, t, reduction="none"), _np_bce, (((3,), (3,)), ((2, 3), (2, 3))), (Domain(0.05, 0.95), Domain(0.0, 1.0))),
     OpRow("binary_cross_entropy_with_logits", "BinaryCrossEntropyWithLogits", lambda x, t: tg.losses.binary_cross_entropy_with_logits(x, t, reduction="none"), _np_bce_logits, (((3,), (3,)), ((2, 3), (2, 3))), (Domain(-4.0, 4.0), Domain(0.0, 1.0))),
-    OpRow("mse_fused", "SumSquaredError", lambda p, t: tg.losses.mse(p, t), lambda p, t: np.mean((p - t) ** 2), (((3,), (3,)), ((2, 3), (2, 3)), ((), ()))),
-    OpRow("half_mse_sum_fused", "SumSquaredError", lambda p, t: tg.losses.half_mse(p, t, reduction="sum"), lambda p, t: 0.5 * np.sum((p - t) ** 2), (((4,), (4,)), ((2, 1), (2, 1)))),
+    OpRow("sum_squares_mse", "SumSquares", lambda p, t: tg.losses.mse(p, t), lambda p, t: np.mean((p - t) ** 2), (((3,), (3,)), ((2, 3), (2, 3)), ((), ()))),
+    OpRow("sum_squares_half_mse_sum", "SumSquares", lambda p, t: tg.losses.half_mse(p, t, reduction="sum"), lambda p, t: 0.5 * np.sum((p - t) ** 2), (((4,), (4,)), ((2, 1), (2, 1)))),
     OpRow("cross_entropy_fused", "SoftmaxCrossEntropy", lambda x: tg.losses.cross_entropy(x, _cyclic_labels(x.shape), reduction="none"), lambda x: _np_cross_entropy(x, _cyclic_labels(x.shape)), (((3, 4),), ((1, 2),), ((5, 3),))),
     # ---- compositions that cross several rules at once
     OpRow("linear_layer", None, lambda x, w, b: (x @ w.T + b).tanh(), lambda x, w, b: np.tanh(x @ w.T + b), (((4, 3), (2, 3), (2,)), ((3,), (2, 3), ()))),

@@ -124,14 +124,13 @@ def _regression_pair(pred: Any, target: Any, reduction: Any, name: str) -> tuple
 
 # --------------------------------------------------------------------------- regression
 def _squared_error(p: Tensor, t: Any, reduction: str, factor: float) -> Tensor:
-    """factor · (p - t)² reduced; "mean" and "sum" use the fused one-pass op."""
+    """factor · (p - t)² reduced; "mean" and "sum" square and sum the residual in one op."""
+    residual = p - t
     if reduction == "none":
-        residual = p - t
         return residual * residual * factor if factor != 1.0 else residual * residual
     count = p.size if reduction == "mean" else 1
-    # (factor / count) would round differently from the composed form's two steps; keep
-    # mse and half_mse exactly a factor 2 apart by scaling the sum once.
-    return _ops.SumSquaredError.apply(p, t, scale=factor / count if count else float("nan"))
+    # One scale applied once to the sum keeps mse and half_mse exactly a factor 2 apart.
+    return _ops.SumSquares.apply(residual, scale=factor / count if count else float("nan"))
 
 
 def mse(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:

@@ -789,24 +789,18 @@ class BinaryCrossEntropyWithLogits(Function):
 
 
 @register_op
-class SumSquaredError(Function):
-    """f(p, t) = scale · Σ (p - t)²  (MSE in one op, without a squared temporary);
-    df/dp = 2·scale·(p - t),  df/dt = -df/dp"""
+class SumSquares(Function):
+    """f(r) = scale · Σ r²  (the reduction of mse and half_mse, without a squared temporary);
+    df/dr = 2·scale·r"""
 
-    def forward(self, p, t, scale=1.0):
+    def forward(self, r, scale=1.0):
         self.scale = scale
-        # Saves the inputs, not the residual: p - t is recomputed in backward (one extra
-        # pass) so the residual is not held between forward and backward, as PyTorch does.
-        self.save_for_backward(p, t)
-        diff = np.subtract(p, t)
-        return np.vdot(diff, diff) * scale
+        self.save_for_backward(r)
+        return np.vdot(r, r) * scale
 
     def backward(self, g):
-        p, t = self.saved
-        gp = p - t
-        gp *= g * (2.0 * self.scale)  # in place on our own temporary (out of place on Tensors)
-        need_p, need_t = self.needs_input_grad
-        return (gp if need_p else None), (-gp if need_t else None)
+        (r,) = self.saved
+        return r * (g * (2.0 * self.scale))
 
 
 @register_op
