@@ -226,6 +226,27 @@ def _checked_inputs(inputs: Any, checker: str) -> tuple[tuple[Any, ...], list[in
     return inputs, which
 
 
+def _run_at_float64(
+    fn: Callable[..., Any], inputs: tuple[Any, ...], which: list[int], checker: str, what: str
+) -> tuple[list[Any], Any, np.ndarray]:
+    """Call ``fn`` with float64 leaf copies of the checked inputs; refuse a non-Tensor or a
+    non-finite output (no derivative to check there)."""
+    leaves = list(inputs)
+    for i in which:
+        leaves[i] = Tensor(_float64_copy(inputs[i]), requires_grad=True)
+    with enable_grad():
+        out = fn(*leaves)
+    if not isinstance(out, GraphTensor):
+        raise TypeError(f"{checker}'s fn must return a Tensor, got {type(out).__name__}")
+    out_data = np.asarray(out.data, dtype=np.float64)
+    if not np.all(np.isfinite(out_data)):
+        raise ValueError(
+            f"fn returned NaN/inf at these inputs (output shape {out_data.shape}): {what} are "
+            f"undefined there; choose inputs inside the function's domain"
+        )
+    return leaves, out, out_data
+
+
 def gradcheck(
     fn: Callable[..., Any],
     inputs: Any,
@@ -260,19 +281,7 @@ def gradcheck(
     inputs, which = _checked_inputs(inputs, "gradcheck")
 
     # Analytic side: backward through fn at float64 copies of the checked inputs.
-    leaves = list(inputs)
-    for i in which:
-        leaves[i] = Tensor(_float64_copy(inputs[i]), requires_grad=True)
-    with enable_grad():
-        out = fn(*leaves)
-    if not isinstance(out, GraphTensor):
-        raise TypeError(f"gradcheck's fn must return a Tensor, got {type(out).__name__}")
-    out_data = np.asarray(out.data, dtype=np.float64)
-    if not np.all(np.isfinite(out_data)):
-        raise ValueError(
-            f"fn returned NaN/inf at these inputs (output shape {out_data.shape}): gradients are "
-            f"undefined there; choose inputs inside the function's domain"
-        )
+    leaves, out, out_data = _run_at_float64(fn, inputs, which, "gradcheck", "gradients")
     scalar = out_data.size == 1
     weights = np.ones(out_data.shape) if scalar else _rng(rng).standard_normal(out_data.shape)
     if out.requires_grad:
@@ -376,19 +385,7 @@ def gradgradcheck(
     generator = _rng(rng)
 
     # Analytic side: G with create_graph, then the gradient of s = Σ <G_i, v_i>.
-    leaves = list(inputs)
-    for i in which:
-        leaves[i] = Tensor(_float64_copy(inputs[i]), requires_grad=True)
-    with enable_grad():
-        out = fn(*leaves)
-    if not isinstance(out, GraphTensor):
-        raise TypeError(f"gradgradcheck's fn must return a Tensor, got {type(out).__name__}")
-    out_data = np.asarray(out.data, dtype=np.float64)
-    if not np.all(np.isfinite(out_data)):
-        raise ValueError(
-            f"fn returned NaN/inf at these inputs (output shape {out_data.shape}): derivatives are "
-            f"undefined there; choose inputs inside the function's domain"
-        )
+    leaves, out, out_data = _run_at_float64(fn, inputs, which, "gradgradcheck", "derivatives")
     if grad_outputs is None:
         upstream = generator.standard_normal(out_data.shape)
     else:
