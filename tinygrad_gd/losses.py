@@ -178,6 +178,11 @@ def huber(pred: Any, target: Any, delta: float = 1.0, reduction: Reduction = "me
     return _reduce(where(size < delta, quadratic, linear), reduction)
 
 
+def _outside_unit_interval(values: np.ndarray) -> np.ndarray:
+    """The values that are not in [0, 1] (NaN included), as a flat array."""
+    return values[~((values >= 0) & (values <= 1))]
+
+
 # --------------------------------------------------------------------------- classification
 def binary_cross_entropy(prob: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
     """Binary cross-entropy on probabilities: -(t·log p + (1-t)·log(1-p)).
@@ -193,10 +198,8 @@ def binary_cross_entropy(prob: Any, target: Any, reduction: Reduction = "mean") 
     p = _as_input(prob, name, "probability")
     t = _as_target(target, p, name, "probability")
     _check_binary_targets(t, name)
-    values = p.data
-    inside = (values >= 0) & (values <= 1)  # False for NaN too
-    if not bool(np.all(inside)):
-        bad = values[~inside]
+    bad = _outside_unit_interval(p.data)
+    if bad.size:
         raise ValueError(
             f"{name}: every probability must lie in [0, 1], but the input holds {bad.size} value(s) "
             f"outside it (e.g. {bad.flat[0]!r}). Apply .sigmoid() to the model output first, or "
@@ -223,10 +226,8 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: Reduct
 def _check_binary_targets(target: Any, name: str) -> None:
     """Binary targets are 0/1 labels or probabilities: anything outside [0, 1] (the ±1 labels
     of other conventions, class ids, NaN) would give a loss that is silently meaningless."""
-    values = np.asarray(target.data if isinstance(target, GraphTensor) else target)
-    inside = (values >= 0) & (values <= 1)  # False for NaN too
-    if not bool(np.all(inside)):
-        bad = values[~inside]
+    bad = _outside_unit_interval(np.asarray(target.data if isinstance(target, GraphTensor) else target))
+    if bad.size:
         raise ValueError(
             f"{name}: every target must lie in [0, 1] (a 0/1 label or a probability), but the "
             f"target holds {bad.size} value(s) outside it (e.g. {bad.flat[0]!r}). For -1/+1 labels "
