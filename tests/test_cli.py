@@ -227,6 +227,32 @@ def bad_inputs(f, tmp):
         "sweep_absurd_lrs": (["lr-sweep", "--builtin", "line", "--lrs", "0.1,5000"], 2, ["absurdly large"]),
         "no_command": ([], 2, ["choose a command", "demo"]),
         "unknown_command": (["train"], 2, ["invalid choice: 'train'"]),
+        # a negative seed: argparse refuses it (numpy's default_rng used to raise a traceback)
+        "seed_negative_demo": (["demo", "--seed", "-1"], 2, ["--seed", "whole number >= 0", "'-1'"]),
+        "seed_negative_fit": (["fit", line, "--target", "y", "--seed", "-3"], 2, ["--seed", "whole number >= 0"]),
+        "seed_negative_check": (["check", "--seed", "-1"], 2, ["--seed", "whole number >= 0"]),
+        # output files are checked before any training (stdout stays empty: not even the header)
+        "plot_txt": (["fit", line, "--target", "y", "--plot", os.path.join(tmp, "fig.txt")], 2,
+                     ["--plot", "fig.txt", "cannot write a .txt figure", ".png", ".svg"] if HAVE_MPL else [HINT]),
+        "plot_csv_demo": (["demo", "--plot", os.path.join(tmp, "fig.csv")], 2,
+                          ["--plot", "cannot write a .csv figure"] if HAVE_MPL else [HINT]),
+        "plot_xyz_sweep": (["lr-sweep", "--builtin", "line", "--plot", os.path.join(tmp, "fig.xyz")], 2,
+                           ["--plot", "cannot write a .xyz figure"] if HAVE_MPL else [HINT]),
+        "plot_proc": (["fit", line, "--target", "y", "--plot", "/proc/fig.png"], 2,
+                      ["--plot /proc/fig.png", "cannot create files in the folder '/proc'"]),
+        "plot_dev_full": (["demo", "--plot", "/dev/full"], 2,
+                          ["--plot /dev/full", "a character device, not a regular file"]),
+        "plot_is_folder": (["lr-sweep", "--builtin", "line", "--plot", tmp], 2, ["--plot", "that is a folder"]),
+        "save_dev_full": (["fit", line, "--target", "y", "--save", "/dev/full"], 2,
+                          ["--save /dev/full", "a character device, not a regular file"]),
+        "save_proc": (["fit", line, "--target", "y", "--save", "/proc/model.npz"], 2,
+                      ["--save /proc/model.npz", "cannot create files in the folder '/proc'"]),
+        "save_folder_missing": (["fit", line, "--target", "y", "--save", os.path.join(tmp, "no", "m.npz")], 2,
+                                ["--save", "m.npz", "does not exist"]),
+        "save_in_a_file": (["fit", line, "--target", "y", "--save", os.path.join(line, "m.npz")], 2,
+                           ["--save", "is not a folder"]),
+        # a device as the data file is not "no such file"
+        "csv_dev_null": (["fit", "/dev/null", "--target", "y"], 2, ["'/dev/null'", "not a regular file"]),
     }
 
 
@@ -387,6 +413,8 @@ def test_fit_save_loads_into_linear(runs, files):
     done = runs["fit_save"]
     assert done.code == 0, done.err
     path = os.path.join(runs["tmp"], "model.npz")
+    # files are written under temporary names, then renamed: none of those (or the probes) remain
+    assert [n for n in os.listdir(runs["tmp"]) if n.startswith(".")] == []
     assert "saved the weights to" in done.out
     model = tg.nn.Linear(1, 1).load(path)
     X, y = files["data"]["multi"]
@@ -535,3 +563,81 @@ def test_progress_bar_on_a_terminal_only(tmp_path, files):
     assert proc.wait(timeout=120) == 0
     text = seen.decode(errors="replace")
     assert "fit:" in text and "/3000" in text and "step/s" in text
+
+
+# --------------------------------------------------------------------------- Ctrl-C and output files
+def test_ctrl_c_during_training_reports_step_and_loss_and_writes_nothing(files, tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    args = [sys.executable, "-m", "tinygrad_gd", "fit", files["line"], "--target", "y", "--max-steps", "10000000",
+            "--save", str(out_dir / "model.npz")]
+    if HAVE_MPL:
+        args += ["--plot", str(out_dir / "fit.png")]
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=tmp_path, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        header = [proc.stdout.readline() for _ in range(2)]  # printed just before training starts
+        assert header[1].startswith("model linear"), header
+        import time
+
+        time.sleep(0.5)
+        proc.send_signal(__import__("signal").SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert err.startswith("tinygrad-gd fit: interrupted at step ") and "(loss " in err
+    assert err.strip().endswith("; no output file was written")
+    step = int(err.split("at step ")[1].split()[0])
+    assert step > 0
+    assert os.listdir(out_dir) == []
+
+
+def test_ctrl_c_while_writing_leaves_no_partial_file(files, tmp_path, monkeypatch, capsys):
+    def interrupted_save(self, path):
+        with open(path, "wb") as f:
+            f.write(b"PK\x03\x04 half a zip")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tg.nn.Module, "save", interrupted_save)
+    target = tmp_path / "model.npz"
+    assert cli.main(["fit", files["line"], "--target", "y", "--max-steps", "5", "--save", str(target)]) == 130
+    assert capsys.readouterr().err.strip() == "tinygrad-gd fit: interrupted; no output file was written"
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_read_only_output_file_is_refused_before_training(files, tmp_path, monkeypatch, capsys):
+    existing = tmp_path / "model.npz"
+    existing.write_bytes(b"keep me")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(existing) else real_access(p, mode))
+    assert cli.main(["fit", files["line"], "--target", "y", "--save", str(existing)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.strip() == f"tinygrad-gd fit: error: --save {existing}: the file is read-only"
+    assert existing.read_bytes() == b"keep me"
+
+
+def test_csv_from_a_pipe_is_read(files, capsys):
+    """A FIFO (what a shell's <(...) gives) is read like a file, not reported as missing."""
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("needs named pipes")
+    import tempfile
+    import threading
+
+    with tempfile.TemporaryDirectory() as d:
+        fifo = os.path.join(d, "rows.csv")
+        os.mkfifo(fifo)
+        with open(files["line"]) as f:
+            text = f.read()
+
+        def writer():
+            with open(fifo, "w") as pipe:
+                pipe.write(text)
+
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        assert cli.main(["fit", fifo, "--target", "y", "--max-steps", "5", "--json"]) == 0, capsys.readouterr().err
+        thread.join(timeout=10)
+    assert json.loads(capsys.readouterr().out)["rows"] == 60

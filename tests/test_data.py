@@ -283,3 +283,40 @@ def test_registry_and_errors():
         data.make_blobs(centers=1)
     with pytest.raises(DataError, match="noise"):
         data.make_noisy_line(noise=-1)
+
+
+# --------------------------------------------------------------------------- not a regular file
+def test_load_csv_refuses_a_device_as_not_a_regular_file():
+    """/dev/null exists: it used to be reported as "no such file"."""
+    with pytest.raises(DataError, match=r"'/dev/null': it is a character device, not a regular file") as info:
+        data.load_csv("/dev/null", "y")
+    assert not isinstance(info.value, FileNotFoundError)
+
+
+def _feed_fifo(path, text):
+    import threading
+
+    def writer():
+        with open(path, "w") as f:  # blocks until the reader opens the pipe
+            f.write(text)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs named pipes")
+def test_load_csv_reads_a_named_pipe_and_reports_an_empty_one(tmp_path):
+    """A FIFO (or a shell's <(...)) is read like a file; an empty one is "empty", not missing."""
+    import os
+
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)
+    thread = _feed_fifo(fifo, "x,y\n1,2\n3,4\n")
+    X, y, names = data.load_csv(fifo, "y")
+    thread.join(timeout=10)
+    assert names == ["x"] and X.tolist() == [[1.0], [3.0]] and y.tolist() == [2.0, 4.0]
+    thread = _feed_fifo(fifo, "")
+    with pytest.raises(DataError, match="is empty: expected a header row"):
+        data.load_csv(fifo, "y")
+    thread.join(timeout=10)

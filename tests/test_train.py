@@ -305,3 +305,63 @@ def test_examples_run(script, capsys):
     assert "accuracy" in out
     if script == "mlp_classifier.py":
         assert float(out.split("test accuracy: ")[1].split("%")[0]) >= 95
+
+
+# --------------------------------------------------------------------------- bounded parameter history
+def test_short_runs_record_every_step_with_its_step_number():
+    _, _, w, b, loss = seed_002_problem()
+    history = fit([w, b], loss, lr=0.01, max_steps=1000)
+    assert len(history.params) == 1000 and history.param_steps == list(range(1000))
+
+
+def test_long_fit_keeps_a_bounded_parameter_history(monkeypatch):
+    """A long run must not keep one snapshot per step (~470 B each for w and b: 10 million
+    steps would need 4.7 GB). The count stays bounded while training runs, the kept steps
+    are evenly spaced from step 0, and the last step is always there."""
+    monkeypatch.setattr(tg.train, "PARAMS_HISTORY_LIMIT", 64)
+    _, _, w, b, loss = seed_002_problem()
+    sizes = []
+    history = fit([w, b], loss, lr=0.01, max_steps=5000, callbacks=lambda info: sizes.append(len(info.history.params)))
+    assert max(sizes) <= 64 and 32 <= len(history.params) <= 65
+    assert len(history.params) == len(history.param_steps)
+    steps = history.param_steps
+    assert steps[0] == 0 and steps[-1] == 4999 == len(history.loss) - 1
+    gaps = set(np.diff(steps[:-1]).tolist())
+    assert len(gaps) == 1 and gaps.pop() > 1  # evenly spaced, thinned
+    # each snapshot is the parameters of its step: replay seed 002's loop to compare
+    X, y = data.make_line()
+    _, _, trace = seed_002_numpy(X, y, 0.01, 5000)
+    for step, (w_k, b_k) in zip(steps, history.params):
+        np.testing.assert_allclose(w_k, trace[step][0], rtol=1e-12)
+        np.testing.assert_allclose(float(b_k), trace[step][1], rtol=1e-12, atol=1e-15)
+    # an explicit cap works the same way, for any model
+    _, _, w, b, loss = seed_002_problem()
+    capped = fit([w, b], loss, max_steps=3000, record_params=10)
+    assert len(capped.params) <= 11 and capped.param_steps[0] == 0 and capped.param_steps[-1] == 2999
+
+
+def test_record_params_must_be_a_flag_or_a_count():
+    _, _, w, b, loss = seed_002_problem()
+    for bad in (0, -3, 2.5, "all"):
+        with pytest.raises(ValueError, match="record_params must be True, False, None or a positive whole number"):
+            fit([w, b], loss, max_steps=2, record_params=bad)
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+def test_ctrl_c_raises_training_interrupted_with_the_history():
+    _, _, w, b, loss = seed_002_problem()
+
+    def press_ctrl_c(info):
+        if info.step == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(tg.train.TrainingInterrupted) as info:
+        fit([w, b], loss, lr=0.01, max_steps=1000, callbacks=press_ctrl_c)
+    err = info.value
+    assert isinstance(err, KeyboardInterrupt)  # `except KeyboardInterrupt` still catches it
+    history = err.history
+    assert history.stop_reason == "interrupted" and history.steps == 5 and len(history.loss) == 5
+    assert err.step == 4 and err.loss == history.loss[4]
+    assert f"training interrupted at step 4 (loss {history.loss[4]:.6g})" in str(err)
+    np.testing.assert_array_equal(history.final_params[0], w.numpy())
+    assert history.param_steps == [0, 1, 2, 3, 4]

@@ -8,19 +8,28 @@ Subcommands::
     tinygrad-gd lr-sweep (DATA.csv --target COL | --builtin NAME) [--lrs 0.001,0.01,0.1,1]
 
 Exit codes: 0 success; 1 a failed gradient check or a diverged training run; 2 a usage or
-input error (missing file or column, a cell that is not a number, a bad option value). Errors
-are one line on stderr, never a traceback.
+input error (missing file or column, a cell that is not a number, a bad option value, an
+output file that cannot be written); 130 interrupted by Ctrl-C. Errors are one line on
+stderr, never a traceback. Output files (``--plot``, ``--save``) are checked before any
+training and written only at the end, each under a temporary name first, so a failed or
+interrupted run leaves none behind, whole or partial.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import json
 import math
 import os
+import secrets
+import shutil
+import stat
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -76,6 +85,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0 such as 0 or 42, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed must be a whole number >= 0 (such as 0 or 42), got {text!r}")
     return value
 
 
@@ -147,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--plot", metavar="FILE.png", help="also write the figures (data and fits, loss "
                       "curves, cost surface with the descent path) to this image file")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the noisy line's noise (default 0)")
+    demo.add_argument("--seed", type=_seed, default=0, help="seed of the noisy line's noise (default 0)")
 
     fit = sub.add_parser(
         "fit",
@@ -169,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="rows per update: 1 = stochastic, default = all rows (full batch)")
     fit.add_argument("--tol", type=_tolerance, metavar="TOL",
                      help="stop once the loss changes by less than this between checks")
-    fit.add_argument("--seed", type=int, default=0, help="seed of the mini-batch shuffling (default 0)")
+    fit.add_argument("--seed", type=_seed, default=0, help="seed of the mini-batch shuffling (default 0)")
     fit.add_argument("--save", metavar="model.npz", help="save the trained nn.Linear weights (original "
                      "units) to this .npz file")
     fit.add_argument("--json", action="store_true", help="print one JSON object (nothing else) on stdout")
@@ -181,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
         "for the built-in models, and gradchecks every loss in losses.LOSSES. Exit status 1 on "
         "any mismatch.",
     )
-    check.add_argument("--seed", type=int, default=0, help="seed of the random test inputs (default 0)")
+    check.add_argument("--seed", type=_seed, default=0, help="seed of the random test inputs (default 0)")
 
     sweep = sub.add_parser(
         "lr-sweep",
@@ -397,26 +416,166 @@ def _out(*parts: Any) -> None:
     print(*parts)
 
 
-def _check_output_path(path: str | None, option: str) -> None:
-    if path is None:
-        return
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise CLIError(f"{option} {path}: the folder {parent!r} does not exist")
-    if os.path.isdir(path):
-        raise CLIError(f"{option} {path}: that is a folder; give a file name")
+# --------------------------------------------------------------------------- output files
+# One mechanism for every output file of every command: ``_check_outputs`` runs before any
+# work (so a bad path fails in a second, not after a long training run), and
+# ``_writing_outputs`` writes each file under a temporary name beside its target, then renames
+# them all into place, so a failed or interrupted run leaves no file behind, whole or partial.
+
+_FILE_KINDS = (
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+_PILLOW_FORMATS = frozenset({"jpg", "jpeg", "tif", "tiff", "webp", "gif", "avif"})
+"""Figure formats matplotlib writes through Pillow, which may lack some of them."""
 
 
-def _need_matplotlib(path: str | None) -> None:
+def _kind_of(mode: int) -> str:
+    return next((what for test, what in _FILE_KINDS if test(mode)), "not a regular file")
+
+
+def _check_output_file(path: str, option: str, written: str | None = None) -> None:
+    """Raise a :class:`CLIError` naming ``path`` and the problem unless ``option``'s file can be
+    written: its folder exists and accepts new files, and the name is not a folder, a device or
+    a read-only file. ``written``: the name actually written, when it differs (``--save``
+    appends ``.npz``)."""
+
+    def fail(problem: str) -> None:
+        raise CLIError(f"{option} {path}: {problem}")
+
+    if not path.strip():
+        raise CLIError(f"{option}: expected a file name, got {path!r}")
+    written = written or path
+    target = os.path.realpath(written)
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):
+        shown = os.path.dirname(os.path.abspath(written))
+        fail(f"{shown!r} is not a folder" if os.path.exists(folder) else f"the folder {shown!r} does not exist")
+    for name in dict.fromkeys([path, written]):  # what the user named, and what gets written
+        try:
+            mode = os.stat(name).st_mode
+        except OSError:  # not there yet
+            continue
+        if stat.S_ISDIR(mode):
+            fail("that is a folder; give a file name")
+        if not stat.S_ISREG(mode):
+            fail(f"that is {_kind_of(mode)}, not a regular file; give a file name")
+        if not os.access(name, os.W_OK):
+            fail("the file is read-only")
+    probe = os.path.join(folder, f".tinygrad-gd-probe-{secrets.token_hex(6)}")
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as e:
+        reason = "it does not accept new files" if e.errno == errno.ENOENT else (e.strerror or str(e))
+        fail(f"cannot create files in the folder {folder!r} ({reason})")
+    else:
+        os.close(fd)
+        os.unlink(probe)
+
+
+def _figure_formats() -> list[str]:
+    """The figure file extensions matplotlib can write here (asked only when --plot is given)."""
+    from matplotlib import rcParams
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = set(FigureCanvasBase.get_supported_filetypes())
+    if shutil.which(str(rcParams["pgf.texsystem"])) is None:
+        formats.discard("pgf")  # PGF output runs a TeX installation
+    if formats & _PILLOW_FORMATS:
+        try:
+            from PIL import Image
+
+            known = Image.registered_extensions()
+            formats -= {f for f in _PILLOW_FORMATS if known.get(f".{f}") not in Image.SAVE}
+        except ImportError:
+            formats -= _PILLOW_FORMATS
+    return sorted(formats)
+
+
+def _check_plot(path: str | None) -> None:
+    """``--plot``: a writable file, matplotlib installed, and a format it can write."""
     if path is None:
         return
-    _check_output_path(path, "--plot")
+    _check_output_file(path, "--plot")
     from . import plot
 
     try:
         plot.require_matplotlib()
     except plot.PlotDependencyError as e:
         raise CLIError(f"--plot: {e}") from None
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    if ext:  # no extension: PNG
+        formats = _figure_formats()
+        if ext not in formats:
+            raise CLIError(
+                f"--plot {path}: cannot write a .{ext} figure; use one of "
+                f"{', '.join('.' + f for f in formats)} (no extension: PNG)"
+            )
+
+
+def _save_path(path: str) -> str:
+    """The file ``nn.Module.save`` writes for ``path`` (it appends ``.npz`` when missing)."""
+    p = Path(path)
+    return str(p if p.suffix == ".npz" else p.with_name(p.name + ".npz"))
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output file a command will write, checked before it starts working."""
+    _check_plot(getattr(args, "plot", None))
+    save = getattr(args, "save", None)
+    if save is not None:
+        _check_output_file(save, "--save", written=_save_path(save) if save.strip() else None)
+
+
+class _Outputs:
+    """Output files written under temporary names beside their targets (see
+    :func:`_writing_outputs`)."""
+
+    def __init__(self, written: list[str]) -> None:
+        self._staged: list[tuple[str, str, str, str]] = []
+        self._written = written
+
+    def write(self, option: str, path: str, writer: Callable[[str], Any], default_suffix: str = "") -> None:
+        """Call ``writer(temporary_name)``; the file moves to ``path`` when all went well.
+        The temporary name ends like ``path`` (or in ``default_suffix``), so writers that go
+        by the extension write the right format."""
+        target = os.path.realpath(path)
+        folder, name = os.path.split(target)
+        suffix = os.path.splitext(name)[1] or default_suffix
+        temp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.partial{suffix}")
+        self._staged.append((temp, target, option, path))
+        try:
+            writer(temp)
+        except OSError as e:
+            raise CLIError(f"{option} {path}: could not write it ({e.strerror or e})") from None
+
+    def commit(self) -> None:
+        for temp, target, option, path in self._staged:
+            try:
+                os.replace(temp, target)
+            except OSError as e:
+                raise CLIError(f"{option} {path}: could not write it ({e.strerror or e})") from None
+            self._written.append(path)
+
+    def discard(self) -> None:
+        for temp, *_ in self._staged:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+
+
+@contextlib.contextmanager
+def _writing_outputs(args: argparse.Namespace) -> Iterator[_Outputs]:
+    """Stage output files; rename them into place at the end of the block, or remove them when
+    it fails or is interrupted (Ctrl-C): never a partial file."""
+    outputs = _Outputs(getattr(args, "written", []))
+    try:
+        yield outputs
+        outputs.commit()
+    finally:
+        outputs.discard()
 
 
 def _curve_line(values: Sequence[float], width: int = 40) -> str:
@@ -510,7 +669,6 @@ def _demo_problem(
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    _need_matplotlib(args.plot)
     _out("tinygrad-gd demo: gradient descent on two lines, with autodiff checked against the "
          "hand-derived gradient")
     _out("")
@@ -535,7 +693,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     else:
         _out("The gradients DISAGREE (see the tables above): something in the engine is broken.")
     if args.plot:
-        _out(f"wrote {_demo_figure(line, noisy, args.plot)}")
+        with _writing_outputs(args) as outputs:
+            outputs.write("--plot", args.plot, lambda temp: _demo_figure(line, noisy, temp), ".png")
+        _out(f"wrote {args.plot}")
     _out("Next: tinygrad-gd fit DATA.csv --target COL  |  tinygrad-gd check  |  "
          "tinygrad-gd lr-sweep --builtin noisy_line")
     return 0 if ok else 1
@@ -563,8 +723,6 @@ def _demo_figure(line: dict[str, Any], noisy: dict[str, Any], path: str) -> str:
 
 # --------------------------------------------------------------------------- fit
 def _cmd_fit(args: argparse.Namespace) -> int:
-    _need_matplotlib(args.plot)
-    _check_output_path(args.save, "--save")
     X, y, names = _load_csv(args.csv, args.target, args.features)
     kind = args.model or "linear"
     problem = _prepare(X, y, names, args.target, args.csv, kind, args.loss, args.standardize)
@@ -622,12 +780,16 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         accuracy = float(np.mean(problem.classes[predicted] == problem.y))
         result.update(coef=weight.tolist(), intercept=bias.tolist(), classes=problem.classes.tolist(),
                       accuracy=accuracy)
-    if args.save:
-        saved = nn.Linear(weight.shape[1], weight.shape[0])
-        saved.weight.data, saved.bias.data = weight.copy(), bias.copy()
-        result["saved"] = str(saved.save(args.save))
-    if args.plot:
-        result["plot"] = _fit_figure(problem, run, weight, bias, result, args.plot)
+    with _writing_outputs(args) as outputs:
+        if args.save:
+            saved = nn.Linear(weight.shape[1], weight.shape[0])
+            saved.weight.data, saved.bias.data = weight.copy(), bias.copy()
+            result["saved"] = _save_path(args.save)
+            outputs.write("--save", result["saved"], saved.save)
+        if args.plot:
+            outputs.write("--plot", args.plot, lambda temp: _fit_figure(problem, run, weight, bias, result, temp),
+                          ".png")
+            result["plot"] = args.plot
     if quiet:
         print(json.dumps(_json_safe(result)))
         return 0
@@ -967,7 +1129,6 @@ def _sweep(
 
 
 def _cmd_lr_sweep(args: argparse.Namespace) -> int:
-    _need_matplotlib(args.plot)
     if (args.csv is None) == (args.builtin is None):
         raise CLIError("give either DATA.csv --target COL or --builtin NAME "
                        f"(built-in datasets: {', '.join(data.BUILTIN_DATASETS)})")
@@ -996,7 +1157,9 @@ def _cmd_lr_sweep(args: argparse.Namespace) -> int:
 
         fig = plot.lr_sweep(results, title=f"Learning-rate sweep: {source}, {kind} model, {plot._short(problem.loss_name)}",
                             optimum_loss=best_loss)
-        plot_path = plot.save_figure(fig, args.plot)
+        with _writing_outputs(args) as outputs:
+            outputs.write("--plot", args.plot, lambda temp: plot.save_figure(fig, temp), ".png")
+        plot_path = args.plot
     if args.json:
         print(json.dumps(_json_safe({
             "command": "lr-sweep", "data": source, "model": kind, "loss": problem.loss_name,
@@ -1056,7 +1219,8 @@ def _tolerant_streams() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``tinygrad-gd`` command with ``argv`` (default ``sys.argv[1:]``); returns the
-    exit status: 0 success, 1 a failed check or divergence, 2 a usage or input error."""
+    exit status: 0 success, 1 a failed check or divergence, 2 a usage or input error, 130
+    interrupted (Ctrl-C)."""
     _tolerant_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -1065,7 +1229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"start with '{PROG} demo')", file=sys.stderr)
         return 2
     prog = f"{PROG} {args.command}"
+    args.written = []  # output files moved into place (see _writing_outputs)
     try:
+        _check_outputs(args)
         return _COMMANDS[args.command](args)
     except CLIError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
@@ -1073,8 +1239,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except data.DataError as e:  # missing file, missing column, a cell that is not a number, ...
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as e:  # Ctrl-C: 130, the shell's code for SIGINT (128 + 2)
+        where = ""
+        if isinstance(e, train.TrainingInterrupted):
+            where = f" at step {e.step} (loss {e.loss:.6g})" if e.step >= 0 else " before the first step"
+        requested = [getattr(args, option, None) for option in ("plot", "save")]
+        note = ""
+        if any(requested):
+            note = f"; wrote {', '.join(args.written)}" if args.written else "; no output file was written"
+        print(f"{prog}: interrupted{where}{note}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. piped into `head`
         try:

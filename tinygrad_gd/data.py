@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -270,12 +271,11 @@ def load_csv(
     ``features`` picks columns (default: every column but the target). Blank lines are
     skipped. Raises :class:`DataError` naming the problem: an empty file, no data rows, an
     unknown column (listing the available ones), a row with the wrong number of fields, or a
-    cell that is not a finite number (with its line number and column).
+    cell that is not a finite number (with its line number and column). A pipe (a FIFO, or a
+    shell's ``<(...)``) is read like a file; a device such as ``/dev/null`` is refused.
     """
     path = Path(path)
-    if not path.is_file():
-        where = "a directory" if path.is_dir() else "no such file"
-        raise DataFileNotFoundError(f"cannot read CSV {str(path)!r}: {where}")
+    _check_csv_path(path)
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             reader = csv.reader(f, delimiter=delimiter)
@@ -302,11 +302,36 @@ def load_csv(
         raise DataError(f"CSV {str(path)!r} is not UTF-8 text: {e.reason} at byte {e.start}") from None
     except csv.Error as e:
         raise DataError(f"CSV {str(path)!r} is malformed: {e}") from None
+    except OSError as e:  # e.g. no permission to read it
+        raise DataError(f"cannot read CSV {str(path)!r}: {(e.strerror or str(e)).lower()}") from None
     if not rows:
         raise DataError(f"CSV {str(path)!r} has a header but no data rows")
     table = np.array(rows, dtype=np.float64)
     names = [header[j] for j in columns[:-1]]
     return table[:, :-1], table[:, -1], names
+
+
+_NOT_REGULAR = (
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_csv_path(path: Path) -> None:
+    """Raise unless ``path`` names something to read rows from: a regular file or a pipe."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise DataFileNotFoundError(f"cannot read CSV {str(path)!r}: no such file") from None
+    except OSError as e:
+        raise DataError(f"cannot read CSV {str(path)!r}: {(e.strerror or str(e)).lower()}") from None
+    if stat.S_ISDIR(mode):
+        raise DataFileNotFoundError(f"cannot read CSV {str(path)!r}: a directory")
+    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode):  # a FIFO is read to its end, like `cat` does
+        return
+    kind = next((what for test, what in _NOT_REGULAR if test(mode)), "a special file")
+    raise DataError(f"cannot read CSV {str(path)!r}: it is {kind}, not a regular file; give a CSV file")
 
 
 def _select_columns(header: list[str], target: str, features: Sequence[str] | None, path: Path) -> list[int]:

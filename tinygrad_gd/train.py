@@ -39,6 +39,7 @@ __all__ = [
     "History",
     "StepInfo",
     "DivergenceError",
+    "TrainingInterrupted",
     "OPTIMIZER_NAMES",
     "make_optimizer",
     "resolve_loss",
@@ -53,6 +54,10 @@ DEFAULT_LR = 0.01
 RECORD_PARAMS_LIMIT = 100
 """``fit`` records parameters per step by default when they hold at most this many numbers."""
 
+PARAMS_HISTORY_LIMIT = 10_000
+"""``History.params`` keeps at most this many snapshots by default (plus the last step's):
+every step of a run up to this long, evenly spaced steps of a longer one."""
+
 
 class DivergenceError(RuntimeError):
     """The loss became NaN/inf (or kept rising): ``step`` and ``loss`` say where."""
@@ -63,21 +68,42 @@ class DivergenceError(RuntimeError):
         self.loss = loss
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (a ``KeyboardInterrupt``) during ``fit``, re-raised with where training stood:
+    ``step`` is the last step whose loss was recorded (-1 if none), ``loss`` that loss (NaN if
+    none), and ``history`` the :class:`History` so far (``stop_reason == "interrupted"``). It
+    is a ``KeyboardInterrupt``, so ``except KeyboardInterrupt`` still catches it."""
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+        self.step = len(history.loss) - 1
+        self.loss = history.final_loss
+        where = (
+            f"at step {self.step} (loss {self.loss:.6g})" if history.loss else "before the first loss was computed"
+        )
+        super().__init__(f"training interrupted {where}; the History so far is in .history")
+
+
 @dataclass
 class History:
     """What happened during ``fit``.
 
     ``loss[i]`` is the loss at step ``i``, computed at the parameters *before* update ``i``
-    (so ``loss[0]`` is the starting loss). With ``record_params=True``, ``params[i]`` holds
-    copies of those parameters (a tuple of arrays in ``param_names`` order, like seed 001's
-    ``log`` of ``(w, b)``), and ``final_params`` the parameters training ended with (``fit``
-    records them by default for small models).
+    (so ``loss[0]`` is the starting loss). When ``fit`` records parameters (by default for
+    small models, see its ``record_params``), ``params[k]`` holds copies of the parameters at
+    step ``param_steps[k]`` (a tuple of arrays in ``param_names`` order, like seed 001's
+    ``log`` of ``(w, b)``), and ``final_params`` the parameters training ended with. The
+    parameter history is bounded: every step while the run is short (``params[i]`` is then
+    step ``i``), evenly spaced steps of a long run, and always the last step, so its memory
+    does not grow with the number of steps.
     ``epoch_loss`` / ``val_loss`` hold one mean per finished epoch when ``fit`` had data.
-    ``stop_reason`` is one of "max_steps", "epochs", "target_loss", "tol", "callback".
+    ``stop_reason`` is one of "max_steps", "epochs", "target_loss", "tol", "callback"
+    (and "interrupted" on the history a :class:`TrainingInterrupted` carries).
     """
 
     loss: list[float] = field(default_factory=list)
     params: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+    param_steps: list[int] = field(default_factory=list)
     param_names: list[str] = field(default_factory=list)
     final_params: tuple[np.ndarray, ...] | None = None
     epoch_loss: list[float] = field(default_factory=list)
@@ -183,6 +209,58 @@ def _named_params(model: Any) -> tuple[list[str], list[Tensor]]:
     return names, params
 
 
+class _ParamRecorder:
+    """Keeps ``History.params`` bounded: snapshots of every ``stride``-th step, at most ``limit``
+    of them. When one more would not fit, every other snapshot is dropped and the stride
+    doubles, so the kept steps stay evenly spaced (0, s, 2s, ...) and their count stays between
+    limit/2 and limit however long training runs. The last step is added at the end."""
+
+    def __init__(self, history: History, params: Sequence[Tensor], limit: int) -> None:
+        self.history, self.params, self.limit = history, params, limit
+        self.stride = 1
+        self.pending: tuple[int, tuple[np.ndarray, ...]] | None = None  # the latest step not kept
+
+    def snapshot(self) -> tuple[np.ndarray, ...]:
+        return tuple(p.data.copy() for p in self.params)
+
+    def record(self, step: int) -> None:
+        h = self.history
+        if step % self.stride == 0 and len(h.params) >= self.limit:
+            del h.params[1::2], h.param_steps[1::2]
+            self.stride *= 2
+        if step % self.stride == 0:
+            h.params.append(self.snapshot())
+            h.param_steps.append(step)
+            self.pending = None
+        else:
+            self.pending = (step, self.snapshot())
+
+    def finish(self) -> None:
+        """Add the last recorded step when the stride skipped it."""
+        if self.pending is not None:
+            step, snap = self.pending
+            self.history.params.append(snap)
+            self.history.param_steps.append(step)
+            self.pending = None
+
+
+def _params_limit(record_params: Any, params: Sequence[Tensor]) -> int | None:
+    """How many parameter snapshots ``fit`` keeps (None: it records none)."""
+    if record_params is None:
+        small = sum(p.data.size for p in params) <= RECORD_PARAMS_LIMIT
+        return PARAMS_HISTORY_LIMIT if small else None
+    if record_params is True:
+        return PARAMS_HISTORY_LIMIT
+    if record_params is False:
+        return None
+    if isinstance(record_params, (int, np.integer)) and record_params >= 1:
+        return int(record_params)
+    raise ValueError(
+        f"record_params must be True, False, None or a positive whole number (the most parameter "
+        f"snapshots to keep), got {record_params!r}"
+    )
+
+
 def _loader(data: Any, batch_size: int | None, shuffle: bool | None, seed: Any) -> DataLoader:
     if isinstance(data, DataLoader):
         if batch_size is not None or shuffle is not None:
@@ -270,7 +348,7 @@ def fit(
     scheduler: Any = None,
     callbacks: Callback | Sequence[Callback] = (),
     progress: bool | None = None,
-    record_params: bool | None = None,
+    record_params: bool | int | None = None,
 ) -> History:
     """Train by gradient descent until a stopping rule fires; returns a :class:`History`.
 
@@ -294,8 +372,12 @@ def fit(
         value stops training (``stop_reason == "callback"``).
     progress: tqdm bar on stderr when it is a terminal: None = only for runs longer than a
         second, True = always, False = never. Never when stderr is not a terminal.
-    record_params: keep a copy of the parameters at every step in ``History.params``;
-        None (default) does so for small models (at most 100 numbers, e.g. the seeds' w and b).
+    record_params: keep copies of the parameters in ``History.params`` (their steps in
+        ``History.param_steps``): every step for runs up to ``PARAMS_HISTORY_LIMIT`` (10,000)
+        steps, evenly spaced steps (at most that many, plus the last step) for longer ones, so
+        the memory stays bounded. None (default) records them for small models (at most 100
+        numbers, e.g. the seeds' w and b), True for any model, False never; a whole number N
+        keeps at most N snapshots (N >= the number of steps keeps every step).
 
     Checks (target, tol, rising) apply to every step's loss when one step covers all the
     data (a closure or a full batch) and to each epoch's mean loss with mini-batches.
@@ -331,13 +413,13 @@ def fit(
     callbacks = list(callbacks)
     if max_steps is None and epochs is None:
         max_steps = DEFAULT_MAX_STEPS
-    if record_params is None:
-        record_params = sum(p.data.size for p in params) <= RECORD_PARAMS_LIMIT
+    limit = _params_limit(record_params, params)
 
     per_step = loader is None or len(loader) == 1  # which loss the stopping rules watch
     batches_per_epoch = 1 if loader is None else len(loader)
     totals = [t for t in (max_steps, None if epochs is None else epochs * batches_per_epoch) if t is not None]
     history = History(param_names=names)
+    recorder = None if limit is None else _ParamRecorder(history, params, limit)
     bar = _progress_bar(progress, min(totals) if totals else None)
     if isinstance(model, Module):
         model.train()
@@ -365,9 +447,6 @@ def fit(
                 value,
             )
         return None
-
-    def snapshot() -> tuple[np.ndarray, ...]:
-        return tuple(p.data.copy() for p in params)
 
     step = 0
     stop: str | None = None
@@ -403,8 +482,8 @@ def fit(
                         )
                     history.loss.append(value)
                     epoch_losses.append(value)
-                    if record_params:
-                        history.params.append(snapshot())
+                    if recorder is not None:
+                        recorder.record(step)
                     if per_step:
                         stop = check(value, step)
                         if stop is not None:
@@ -440,12 +519,20 @@ def fit(
                     stop = check(history.epoch_loss[-1], step)
                 if stop is None and epochs is not None and history.epochs >= epochs:
                     stop = "epochs"
+    except KeyboardInterrupt as interrupt:
+        # Ctrl-C: say where training stood, and hand over what it recorded.
+        history.stop_reason = "interrupted"
+        if recorder is not None:
+            recorder.finish()
+            history.final_params = recorder.snapshot()
+        raise TrainingInterrupted(history) from interrupt
     finally:
         if bar is not None:
             bar.close()
     history.stop_reason = stop
-    if record_params:
-        history.final_params = snapshot()
+    if recorder is not None:
+        recorder.finish()
+        history.final_params = recorder.snapshot()
     return history
 
 
