@@ -32,7 +32,7 @@ class TwoLayer(nn.Module):
         super().__init__()
         self.hidden = nn.Linear(2, 3, rng=0)
         self.scale = tg.Tensor([1.5], requires_grad=True)
-        self.constant = tg.Tensor([2.0])  # no grad: an ordinary attribute
+        self.constant = tg.Tensor([2.0])  # no grad: a buffer (saved, never optimized)
         self.out = nn.Linear(3, 1, rng=1)
 
     def forward(self, x):
@@ -58,9 +58,11 @@ def test_sequential_names_are_indices():
     assert m[0].weight.shape == (4, 2) and m[2].bias.shape == (1,)
 
 
-def test_non_grad_tensor_is_plain_attribute_and_shared_parameter_listed_once():
+def test_non_grad_tensor_is_a_buffer_and_shared_parameter_listed_once():
     m = TwoLayer()
     assert "constant" not in dict(m.named_parameters())
+    assert [n for n, _ in m.named_buffers()] == ["constant"] and list(m.buffers()) == [m.constant]
+    assert list(m.state_dict())[:2] == ["scale", "constant"]
     shared = nn.Linear(2, 2, rng=0)
     model = nn.Sequential(shared, nn.Tanh(), shared)
     assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias"]
@@ -78,6 +80,17 @@ def test_reassignment_rules():
     assert list(lin.parameters()) == []
     with pytest.raises(AttributeError, match="weight"):
         _ = lin.weight
+
+
+def test_parameters_frozen_after_construction_stay_parameters_and_are_saved(tmp_path):
+    lin = nn.Linear(2, 1, rng=0)
+    lin.weight.requires_grad_(False)
+    assert [n for n, _ in lin.named_parameters()] == ["weight", "bias"] and list(lin.buffers()) == []
+    assert list(lin.state_dict()) == ["weight", "bias"]
+    other = nn.Linear(2, 1, rng=1).requires_grad_(False)
+    other.load(lin.save(tmp_path / "frozen"))
+    np.testing.assert_array_equal(other.weight.numpy(), lin.weight.numpy())
+    assert not other.weight.requires_grad and not other.bias.requires_grad
 
 
 def test_module_without_super_init_still_registers():

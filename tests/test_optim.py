@@ -581,3 +581,102 @@ def test_scheduler_state_dict_round_trip():
 def test_scheduler_validation(make, error):
     with pytest.raises(error):
         make(optim.SGD([_w()], lr=0.1))
+
+
+# --------------------------------------------------------------------------- bad gradients and bad saved state
+@pytest.mark.parametrize(
+    "bad, error, words",
+    [
+        ([1.0, 2.0], TypeError, "has a .grad that is a list of length 2"),
+        (0.5, TypeError, "has a .grad that is float 0.5"),
+        (np.array([1.0, 2.0]), TypeError, "has a .grad that is a numpy array of shape (2,)"),
+        (tg.Tensor([1.0, 2.0, 3.0]), ValueError, "has a .grad of shape (3,)"),
+    ],
+    ids=["list", "float", "ndarray", "shape"],
+)
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_step_rejects_a_bad_gradient_by_parameter_and_updates_nothing(name, bad, error, words):
+    spec = OPTIMIZERS[name]
+    w, b = tg.Tensor([1.0, 2.0], requires_grad=True), tg.Tensor([3.0, 4.0], requires_grad=True)
+    opt = spec.cls([w, b], **spec.kwargs)
+    w.grad = tg.Tensor([1.0, 1.0])
+    b.grad = bad
+    with pytest.raises(error) as info:
+        opt.step()
+    message = str(info.value)
+    assert f"{spec.cls.__name__}.step(): parameter 1 (shape (2,))" in message and words in message
+    if error is TypeError:
+        assert "must be a Tensor (or None)" in message and "p.grad = tg.Tensor(values)" in message
+    assert w.data.tolist() == [1.0, 2.0] and opt.state == {}  # checked before any update
+
+
+def _stepped_adam(amsgrad=False):
+    params = [tg.Tensor([1.0, 2.0], requires_grad=True), tg.Tensor([[1.0]], requires_grad=True)]
+    opt = optim.Adam(params, lr=0.1, amsgrad=amsgrad)
+    for p in params:
+        p.grad = tg.Tensor(np.ones(p.shape))
+    opt.step()
+    return params, opt
+
+
+def _without(mapping, key):
+    return {k: v for k, v in mapping.items() if k != key}
+
+
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (lambda s: s["state"][0].pop("exp_avg"), "the state of parameter 0 lacks ['exp_avg']"),
+        (lambda s: s["state"][1].pop("step"), "the state of parameter 1 lacks ['step']"),
+        (lambda s: s["state"][0].update(extra=1), "has unexpected ['extra']"),
+        (lambda s: s["state"][0].update(step=-1), "state 'step' of parameter 0 must be a whole number ≥ 0"),
+        (lambda s: s["state"][0].update(exp_avg=[1.0, 2.0, 3.0]), "state 'exp_avg' of parameter 0 has shape (3,)"),
+        (lambda s: s["state"][0].update(exp_avg=np.array(["a", "b"])), "expected a float array of shape (2,)"),
+        (lambda s: s["state"].update({5: {}}), "an entry for parameter index 5, but the saved param_groups list the indices [0, 1]"),
+        (lambda s: s["state"].update({"w": {}}), "an entry for parameter index 'w'"),
+        (lambda s: s["param_groups"][0].update(params=[0, 0]), "parameter index 0 is listed twice"),
+        (lambda s: s["param_groups"][0].update(params=[0, "b"]), "item 1 of parameter group 0's 'params' is str 'b'"),
+        (lambda s: s["param_groups"][0].update(params=7), "needs 'params', a list of parameter indices"),
+        (lambda s: s.update(state=[]), "'state' must be a dict"),
+        (lambda s: s["state"].update({0: None}), "the state of parameter 0 must be a dict"),
+    ],
+    ids=["missing-array", "missing-step", "unexpected", "negative-step", "wrong-shape", "strings",
+         "bogus-index", "non-integer-key", "repeated-index", "string-index", "params-not-list",
+         "state-not-dict", "entry-not-dict"],
+)
+def test_load_state_dict_validates_indices_and_state_and_changes_nothing(edit, words):
+    _, source = _stepped_adam()
+    saved = source.state_dict()
+    edit(saved)
+    params, opt = _stepped_adam()
+    opt.param_groups[0]["lr"] = 0.5
+    before = opt.state_dict()
+    with pytest.raises(ValueError) as info:
+        opt.load_state_dict(saved)
+    assert words in str(info.value) and "Adam.load_state_dict" in str(info.value)
+    after = opt.state_dict()
+    assert after["param_groups"] == before["param_groups"]
+    for k, entry in before["state"].items():
+        for key, value in entry.items():
+            np.testing.assert_array_equal(after["state"][k][key], value)
+    for p in params:  # still usable
+        p.grad = tg.Tensor(np.ones(p.shape))
+    opt.step()
+
+
+def test_load_state_dict_requires_amsgrad_state_and_accepts_json_style_keys():
+    _, source = _stepped_adam(amsgrad=True)
+    saved = source.state_dict()
+    saved["state"][1] = _without(saved["state"][1], "max_exp_avg_sq")
+    with pytest.raises(ValueError, match=r"parameter 1 lacks \['max_exp_avg_sq'\]"):
+        _stepped_adam(amsgrad=True)[1].load_state_dict(saved)
+    saved = source.state_dict()
+    saved["state"] = {str(k): v for k, v in saved["state"].items()}  # as after a JSON round trip
+    params, opt = _stepped_adam(amsgrad=True)
+    opt.load_state_dict(saved)
+    assert opt.state[params[0]]["step"] == 1 and isinstance(opt.state[params[0]]["step"], int)
+    sgd = optim.SGD([tg.Tensor([1.0], requires_grad=True)], lr=0.1, momentum=0.9)
+    sgd_saved = {"state": {0: {}}, "param_groups": sgd.state_dict()["param_groups"]}
+    sgd.load_state_dict(sgd_saved)  # a parameter that has not stepped yet has an empty state
+    with pytest.raises(ValueError, match=r"lacks \['momentum_buffer'\]"):
+        sgd.load_state_dict({**sgd_saved, "state": {0: {"step": 1}}})

@@ -82,7 +82,7 @@ class Tied(nn.Module):
         self.first.weight = nn.Linear(3, 3, rng=2).weight
         self.shared = nn.Linear(3, 3, rng=3)
         self.shared_again = self.shared
-        self.scale = tg.Tensor([0.5, 2.0])  # needs no grad: an ordinary attribute
+        self.scale = tg.Tensor([0.5, 2.0])  # needs no grad: a buffer
         self.note = "kept"
 
     def forward(self, x):
@@ -291,3 +291,271 @@ def test_load_never_unpickles(tmp_path):
     np.savez(path, **{"0.weight": np.array([object()] * 6, dtype=object).reshape(3, 2)})
     with pytest.raises(nn.StateDictError, match="not a parameter file"):
         _model().load(path)
+
+
+# --------------------------------------------------------------------------- atomic save
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt()], ids=["disk-full", "ctrl-c"])
+def test_a_failed_save_keeps_the_old_checkpoint_and_leaves_no_temporary_file(tmp_path, monkeypatch, failure):
+    path = _model().save(tmp_path / "model.npz")
+    good = path.read_bytes()
+    real_write_array = np.lib.format.write_array
+    calls = []
+
+    def write_half_then_fail(fp, array, *args, **kwargs):
+        calls.append(1)
+        if len(calls) < 3:
+            return real_write_array(fp, array, *args, **kwargs)
+        fp.write(b"\0" * 100)  # part of the third array, then the disk fills up / Ctrl-C
+        raise failure
+
+    monkeypatch.setattr(np.lib.format, "write_array", write_half_then_fail)
+    bigger = nn.Sequential(nn.Linear(2, 3, rng=7), nn.ReLU(), nn.Linear(3, 1, rng=8))
+    with pytest.raises(type(failure)):
+        bigger.save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == good  # byte-identical
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]  # no temporary file left
+    restored = _model()
+    for p in restored.parameters():
+        p.data = p.data * 0.0
+    restored.load(path)
+    for p, q in zip(restored.parameters(), _model().parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_save_replaces_the_file_keeps_its_permissions_and_reports_a_missing_folder(tmp_path):
+    path = _model().save(tmp_path / "model.npz")
+    path.chmod(0o640)
+    other = nn.Sequential(nn.Linear(2, 3, rng=4), nn.ReLU(), nn.Linear(3, 1, rng=5))
+    assert other.save(path) == path
+    assert (path.stat().st_mode & 0o777) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+    loaded = _model().load(path)
+    np.testing.assert_array_equal(loaded[0].weight.numpy(), other[0].weight.numpy())
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        _model().save(tmp_path / "no" / "such" / "folder" / "model.npz")
+
+
+# --------------------------------------------------------------------------- names that are np.savez keywords
+class KeywordNames(nn.Module):
+    """Parameters named like np.savez's own arguments, and names with dots."""
+
+    NAMES = ("file", "allow_pickle", "args", "kwds", "x.npy")
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        rng = np.random.default_rng(seed)
+        for name in self.NAMES:
+            self.register_parameter(name, tg.Tensor(rng.normal(size=2), requires_grad=True))
+        self.add_module("v1.2", nn.Linear(2, 1, rng=seed))
+
+    def forward(self, x):
+        return self.file + self.args
+
+
+def test_parameter_names_that_are_savez_keywords_are_saved_and_loaded(tmp_path):
+    source = KeywordNames(0)
+    expected = ["file", "allow_pickle", "args", "kwds", "x.npy", "v1.2.weight", "v1.2.bias"]
+    assert list(source.state_dict()) == expected
+    path = source.save(tmp_path / "model.npz")
+    with np.load(path, allow_pickle=False) as archive:  # a plain .npz, readable by numpy
+        assert sorted(archive.files) == sorted(expected)
+    target = KeywordNames(1)
+    target.load(path)
+    for name, value in source.state_dict().items():
+        np.testing.assert_array_equal(target.state_dict()[name], value, err_msg=name)
+
+
+@pytest.mark.parametrize("name", ["allow_pickle", "args", "kwds"])
+def test_a_keyword_named_parameter_alone_is_not_silently_dropped(tmp_path, name):
+    source = nn.Module()
+    setattr(source, name, tg.Tensor([1.0, 2.0], requires_grad=True))
+    with np.load(source.save(tmp_path / "model.npz"), allow_pickle=False) as archive:
+        assert archive.files == [name]
+
+
+def test_a_parameter_named_file_does_not_truncate_the_old_checkpoint(tmp_path):
+    path = _model().save(tmp_path / "model.npz")
+    good = path.read_bytes()
+    KeywordNames(0).save(path)  # used to raise TypeError after truncating the file to 0 bytes
+    assert path.read_bytes() != good and KeywordNames(2).load(path) is not None
+
+
+# --------------------------------------------------------------------------- buffers
+class Normalized(nn.Module):
+    """A frozen embedding (created without grad), running statistics, a trainable layer, and a
+    layer frozen after construction."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        rng = np.random.default_rng(seed)
+        self.frozen = tg.Tensor(rng.normal(size=(3, 3)))  # never required grad: a buffer
+        self.register_buffer("running_mean", tg.Tensor(rng.normal(size=3)))
+        self.register_buffer("scratch", tg.Tensor(np.zeros(3)), persistent=False)
+        self.head = nn.Linear(3, 1, rng=seed)
+        self.body = nn.Linear(3, 3, rng=seed + 1)
+        self.body.requires_grad_(False)  # frozen after construction: still parameters
+
+    def forward(self, x):
+        return self.head(self.body((x - self.running_mean) @ self.frozen))
+
+
+def test_buffers_and_frozen_parameters_are_saved_and_round_trip(tmp_path):
+    source = Normalized(0)
+    assert [n for n, _ in source.named_buffers()] == ["frozen", "running_mean", "scratch"]
+    assert [n for n, _ in source.named_parameters()] == ["head.weight", "head.bias", "body.weight", "body.bias"]
+    assert list(source.state_dict()) == [
+        "frozen", "running_mean", "head.weight", "head.bias", "body.weight", "body.bias"
+    ]  # PyTorch's order: own parameters, own persistent buffers, then the children
+    x = np.random.default_rng(5).normal(size=(4, 3))
+    expected = source(x).numpy()
+    for how in ("state dict", "file"):
+        target = Normalized(1)
+        assert not np.array_equal(target(x).numpy(), expected)
+        if how == "state dict":
+            target.load_state_dict(source.state_dict())
+        else:
+            target.load(source.save(tmp_path / "model.npz"))
+        np.testing.assert_array_equal(target(x).numpy(), expected)
+        assert not target.frozen.requires_grad and not target.body.weight.requires_grad
+
+
+def test_a_tensor_assigned_without_grad_is_a_saved_buffer(tmp_path):
+    model = Tied()
+    assert dict(model.named_buffers()).keys() == {"scale"} and "scale" in model.state_dict()
+    target = Tied()
+    target.scale = tg.Tensor([9.0, 9.0])
+    target.load(model.save(tmp_path / "tied.npz"))
+    x = np.ones((2, 3))
+    np.testing.assert_array_equal(target(x).numpy(), model(x).numpy())
+
+
+def test_buffer_registration_rules():
+    m = Normalized(0)
+    old = m.running_mean
+    m.running_mean = m.running_mean * 0.9 + tg.Tensor(np.ones(3), requires_grad=True) * 0.1
+    assert m.running_mean.requires_grad and "running_mean" in dict(m.named_buffers())
+    assert "running_mean" not in dict(m.named_parameters())  # a buffer stays a buffer
+    assert m.running_mean is not old
+    m.body.weight = tg.zeros(3, 3)  # a frozen tensor assigned to a parameter stays a parameter
+    assert "body.weight" in dict(m.named_parameters())
+    with pytest.raises(TypeError, match="cannot assign ndarray to buffer 'frozen': assign a Tensor or None"):
+        m.frozen = np.zeros((3, 3))
+    m.frozen = None
+    assert "frozen" not in dict(m.named_buffers()) and m.frozen is None
+    with pytest.raises(KeyError, match="already a sub-module"):
+        m.register_buffer("head", tg.zeros(1))
+    clone = _round_trip(m)
+    assert [n for n, _ in clone.named_buffers()] == [n for n, _ in m.named_buffers()]
+
+
+def test_load_state_dict_checks_buffers_too():
+    m = Normalized(0)
+    state = m.state_dict()
+    del state["running_mean"]
+    state["frozen"] = np.zeros((2, 2))
+    with pytest.raises(nn.StateDictError, match=r"missing keys \['running_mean'\].*frozen: shape \(2, 2\)"):
+        m.load_state_dict(state)
+
+
+# --------------------------------------------------------------------------- damaged and hostile files
+def _npz_with_header(path, name, header, data=b"", also=None):
+    """An .npz whose member ``name`` has the given .npy header and raw data (maybe none)."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        with archive.open(f"{name}.npy", "w") as member:
+            np.lib.format.write_array_header_1_0(member, header)
+            member.write(data)
+        for other, array in (also or {}).items():
+            with archive.open(f"{other}.npy", "w") as member:
+                np.lib.format.write_array(member, array)
+    return path
+
+
+def test_load_of_a_damaged_archive_names_the_path_and_the_problem(tmp_path):
+    path = nn.Linear(2, 1, rng=0).save(tmp_path / "model.npz")
+    raw = bytearray(path.read_bytes())
+    start = raw.index(b"\x93NUMPY")  # the first member's .npy data follows its 128-byte header
+    raw[start + 128] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    model = nn.Linear(2, 1, rng=1)
+    before = _snapshot(model)
+    with pytest.raises(nn.StateDictError, match=r"model\.npz.*damaged.*Bad CRC-32"):
+        model.load(path)
+    _assert_unchanged(model, before)
+
+
+@pytest.mark.parametrize("where", ["/dev/null", "empty"])
+def test_load_of_an_empty_file_is_a_state_dict_error(tmp_path, where):
+    import os
+
+    if where == "/dev/null" and not os.path.exists(where):
+        pytest.skip("no /dev/null here")
+    path = where if where == "/dev/null" else tmp_path / "empty.npz"
+    if where == "empty":
+        path.write_bytes(b"")
+    with pytest.raises(nn.StateDictError, match=r"not a parameter file written by Module\.save.*empty"):
+        nn.Linear(2, 1).load(path)
+
+
+def test_load_checks_declared_shapes_before_reading_any_data(tmp_path):
+    import tracemalloc
+
+    # 3.2 GB declared in a few hundred bytes: a zip bomb must not make load allocate it
+    path = _npz_with_header(
+        tmp_path / "bomb.npz",
+        "weight",
+        {"descr": "<f8", "fortran_order": False, "shape": (400_000_000,)},
+        also={"bias": np.zeros(1)},
+    )
+    assert path.stat().st_size < 10_000
+    model = nn.Linear(2, 1, rng=0)
+    before = _snapshot(model)
+    tracemalloc.start()
+    try:
+        with pytest.raises(nn.StateDictError, match=r"weight: shape \(400000000,\) in the state, \(1, 2\) in the model"):
+            model.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000, f"load allocated {peak} bytes for a file of {path.stat().st_size}"
+    _assert_unchanged(model, before)
+    # strict=False skips an unexpected entry without reading it, however large it claims to be
+    extra = _npz_with_header(
+        tmp_path / "extra.npz",
+        "extra",
+        {"descr": "<f8", "fortran_order": False, "shape": (400_000_000,)},
+        also={"weight": np.ones((1, 2)), "bias": np.ones(1)},
+    )
+    tracemalloc.start()
+    try:
+        model.load(extra, strict=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000 and model.weight.numpy().tolist() == [[1.0, 1.0]]
+
+
+def test_load_rejects_a_member_shorter_than_its_header_declares(tmp_path):
+    path = _npz_with_header(
+        tmp_path / "short.npz",
+        "weight",
+        {"descr": "<f8", "fortran_order": False, "shape": (1, 2)},
+        data=b"\0" * 8,  # one float of the two declared
+        also={"bias": np.zeros(1)},
+    )
+    model = nn.Linear(2, 1, rng=0)
+    before = _snapshot(model)
+    with pytest.raises(nn.StateDictError, match=r"short\.npz.*declares 16 bytes of data.*holds 8.*truncated"):
+        model.load(path)
+    _assert_unchanged(model, before)
+
+
+def test_load_reads_fortran_order_and_big_endian_arrays(tmp_path):
+    weight = np.asfortranarray(np.array([[1.0, 2.0], [3.0, 4.0]]).astype(">f8"))
+    path = tmp_path / "other.npz"
+    np.savez(path, weight=weight, bias=np.array([5.0, 6.0], dtype=np.float32))
+    model = nn.Linear(2, 2).load(path)
+    assert model.weight.numpy().tolist() == [[1.0, 2.0], [3.0, 4.0]] and model.weight.dtype == np.float64
+    assert model.bias.numpy().tolist() == [5.0, 6.0]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,16 @@ def _describe(x: Any) -> str:
     if isinstance(x, np.ndarray):
         return f"a numpy array of shape {x.shape}"
     return f"{type(x).__name__} {x!r}" if isinstance(x, (int, float, str)) else type(x).__name__
+
+
+def _as_index(key: Any) -> int | None:
+    """A parameter index from a state-dict key: an int, or its decimal string (a JSON round
+    trip turns dict keys into strings); None for anything else."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+        return int(key)
+    if isinstance(key, str) and key.isdecimal():
+        return int(key)
+    return None
 
 
 # --------------------------------------------------------------------------- base
@@ -191,25 +201,46 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        found = False
+        # Check every gradient before updating any parameter, so a bad one changes nothing.
+        todo: list[tuple[Tensor, np.ndarray, dict[str, Any]]] = []
+        index = 0
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                found = True
-                grad = np.asarray(p.grad.data)
-                if grad.shape != p.data.shape:
-                    raise ValueError(
-                        f"{type(self).__name__}.step(): a parameter of shape {p.data.shape} has a .grad "
-                        f"of shape {grad.shape}; a gradient must have its parameter's shape"
-                    )
-                state = self.state.get(p)
-                if state is None:
-                    state = self.state[p] = {}
-                self._update(p, grad, state, group)
-        if not found:
+                if p.grad is not None:
+                    todo.append((p, self._gradient_of(p, index), group))
+                index += 1
+        if not todo:
             warnings.warn(_NO_GRADIENT_WARNING.format(name=type(self).__name__), UserWarning, stacklevel=2)
+        for p, grad, group in todo:
+            state = self.state.get(p)
+            if state is None:
+                state = self.state[p] = {}
+            self._update(p, grad, state, group)
         return loss
+
+    def _gradient_of(self, p: Tensor, index: int) -> np.ndarray:
+        """``p.grad`` as an array, or a clear error when it is not a real-valued Tensor of
+        ``p``'s shape (``index`` numbers the parameters as ``state_dict`` does)."""
+        owner, g = type(self).__name__, p.grad
+        if not isinstance(g, GraphTensor):
+            what = f"a {type(g).__name__} of length {len(g)}" if isinstance(g, (list, tuple)) else _describe(g)
+            raise TypeError(
+                f"{owner}.step(): parameter {index} (shape {p.shape}) has a .grad that is {what}; "
+                f".grad must be a Tensor (or None) with the parameter's shape. backward() sets it; to "
+                f"set it by hand, wrap the values: p.grad = tg.Tensor(values)"
+            )
+        grad = np.asarray(g.data)
+        if grad.dtype.kind not in "iuf":
+            raise TypeError(
+                f"{owner}.step(): parameter {index} (shape {p.shape}) has a .grad of dtype {grad.dtype}; "
+                f"a gradient must hold real numbers (a float Tensor)"
+            )
+        if grad.shape != p.data.shape:
+            raise ValueError(
+                f"{owner}.step(): parameter {index} (shape {p.data.shape}) has a .grad of shape "
+                f"{grad.shape}; a gradient must have its parameter's shape"
+            )
+        return grad
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Update one parameter in place from its gradient (subclasses)."""
@@ -245,55 +276,145 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore hyperparameters and state saved by :meth:`state_dict` (from an optimizer of
-        the same kind over parameters of the same shapes, in the same order)."""
-        owner = type(self).__name__
-        if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
-            raise ValueError(f"{owner}.load_state_dict: expected a dict with 'state' and 'param_groups' keys")
-        saved_groups = state_dict["param_groups"]
+        the same kind over parameters of the same shapes, in the same order).
+
+        Everything is checked before anything changes: a saved state with a bogus or repeated
+        parameter index, or a parameter whose state lacks an entry this optimizer needs (or has
+        the wrong shape), raises a ``ValueError`` naming the index and what was expected, and
+        the optimizer is left as it was.
+        """
+        owner = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping) or "state" not in state_dict or "param_groups" not in state_dict:
+            raise ValueError(f"{owner}: expected a dict with 'state' and 'param_groups' keys")
+        saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
+        if not isinstance(saved_groups, (list, tuple)) or not all(isinstance(g, Mapping) for g in saved_groups):
+            raise ValueError(
+                f"{owner}: 'param_groups' must be a list of dicts (one per parameter group), got "
+                f"{_describe(saved_groups)}"
+            )
+        if not isinstance(saved_state, Mapping):
+            raise ValueError(
+                f"{owner}: 'state' must be a dict {{parameter index: state dict}}, got {_describe(saved_state)}"
+            )
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
-                f"{owner}.load_state_dict: the saved state has {len(saved_groups)} parameter group(s), "
+                f"{owner}: the saved state has {len(saved_groups)} parameter group(s), "
                 f"this optimizer has {len(self.param_groups)}"
             )
-        by_index: dict[int, Tensor] = {}
+        by_index: dict[int, tuple[Tensor, dict[str, Any]]] = {}
+        new_groups = []
         for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
-            if len(saved["params"]) != len(group["params"]):
+            indices = saved.get("params")
+            if not isinstance(indices, (list, tuple)):
                 raise ValueError(
-                    f"{owner}.load_state_dict: parameter group {i} has {len(saved['params'])} parameter(s) "
+                    f"{owner}: parameter group {i} of the saved state needs 'params', a list of parameter "
+                    f"indices, got {_describe(indices)}"
+                )
+            if len(indices) != len(group["params"]):
+                raise ValueError(
+                    f"{owner}: parameter group {i} has {len(indices)} parameter(s) "
                     f"in the saved state but {len(group['params'])} here"
                 )
             missing = sorted(set(self.defaults) - set(saved))
             if missing:
                 raise ValueError(
-                    f"{owner}.load_state_dict: parameter group {i} of the saved state lacks {missing}: "
+                    f"{owner}: parameter group {i} of the saved state lacks {missing}: "
                     f"was it saved by a different kind of optimizer?"
                 )
-            for k, p in zip(saved["params"], group["params"]):
-                by_index[int(k)] = p
-        new_state: dict[Tensor, dict[str, Any]] = {}
-        for k, values in state_dict["state"].items():
-            p = by_index.get(int(k))
-            if p is None:
-                raise ValueError(f"{owner}.load_state_dict: state for parameter {k}, which no group lists")
-            entry = {}
-            for name, v in values.items():
-                if isinstance(v, np.ndarray):
-                    if v.shape != p.data.shape:
-                        raise ValueError(
-                            f"{owner}.load_state_dict: state '{name}' of parameter {k} has shape {v.shape}, "
-                            f"but the parameter has shape {p.data.shape}"
-                        )
-                    v = np.array(v, dtype=p.data.dtype, copy=True)
-                entry[name] = v
-            new_state[p] = entry
-        new_groups = []
-        for saved, group in zip(saved_groups, self.param_groups):
             merged = {k: v for k, v in saved.items() if k != "params"}
             self._check_group(merged)
             merged["params"] = group["params"]
             new_groups.append(merged)
+            for j, (key, p) in enumerate(zip(indices, group["params"])):
+                k = _as_index(key) if not isinstance(key, str) else None
+                if k is None:
+                    raise ValueError(
+                        f"{owner}: item {j} of parameter group {i}'s 'params' is {_describe(key)}; the saved "
+                        f"param_groups must list integer parameter indices, as state_dict() writes them"
+                    )
+                if k in by_index:
+                    raise ValueError(
+                        f"{owner}: parameter index {k} is listed twice in the saved param_groups (again in "
+                        f"group {i}); each index names exactly one parameter"
+                    )
+                by_index[k] = (p, merged)
+        new_state: dict[Tensor, dict[str, Any]] = {}
+        loaded: set[int] = set()
+        for key, values in saved_state.items():
+            k = _as_index(key)
+            if k is None or k not in by_index:
+                raise ValueError(
+                    f"{owner}: the saved state has an entry for parameter index {key!r}, but the saved "
+                    f"param_groups list the indices {sorted(by_index)}; a state_dict() keys its state by "
+                    f"those indices"
+                )
+            if k in loaded:
+                raise ValueError(f"{owner}: the saved state has two entries for parameter index {k}")
+            loaded.add(k)
+            if not isinstance(values, Mapping):
+                raise ValueError(
+                    f"{owner}: the state of parameter {k} must be a dict of name -> value, got {_describe(values)}"
+                )
+            p, group = by_index[k]
+            new_state[p] = self._load_parameter_state(k, p, values, group)
         self.param_groups = new_groups
         self.state = new_state
+
+    def _state_spec(self, group: dict[str, Any]) -> dict[str, str] | None:
+        """What a parameter's state holds once it has taken a step under ``group``: ``{name:
+        "array" | "count"}`` (an array of the parameter's shape, or a whole number ≥ 0), all
+        required; ``None`` when the optimizer does not say (then only arrays' shapes are
+        checked). Subclasses that keep state override it."""
+        return None
+
+    def _load_parameter_state(
+        self, k: int, p: Tensor, values: Mapping[str, Any], group: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Check one parameter's saved state against ``_state_spec`` and return a copy of it."""
+        owner = f"{type(self).__name__}.load_state_dict"
+        spec = self._state_spec(group)
+        if spec is not None and values:  # an empty state is a parameter that has not stepped yet
+            missing = sorted(set(spec) - set(values))
+            unexpected = sorted(set(values) - set(spec))
+            if missing or unexpected:
+                problems = ([f"lacks {missing}"] if missing else []) + (
+                    [f"has unexpected {unexpected}"] if unexpected else []
+                )
+                raise ValueError(
+                    f"{owner}: the state of parameter {k} " + " and ".join(problems)
+                    + f" (it has {sorted(values)}); after a step, {type(self).__name__} keeps "
+                    f"{sorted(spec)} for each parameter with these hyperparameters. Pass a state saved by "
+                    f"{type(self).__name__}.state_dict()"
+                )
+        entry: dict[str, Any] = {}
+        for name, v in values.items():
+            kind = spec.get(name) if spec is not None else ("array" if isinstance(v, np.ndarray) else None)
+            if kind == "array":
+                try:
+                    arr = np.asarray(v.data if isinstance(v, GraphTensor) else v)
+                except (TypeError, ValueError):
+                    arr = np.asarray(None, dtype=object)
+                if arr.dtype.kind not in "iuf":
+                    raise ValueError(
+                        f"{owner}: state '{name}' of parameter {k} is {_describe(v)} (dtype {arr.dtype}); "
+                        f"expected a float array of shape {p.data.shape}"
+                    )
+                if arr.shape != p.data.shape:
+                    raise ValueError(
+                        f"{owner}: state '{name}' of parameter {k} has shape {arr.shape}, "
+                        f"but the parameter has shape {p.data.shape}"
+                    )
+                v = np.array(arr, dtype=p.data.dtype, copy=True)
+            elif kind == "count":
+                whole = isinstance(v, (int, np.integer)) or (isinstance(v, (float, np.floating)) and float(v).is_integer())
+                if isinstance(v, (bool, np.bool_)) or not whole or v < 0:
+                    raise ValueError(
+                        f"{owner}: state '{name}' of parameter {k} must be a whole number ≥ 0 (steps "
+                        f"taken), got {_describe(v)}"
+                    )
+                v = int(v)
+            entry[name] = v
+        return entry
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -358,6 +479,9 @@ class SGD(Optimizer):
                 f"SGD: Nesterov momentum requires a momentum > 0 and zero dampening, got "
                 f"momentum={group['momentum']}, dampening={group['dampening']}"
             )
+
+    def _state_spec(self, group: dict[str, Any]) -> dict[str, str]:
+        return {"momentum_buffer": "array"} if group["momentum"] != 0 else {}
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         theta = p.data
@@ -424,6 +548,12 @@ class Adam(Optimizer):
         group["weight_decay"] = _check_range(group["weight_decay"], owner, "weight_decay")
         group["amsgrad"] = bool(group["amsgrad"])
         group["maximize"] = bool(group["maximize"])
+
+    def _state_spec(self, group: dict[str, Any]) -> dict[str, str]:
+        spec = {"step": "count", "exp_avg": "array", "exp_avg_sq": "array"}
+        if group["amsgrad"]:
+            spec["max_exp_avg_sq"] = "array"
+        return spec
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         theta = p.data
