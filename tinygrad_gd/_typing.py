@@ -1,0 +1,22 @@
+"""Type aliases for public signatures (imports nothing from the package).
+
+``TensorLike`` is what every public function accepts where a Tensor is meant: a Tensor, a
+numpy array, a Python number or a nested list of numbers. Functions convert it with
+``Tensor(value)`` (or keep a Tensor as it is).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Union
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover - only for type checkers
+    from .tensor import Tensor
+
+ArrayLike = Union[np.ndarray, np.generic, float, int, bool, Sequence[Any]]
+TensorLike = Union["Tensor", ArrayLike]
+Axis = Union[int, Sequence[int], None]
+
+__all__ = ["ArrayLike", "Axis", "TensorLike"]
