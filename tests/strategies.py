@@ -62,7 +62,8 @@ DOMAINS: dict[str, tuple[Callable[[np.ndarray], bool], Callable[[Any, int], Any]
     "positive": (lambda v: bool(np.all(v >= 0.2)), _positive, "0.2 + softplus({})"),
     "nonzero": (lambda v: bool(np.all(np.abs(v) >= 0.3)), _nonzero, "±(0.3 + softplus({}))"),
     "prob": (lambda v: bool(np.all((v >= 0.05) & (v <= 0.95))), lambda x, p: x.sigmoid() * 0.9 + 0.05, "0.05 + 0.9·sigmoid({})"),
-    "unit": (lambda v: bool(np.all((v >= 0.0) & (v <= 1.0))), lambda x, p: x.sigmoid(), "sigmoid({})"),
+    # (strictly inside: a value of exactly 1, e.g. x ** 0, leaves [0, 1] when perturbed)
+    "unit": (lambda v: bool(np.all((v >= 1e-3) & (v <= 1.0 - 1e-3))), lambda x, p: x.sigmoid(), "sigmoid({})"),
 }
 
 
@@ -145,6 +146,60 @@ def _transpose_roundtrip(x: Any, param: int) -> Any:
     return (moved * _constant(moved.shape, param)).transpose(_inverse(perm))
 
 
+def _transpose_pair(x: Any, param: int) -> Any:
+    """``transpose(i, j)`` with two integer axes swaps them, on 2-D as on 3-D (PyTorch), and
+    swapping again undoes it. Checked against numpy's swapaxes here: a wrong meaning that is
+    consistent with itself would pass the finite differences."""
+    rng = _rng(param)
+    i = int(rng.integers(0, x.ndim))
+    j = (i + 1 + int(rng.integers(0, x.ndim - 1))) % x.ndim
+    i, j = (a - x.ndim if rng.random() < 0.3 else a for a in (i, j))  # negative axes too
+    moved = x.transpose(i, j)
+    expected = np.swapaxes(np.asarray(x.data), i, j)
+    if moved.shape != expected.shape or not np.array_equal(np.asarray(moved.data), expected):
+        raise AssertionError(f"transpose({i}, {j}) on shape {x.shape} is not np.swapaxes: shape {moved.shape}")
+    return (moved * _constant(moved.shape, param)).transpose(i, j)
+
+
+def _repeats(n: int, rng: np.random.Generator) -> list[int]:
+    """2n Python ints indexing an axis of length n, negative ones among them (i and i - n are
+    the same element): some element is always taken twice, so gradients must accumulate."""
+    return [int(i) - n if rng.random() < 0.3 else int(i) for i in rng.integers(0, n, size=2 * n)]
+
+
+def _index_forms(x: Any, param: int) -> Any:
+    """Indexing with plain Python tuples and lists (and nested ones, inside index tuples, with
+    None, Ellipsis and numpy integers): each is an integer-array index, as numpy reads it.
+    The 2n picks along an axis are folded back to n (summing the two halves), so the result
+    broadcasts to x's shape."""
+    rng = _rng(param)
+    n, rest = x.shape[0], x.shape[1:]
+    rows = _repeats(n, rng)
+    forms = ["tuple_in_tuple", "list", "nested_list", "none_tuple", "ellipsis_last"]
+    if x.ndim >= 2:
+        forms += ["slice_then_tuple", "tuple_pairs", "integer_then_tuple"]
+    form = forms[param % len(forms)]
+    if form == "tuple_in_tuple":
+        return x[tuple(rows),].reshape((2, n) + rest).sum(axis=0)
+    if form == "list":
+        return x[rows].reshape((2, n) + rest).sum(axis=0)
+    if form == "nested_list":
+        return x[[rows[:n], rows[n:]]].sum(axis=0)
+    if form == "none_tuple":
+        return x[None, tuple(rows)].reshape((2, n) + rest).sum(axis=0)
+    k = x.shape[-1]
+    if form == "ellipsis_last":
+        return x[..., tuple(_repeats(k, rng))].reshape(x.shape[:-1] + (2, k)).sum(axis=-2)
+    m = x.shape[1]
+    cols = _repeats(m, rng)
+    if form == "slice_then_tuple":
+        return x[:, tuple(cols)].reshape((n, 2, m) + x.shape[2:]).sum(axis=1)
+    if form == "tuple_pairs":  # (rows[k], pairs[k]) pairs: (2n,) + x.shape[2:]
+        pairs = [int(c) for c in rng.integers(-m, m, size=2 * n)]
+        return x[tuple(rows), tuple(pairs)].reshape((2, n) + x.shape[2:]).sum(axis=0).unsqueeze(1)
+    return x[np.int64(rows[0]), tuple(cols)].reshape((2, m) + x.shape[2:]).sum(axis=0).unsqueeze(0)
+
+
 # --------------------------------------------------------------------------- kink gaps
 def _min_abs(v: np.ndarray) -> float:
     return float(np.min(np.abs(v))) if v.size else np.inf
@@ -187,13 +242,75 @@ def _std_gap(v: np.ndarray, param: int) -> float:
     return float(np.min(np.std(v, axis=_spread_axis(v.shape, param))))
 
 
+def _std_of_one(x: Any, param: int) -> Any:
+    """x + std over an axis of length 1 (a batch of one): the std is exactly 0 and its
+    gradient 0 (as PyTorch), not NaN (sqrt'(0) = inf times a zero spread)."""
+    ones = [i for i, n in enumerate(x.shape) if n == 1]
+    if ones and param % 2:
+        return x + x.std(axis=ones[param % len(ones)], keepdims=True)
+    return x + x.unsqueeze(0).std(axis=0)
+
+
+# sqrt after an op that masks its gradient: where the mask is off its output is exactly 0, and
+# sqrt'(0) = inf, so the mask must *select* the gradient (0, as PyTorch), never multiply it
+# (inf·0 = NaN). Finite differences there are 0 (the program is flat in those entries).
+MASKED_SQRT = ("relu", "clip", "clip_both", "maximum", "minimum", "leaky_relu_0", "where", "abs_of_zero", "min", "max")
+
+
+def _masked_sqrt(x: Any, param: int) -> Any:
+    kind = MASKED_SQRT[param % len(MASKED_SQRT)]
+    if kind == "relu":
+        y = x.relu()
+    elif kind == "clip":
+        y = x.clip(0.0)
+    elif kind == "clip_both":
+        y = x.clip(0.0, 1.0)
+    elif kind == "maximum":
+        y = tg.maximum(x, 0.0)
+    elif kind == "minimum":
+        y = -tg.minimum(x, 0.0)
+    elif kind == "leaky_relu_0":
+        y = x.leaky_relu(0.0)
+    elif kind == "where":
+        y = tg.where(x > 0.0, x, 0.0)
+    elif kind == "abs_of_zero":
+        y = abs(x * 0.0) + x.relu()  # abs at exactly 0 with an inf upstream where x < 0
+    elif kind == "min":  # slices with a negative entry: min 0, the positive entries not chosen
+        y = _reduce_extremum(x.clip(0.0), param, "min")
+    else:  # "max", mirrored
+        y = -_reduce_extremum(x.clip(hi=0.0), param, "max")
+    return y.sqrt()
+
+
+def _masked_sqrt_gap(v: list[np.ndarray], param: int) -> float:
+    kind = MASKED_SQRT[param % len(MASKED_SQRT)]
+    x = v[0]
+    gap = _min_abs(x)
+    if kind == "clip_both":
+        gap = min(gap, _min_abs(x - 1.0))
+    if kind in ("min", "max"):
+        # where every entry of a slice is on the live side, its two extremes must not tie
+        y = x if kind == "min" else -x
+        axis = _reduced_axis(y, param)
+        if axis is None:
+            y, axis = y.reshape(1, -1), 1
+        if y.shape[axis] > 1:
+            s = np.sort(y, axis=axis)
+            live = np.take(s, 0, axis=axis) > 0
+            ties = np.take(s, 1, axis=axis) - np.take(s, 0, axis=axis)
+            gap = min(gap, float(ties[live].min()) if live.any() else np.inf)
+    return gap
+
+
 # --------------------------------------------------------------------------- the vocabulary
 @dataclass(frozen=True)
 class FuzzOp:
     """One kind of step. ``fn(operands, param, base_shape)`` builds it with the public API;
     ``domains`` name each operand's safe domain; ``gap(arrays, param)`` is the distance to the
     nearest kink (None: smooth); ``shift`` is "scalar" (add a constant to operand 0) or
-    "ramp" (add constant·arange, to break ties of a reduction); ``applicable(shapes)`` says
+    "ramp" (add constant·arange, to break ties of a reduction) or "zero" (subtract operand
+    0's first value, so that entry is exactly 0: an exponent of 0 with a nonzero derivative,
+    whose second-order terms are easy to get wrong); ``applicable(shapes)`` says
     whether it applies to operands of these shapes."""
 
     name: str
@@ -235,7 +352,10 @@ FUZZ_OPS: dict[str, FuzzOp] = {
         _op("mul", 2, _b(lambda a, b: a * b)),
         _op("div", 2, _b(lambda a, b: a / b), "any", "nonzero"),
         _op("pow", 2, _b(lambda a, b: a**b), "positive", "bounded"),
-        _op("pow_int", 1, lambda xs, p, base: xs[0] ** INT_POWERS[p % 6], "bounded"),
+        _op("pow_zero_exponent", 2, lambda xs, p, base: xs[1] ** xs[0], "bounded", "positive", shift="zero"),
+        # Non-negative powers only: "bounded" keeps x near 0, the pole of x**-1 and x**-2
+        # (there central differences fail); pow_int_negative covers those on "nonzero".
+        _op("pow_int", 1, lambda xs, p, base: xs[0] ** INT_POWERS[p % 4], "bounded"),
         _op("pow_int_negative", 1, lambda xs, p, base: xs[0] ** INT_POWERS[4 + p % 2], "nonzero"),
         _op("pow_float", 1, lambda xs, p, base: xs[0] ** (0.5, 1.5, -0.5)[p % 3], "positive"),
         _op("rpow", 1, _u(lambda a: 2.0**a), "bounded"),
@@ -274,6 +394,8 @@ FUZZ_OPS: dict[str, FuzzOp] = {
         _op("min", 1, lambda xs, p, base: _reduce_extremum(xs[0], p, "min"), gap=lambda v, p: _top_gap(v[0], _reduced_axis(v[0], p)), shift="ramp"),
         _op("logsumexp", 1, lambda xs, p, base: xs[0].logsumexp() if xs[0].ndim == 0 or p % 3 == 0 else xs[0].logsumexp(axis=_axis(xs[0], p), keepdims=True)),
         _op("var", 1, lambda xs, p, base: xs[0].var(axis=_spread_axis(xs[0].shape, p), ddof=p % 2, keepdims=True), applicable=_has_spread),
+        _op("std_zero_spread", 1, lambda xs, p, base: _std_of_one(xs[0], p)),
+        _op("masked_sqrt", 1, lambda xs, p, base: _masked_sqrt(xs[0], p), gap=_masked_sqrt_gap),
         _op("std", 1, lambda xs, p, base: xs[0].std(axis=_spread_axis(xs[0].shape, p), keepdims=True), gap=lambda v, p: _std_gap(v[0], p),
             shift="ramp", applicable=_has_spread),
         _op("softmax", 1, lambda xs, p, base: xs[0].softmax(axis=_axis(xs[0], p)), applicable=_nd(1)),
@@ -282,8 +404,10 @@ FUZZ_OPS: dict[str, FuzzOp] = {
         _op("reshape", 1, lambda xs, p, base: xs[0].reshape(-1).reshape(xs[0].shape)),
         _op("flatten_unsqueeze", 1, lambda xs, p, base: xs[0].flatten().unsqueeze(0).squeeze(0).reshape(xs[0].shape)),
         _op("transpose", 1, lambda xs, p, base: _transpose_roundtrip(xs[0], p), applicable=_nd(2)),
+        _op("transpose_pair", 1, lambda xs, p, base: _transpose_pair(xs[0], p), applicable=_nd(2)),
         _op("broadcast_to", 1, lambda xs, p, base: xs[0].broadcast_to(base)),
         _op("take_rows", 1, lambda xs, p, base: xs[0][_rows(xs[0], p)], applicable=_nd(1)),
+        _op("index_forms", 1, lambda xs, p, base: _index_forms(xs[0], p), applicable=_nd(1)),
         _op("reverse", 1, lambda xs, p, base: xs[0][::-1], applicable=_nd(1)),
         _op("mask_sum", 1, lambda xs, p, base: xs[0][_mask(xs[0].shape, p)].sum(), applicable=_nd(1)),
         _op("positive_sum", 1, lambda xs, p, base: xs[0][xs[0] > 0.0].sum(), gap=lambda v, p: _min_abs(v[0]), applicable=_nd(1)),
@@ -302,6 +426,12 @@ FUZZ_OPS: dict[str, FuzzOp] = {
 primitive registered in ``tinygrad_gd.autograd.OPS``."""
 
 FALLBACK = "tanh"  # used when an op cannot be placed safely on the drawn operands
+
+SECOND_ORDER_OPS = tuple(sorted(set(FUZZ_OPS) - {"masked_sqrt"}))
+"""The fuzz ops of second-derivative programs. ``masked_sqrt`` is first-order only: sqrt's
+recorded backward g / (2·sqrt(x)) has the derivative 1/(2·sqrt(x)) = inf in g at 0, and the 0
+that the mask selects meets it as 0·inf = NaN wherever g itself depends on x (PyTorch and JAX
+give the same NaN); the first-order gradient, and its create_graph replay, are exact."""
 
 
 # --------------------------------------------------------------------------- programs
@@ -409,7 +539,11 @@ def build_step(name: str, args: tuple[int, ...], param: int, nodes: list[Any], b
                 if squash:
                     xs = [_squash(x) for x in xs]
                 adapt = tuple(not DOMAINS[op.domain(i)][0](x.data) for i, x in enumerate(xs))
-                for shift in SHIFTS if op.gap is not None else (0.0,):
+                shifts = SHIFTS if op.gap is not None else (0.0,)
+                if op.shift == "zero":  # the one shift that makes operand 0's first entry 0
+                    first = _prepare(Step(name, args, param, squash, adapt), nodes)[0]
+                    shifts = (-float(first.data.flat[0]),) if first.size else (0.0,)
+                for shift in shifts:
                     step = Step(name, args, param, squash, adapt, shift)
                     out, prepared = apply_step(step, nodes, base)
                     if _acceptable(out, prepared, op, param):

@@ -147,13 +147,20 @@ CASES: dict[str, Case] = {
     "tensor-operand-type": Case(TypeError, lambda tmp: tg.Tensor([1.0]) + "2"),
     "item-not-one-element": Case(ValueError, lambda tmp: tg.Tensor([1.0, 2.0]).item()),
     "index-not-integral": Case(IndexError, lambda tmp: tg.Tensor([1.0, 2.0])[tg.Tensor([0.5])]),
+    "index-ragged": Case(IndexError, lambda tmp: tg.Tensor([1.0, 2.0, 3.0])[[[0, 1], [2]]]),
+    "tensor-masked-array": Case(TypeError, lambda tmp: tg.Tensor(np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 1, 0]))),
     "where-float-condition": Case(TypeError, lambda tmp: tg.where(tg.Tensor([0.2, 0.9]), _leaf(1.0, 2.0), 0.0)),
     # ---- shapes
     "shape-broadcast": Case(ValueError, lambda tmp: tg.Tensor(np.zeros((3, 2))) + tg.Tensor(np.zeros(3))),
     "shape-matmul": Case(ValueError, lambda tmp: tg.Tensor(np.zeros((4, 3))) @ tg.Tensor(np.zeros((4, 1)))),
     "shape-matmul-scalar": Case(ValueError, lambda tmp: tg.Tensor(2.0) @ tg.Tensor([1.0])),
     "shape-reshape": Case(ValueError, lambda tmp: tg.Tensor(np.zeros(6)).reshape(4, 2)),
-    "shape-axis-range": Case(ValueError, lambda tmp: tg.Tensor(np.zeros((2, 3))).sum(axis=2)),
+    "shape-axis-range": Case(np.exceptions.AxisError, lambda tmp: tg.Tensor(np.zeros((2, 3))).sum(axis=2)),
+    "shape-axis-type": Case(TypeError, lambda tmp: tg.Tensor(np.zeros((2, 3))).sum(axis=1.0)),
+    "shape-size-type": Case(TypeError, lambda tmp: tg.Tensor(np.zeros((2, 2))).reshape(2.5, 2)),
+    "shape-size-negative": Case(ValueError, lambda tmp: tg.Tensor(np.zeros((2, 2))).reshape(-1, -1)),
+    "shape-transpose-pair": Case(ValueError, lambda tmp: tg.Tensor(np.zeros((2, 3, 4))).transpose((0, 1))),
+    "shape-flatten-order": Case(ValueError, lambda tmp: tg.Tensor(np.zeros((2, 3))).flatten(1, 0)),
     "shape-axis-repeated": Case(ValueError, lambda tmp: tg.Tensor(np.zeros((2, 3))).sum(axis=(1, -1))),
     "shape-squeeze": Case(ValueError, lambda tmp: tg.Tensor(np.zeros((2, 3))).squeeze(0)),
     "shape-concatenate": Case(ValueError, lambda tmp: tg.cat([tg.Tensor(np.zeros((2, 3))), tg.Tensor(np.zeros((2, 2)))])),
@@ -162,6 +169,8 @@ CASES: dict[str, Case] = {
     "shape-linear-input": Case(ValueError, lambda tmp: nn.Linear(3, 1)(np.zeros((5, 2)))),
     "shape-max-empty": Case(ValueError, lambda tmp: tg.Tensor(np.zeros((0,))).max()),
     "shape-var-ddof": Case(ValueError, lambda tmp: tg.Tensor([1.0]).var(ddof=1)),
+    "softmax-axis-none": Case(TypeError, lambda tmp: tg.Tensor(np.zeros((2, 3))).softmax(axis=None)),
+    "softmax-axis-empty": Case(ValueError, lambda tmp: tg.Tensor(np.zeros((2, 3))).softmax(axis=())),
     # ---- backward misuse
     "backward-not-scalar": Case(RuntimeError, lambda tmp: (_leaf(1.0, 2.0) * 2.0).backward()),
     "backward-gradient-shape": Case(RuntimeError, lambda tmp: (_leaf(1.0, 2.0) * 2.0).backward(gradient=np.ones(3))),
@@ -178,6 +187,7 @@ CASES: dict[str, Case] = {
     "inplace-version": Case(RuntimeError, _version_counter),
     "inplace-shape": Case(ValueError, lambda tmp: _inplace_shape()),
     "inplace-broadcast-view": Case(RuntimeError, lambda tmp: _inplace_view()),
+    "inplace-shared-memory": Case(RuntimeError, lambda tmp: _inplace_shared_memory()),
     # ---- losses
     "loss-shapes": Case(ValueError, lambda tmp: L.mse(tg.Tensor(np.zeros((4, 1))), np.zeros(4))),
     "loss-reduction": Case(ValueError, lambda tmp: L.mse(tg.Tensor([1.0]), [1.0], reduction="avg")),
@@ -200,6 +210,10 @@ CASES: dict[str, Case] = {
     "optim-betas": Case(ValueError, lambda tmp: optim.Adam([_leaf(1.0)], betas=(0.9, 1.0))),
     "optim-no-gradient": Case(UserWarning, _step_without_backward),
     "optim-load-state": Case(ValueError, lambda tmp: optim.SGD([_leaf(1.0)], lr=0.1).load_state_dict(nn.Linear(1, 1).state_dict())),
+    "optim-grad-type": Case(TypeError, lambda tmp: _step_with_grad([0.5])),
+    "optim-grad-shape": Case(ValueError, lambda tmp: _step_with_grad(tg.Tensor([1.0, 2.0, 3.0]))),
+    "optim-load-missing-state": Case(ValueError, lambda tmp: _load_adam_state_without("exp_avg")),
+    "optim-load-bad-index": Case(ValueError, lambda tmp: optim.SGD([_leaf(1.0)], lr=0.1).load_state_dict({"state": {5: {}}, "param_groups": optim.SGD([_leaf(1.0)], lr=0.1).state_dict()["param_groups"]})),
     "scheduler-step-size": Case(ValueError, lambda tmp: optim.StepLR(optim.SGD([_leaf(1.0)], lr=0.1), step_size=0)),
     # ---- training (fit)
     "fit-diverged": Case(tg.DivergenceError, _diverge),
@@ -213,6 +227,8 @@ CASES: dict[str, Case] = {
     "fit-optimizer-and-lr": Case(ValueError, lambda tmp: _fit_optimizer_and_lr()),
     "fit-epochs-without-data": Case(ValueError, lambda tmp: tg.fit([_leaf(1.0)], lambda: (_leaf(1.0) * 1.0).sum(), epochs=2)),
     "fit-no-trainable": Case(ValueError, lambda tmp: tg.fit(nn.Linear(1, 1).requires_grad_(False), "mse", (np.ones((2, 1)), np.ones((2, 1))))),
+    "fit-record-params": Case(ValueError, lambda tmp: tg.fit([_leaf(1.0)], lambda: 0, record_params=0)),
+    "fit-interrupted": Case(tg.train.TrainingInterrupted, lambda tmp: _ctrl_c_at_step_5()),
     # ---- data and CSV
     "csv-missing": Case(data.DataFileNotFoundError, lambda tmp: data.load_csv(tmp / "nope.csv", target="y")),
     "csv-empty": Case(data.DataError, lambda tmp: data.load_csv(_write(tmp, "\n\n"), target="y")),
@@ -223,6 +239,7 @@ CASES: dict[str, Case] = {
     "csv-missing-value": Case(data.DataError, lambda tmp: data.load_csv(_write(tmp, "x,y\n1,2\nnan,4\n"), target="y")),
     "csv-duplicate-columns": Case(data.DataError, lambda tmp: data.load_csv(_write(tmp, "x,x,y\n1,2,3\n"), target="y")),
     "csv-not-utf8": Case(data.DataError, lambda tmp: data.load_csv(_write_bytes(tmp, b"x,y\n\xff\xfe,1\n"), target="y")),
+    "csv-not-regular-file": Case(data.DataError, lambda tmp: data.load_csv("/dev/null", target="y")),
     "data-row-counts": Case(data.DataError, lambda tmp: data.DataLoader(np.zeros((5, 2)), np.zeros(4))),
     "data-batch-size": Case(data.DataError, lambda tmp: data.DataLoader(np.zeros((5, 2)), batch_size=0)),
     "data-test-size": Case(data.DataError, lambda tmp: data.train_test_split(np.zeros((5, 2)), test_size=1.5)),
@@ -237,8 +254,14 @@ CASES: dict[str, Case] = {
     "load-missing-file": Case(FileNotFoundError, lambda tmp: nn.Linear(1, 1).load(tmp / "model.npz")),
     "load-not-npz": Case(nn.StateDictError, lambda tmp: nn.Linear(1, 1).load(_write(tmp, "weights", "model.npz"))),
     "load-architecture": Case(nn.StateDictError, _load_other_architecture),
+    "load-declared-shape": Case(nn.StateDictError, lambda tmp: nn.Linear(2, 1).load(_npz_declaring(tmp, (400_000_000,)))),
+    "load-truncated": Case(nn.StateDictError, lambda tmp: nn.Linear(2, 1).load(_npz_declaring(tmp, (1, 2), data=b"\0" * 8))),
+    "load-damaged": Case(nn.StateDictError, lambda tmp: _load_damaged(tmp)),
+    "load-empty": Case(nn.StateDictError, lambda tmp: nn.Linear(1, 1).load(_write(tmp, "", "model.npz"))),
+    "save-missing-folder": Case(FileNotFoundError, lambda tmp: nn.Linear(1, 1).save(tmp / "missing" / "model.npz")),
     # ---- modules
     "module-assign": Case(TypeError, lambda tmp: _assign_array_to_parameter()),
+    "module-assign-buffer": Case(TypeError, lambda tmp: _assign_array_to_buffer()),
     "sequential-not-module": Case(TypeError, lambda tmp: nn.Sequential(nn.Linear(1, 1), np.tanh)),
     "linear-sizes": Case(ValueError, lambda tmp: nn.Linear(0, 3)),
     # ---- functional API and checking
@@ -269,14 +292,74 @@ def _inplace_view() -> None:
     x += 1.0
 
 
+def _inplace_shared_memory() -> None:
+    h = _leaf(1.0, 2.0, 3.0) * 1.0
+    p = h[0:2]
+    p *= 10.0
+
+
 def _duplicate_params() -> None:
     w = _leaf(1.0)
     optim.SGD([w, w], lr=0.1)
 
 
+def _ctrl_c_at_step_5() -> None:
+    w = _leaf(1.0, 2.0)
+
+    def press_ctrl_c(info: object) -> None:
+        if info.step == 5:  # type: ignore[attr-defined]
+            raise KeyboardInterrupt
+
+    tg.fit([w], lambda: (w * w).sum(), lr=0.01, max_steps=100, callbacks=press_ctrl_c, progress=False)
+
+
 def _fit_optimizer_and_lr() -> None:
     w = _leaf(1.0)
     tg.fit([w], lambda: (w * w).sum(), optimizer=optim.SGD([w], lr=0.1), lr=0.1)
+
+
+def _assign_array_to_buffer() -> None:
+    model = nn.Linear(3, 1)
+    model.register_buffer("running_mean", tg.zeros(3))
+    model.running_mean = np.zeros(3)
+
+
+def _step_with_grad(grad: object) -> None:
+    w = _leaf(1.0)
+    w.grad = grad
+    optim.SGD([w], lr=0.1).step()
+
+
+def _load_adam_state_without(key: str) -> None:
+    w = _leaf(1.0, 2.0)
+    opt = optim.Adam([w])
+    w.grad = tg.Tensor([1.0, 1.0])
+    opt.step()
+    saved = opt.state_dict()
+    del saved["state"][0][key]
+    optim.Adam([_leaf(1.0, 2.0)]).load_state_dict(saved)
+
+
+def _npz_declaring(tmp: Path, shape: tuple[int, ...], data: bytes = b"") -> Path:
+    """An .npz for Linear(2, 1) whose weight header declares ``shape`` but holds only ``data``."""
+    import zipfile
+
+    path = tmp / "declared.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        with archive.open("weight.npy", "w") as member:
+            np.lib.format.write_array_header_1_0(member, {"descr": "<f8", "fortran_order": False, "shape": shape})
+            member.write(data)
+        with archive.open("bias.npy", "w") as member:
+            np.lib.format.write_array(member, np.zeros(1))
+    return path
+
+
+def _load_damaged(tmp: Path) -> None:
+    path = nn.Linear(2, 1).save(tmp / "model.npz")
+    raw = bytearray(path.read_bytes())
+    raw[raw.index(b"\x93NUMPY") + 128] ^= 0xFF  # a data byte of the first member
+    path.write_bytes(bytes(raw))
+    nn.Linear(2, 1).load(path)
 
 
 def _assign_array_to_parameter() -> None:

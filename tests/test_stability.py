@@ -348,13 +348,18 @@ def test_euclidean_norm_at_zero_is_nan_and_the_documented_fix_is_zero():
     np.testing.assert_allclose(y.grad.numpy(), [0.6, 0.8], rtol=1e-12)
 
 
-def test_std_of_equal_values_has_a_nan_gradient_as_pytorch():
+def test_std_of_equal_values_has_a_zero_gradient_as_pytorch():
+    # torch.tensor([2., 2., 2.], requires_grad=True).std(correction=0).backward() -> zeros
+    # (its std backward masks result == 0; so does correction=1). Not NaN (0·inf).
     x = tg.Tensor([2.0, 2.0, 2.0], requires_grad=True)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="raise"):  # no 0·inf computed anywhere, not even in a masked branch
         s = x.std()
         s.backward()
     assert s.item() == 0.0
-    assert np.isnan(x.grad.numpy()).all()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0])
+    x.grad = None
+    x.std(ddof=1).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0])
 
 
 def test_abs_relu_at_zero_are_zero():

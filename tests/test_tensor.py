@@ -613,8 +613,8 @@ def test_shape_method_errors_are_clear():
         tg.zeros(2, 3).sum(axis=(0, 0))
     with pytest.raises(ValueError, match="permutation"):
         tg.zeros(2, 3).permute(0, 0)
-    with pytest.raises(ValueError, match="1-D"):
-        Tensor(1.0).softmax()
+    with pytest.raises(ValueError, match="softmax needs at least one axis"):
+        tg.zeros(2, 3).softmax(axis=())  # (a 0-d tensor is fine: softmax 1.0, as PyTorch)
     with pytest.raises(ValueError, match="cannot broadcast"):
         tg.zeros(3).broadcast_to(2, 2)
     with pytest.raises(ValueError, match="cannot concatenate"):
@@ -691,3 +691,233 @@ def test_pickling_keeps_data_and_requires_grad_but_no_graph(dtype):
     (restored * 3.0).sum().backward()  # a working leaf
     np.testing.assert_array_equal(restored.grad.numpy(), [3.0, 3.0])
     assert copy.deepcopy(x).requires_grad and not np.shares_memory(copy.deepcopy(x).numpy(), x.numpy())
+
+
+# --------------------------------------------------------------------------- never silently wrong (issue 11)
+try:  # torch is NOT a dependency: when it happens to be installed, compare with it as well
+    import torch
+except ImportError:  # pragma: no cover - depends on the environment
+    torch = None
+
+
+def _torch_index(index):
+    """The same index for torch: lists/tuples inside it (and a top-level list) as int tensors."""
+    def part(p):
+        if isinstance(p, (list, tuple, np.ndarray)):
+            return torch.as_tensor(np.asarray(p))
+        return int(p) if isinstance(p, np.integer) else p
+    return tuple(part(p) for p in index) if isinstance(index, tuple) else part(index)
+
+
+INDEX_FORMS = [
+    ((3,), ((0, 0, 2),)),  # a tuple inside the index tuple is an integer-array index
+    ((3,), [0, 0, 2]),
+    ((3,), [[0, 0], [2, 0]]),  # nested lists
+    ((3,), [-1, 2]),  # -1 and 2 are the same element
+    ((2, 3), ((0, 0), (1, 1))),
+    ((1, 3), ((-1, 0), slice(None))),
+    ((2, 3), ((0, 0),)),
+    ((2, 3), (Ellipsis, [2, 2])),
+    ((2, 3), (None, 0, [1, 1])),
+    ((2, 3), (np.int64(0), (2, 2))),
+    ((2, 3), ([True, False], [1, 1])),  # a boolean mask with an integer array
+    ((2, 3), (slice(None), ((1, 1), (0, 1)))),  # a tuple of tuples inside the index tuple
+]
+
+
+@pytest.mark.parametrize("shape, index", INDEX_FORMS, ids=[repr(i) for _, i in INDEX_FORMS])
+def test_repeated_indices_accumulate_in_every_index_form(shape, index):
+    a = np.arange(float(np.prod(shape))).reshape(shape)
+    x = _leaf(a)
+    out = x[index]
+    np.testing.assert_array_equal(out.numpy(), a[index])  # numpy reads every form the same way
+    out.sum().backward()
+    expected = np.zeros(shape)
+    np.add.at(expected, index, 1.0)  # repeats add up
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+    if torch is not None:
+        t = torch.tensor(a, requires_grad=True)
+        t[_torch_index(index)].sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+def test_repeated_tensor_indices_accumulate_inside_an_index_tuple():
+    x = _leaf([1.0, 2.0, 3.0])
+    x[(Tensor([2.0, 2.0]),)].sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 2.0])
+    y = _leaf(np.ones((2, 3)))
+    y[Tensor([1.0, 1.0]), (0, 0)].sum().backward()
+    np.testing.assert_array_equal(y.grad.numpy(), [[0.0, 0.0, 0.0], [2.0, 0.0, 0.0]])
+
+
+def test_repeated_indices_accumulate_under_create_graph_too():
+    x = _leaf([1.0, 2.0, 3.0])
+    (g,) = tg.autograd.grad((x[(0, 0, 2),] ** 2).sum(), [x], create_graph=True)
+    np.testing.assert_array_equal(g.numpy(), [4.0, 0.0, 6.0])  # 2·(2·x0), 0, 2·x2
+
+
+def test_transpose_of_two_axes_swaps_them_on_2d_and_3d():
+    W = Tensor(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(W.transpose(0, 1).numpy(), W.numpy().T)  # was W unchanged
+    np.testing.assert_array_equal(W.transpose(1, 0).numpy(), W.numpy().T)
+    np.testing.assert_array_equal(W.transpose(-1, 0).numpy(), W.numpy().T)
+    np.testing.assert_array_equal(W.transpose(0, 0).numpy(), W.numpy())
+    A = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(Tensor(A).transpose(0, 2).numpy(), np.swapaxes(A, 0, 2))
+    np.testing.assert_array_equal(Tensor(A).transpose(np.int64(1), -1).numpy(), np.swapaxes(A, 1, 2))
+    if torch is not None:
+        np.testing.assert_array_equal(W.transpose(0, 1).numpy(), torch.tensor(W.numpy()).transpose(0, 1).numpy())
+    x = _leaf(np.arange(6.0).reshape(2, 3))
+    (x.transpose(0, 1) * Tensor(np.arange(6.0).reshape(3, 2))).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.arange(6.0).reshape(3, 2).T)
+
+
+def test_transpose_with_a_full_permutation_keeps_numpys_meaning():
+    A = np.arange(24.0).reshape(2, 3, 4)
+    t = Tensor(A)
+    for args in [(), ((2, 0, 1),), (2, 0, 1), ([1, 0, 2],), (None,)]:
+        np.testing.assert_array_equal(t.transpose(*args).numpy(), A.transpose(*args))
+    W = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(Tensor(W).transpose((0, 1)).numpy(), W)  # numpy's one-tuple form
+    np.testing.assert_array_equal(Tensor(W).transpose((1, 0)).numpy(), W.T)
+    np.testing.assert_array_equal(t.permute(2, 0, 1).numpy(), A.transpose(2, 0, 1))
+
+
+BAD_AXES = [
+    (lambda: tg.zeros(2, 3).transpose(5, 0), IndexError, r"transpose axis 5 is out of range .*2 dimension\(s\) \(shape \(2, 3\)\)"),
+    (lambda: tg.zeros(2, 3).transpose(True, 0), TypeError, r"transpose axis must be an integer, got the bool True"),
+    (lambda: tg.zeros(2, 3, 4).transpose((0, 1)), ValueError, r"transpose\(0, 1\)"),
+    (lambda: tg.zeros(2, 3, 4).transpose(0, 1, 5), IndexError, r"transpose axes 5 is out of range"),
+    (lambda: tg.zeros(2, 3).permute(0, 2), IndexError, r"permute axes 2 is out of range"),
+    (lambda: tg.cat([tg.zeros(2, 3), tg.zeros(2, 3)], axis=2), IndexError, r"concatenate axis 2 is out of range"),
+    (lambda: tg.stack([tg.zeros(2, 3), tg.zeros(2, 3)], axis=3), IndexError, r"stack axis 3 .*inserting"),
+    (lambda: tg.zeros(2, 3).flatten(1, 0), ValueError, r"start_dim=1 comes after end_dim=0"),
+    (lambda: tg.zeros(2, 3).flatten(0, 2), IndexError, r"flatten end_dim 2 is out of range"),
+    (lambda: tg.zeros(2, 3).sum(axis="0"), TypeError, r"axis must be an integer, got str '0'"),
+    (lambda: tg.zeros(2, 3).sum(axis=1.0), TypeError, r"axis must be an integer, got float 1.0"),
+    (lambda: tg.zeros(2, 3).mean(dim=True), TypeError, r"bool"),
+    (lambda: tg.zeros(2, 3).max(axis=(0, 2)), IndexError, r"axis 2 is out of range .*\(shape \(2, 3\)\)"),
+    (lambda: tg.zeros(2, 3).min(axis=-3), IndexError, r"axis -3 is out of range"),
+    (lambda: tg.zeros(2, 3).var(axis=2.0), TypeError, r"float"),
+    (lambda: tg.zeros(2, 3).std(axis=[5]), IndexError, r"axis 5"),
+    (lambda: tg.zeros(2, 3).logsumexp(axis=2), IndexError, r"axis 2"),
+    (lambda: tg.zeros(2, 3).softmax(axis=2), IndexError, r"axis 2"),
+    (lambda: tg.zeros(2, 3).log_softmax(axis=1.0), TypeError, r"float"),
+    (lambda: tg.zeros(2, 1).squeeze(2), IndexError, r"squeeze axis 2"),
+    (lambda: tg.zeros(2).unsqueeze(2.0), TypeError, r"unsqueeze axis must be an integer"),
+    (lambda: Tensor(1.0).sum(axis=1), IndexError, r"0-d tensor accepts only axis 0 or -1"),
+    (lambda: tg.zeros(2, 2).reshape(2.5, 2), TypeError, r"reshape shape entry must be an integer, got float 2.5"),
+    (lambda: tg.zeros(2, 2).view((2, "2")), TypeError, r"got str"),
+    (lambda: tg.zeros(2, 2).reshape(-1, -1), ValueError, r"at most one size can be inferred"),
+    (lambda: tg.zeros(2, 2).reshape(-2, -2), ValueError, r"negative size -2"),
+    (lambda: tg.zeros(2).broadcast_to(2.0, 2), TypeError, r"broadcast_to shape entry"),
+    (lambda: tg.zeros(2).broadcast_to(-1, 2), ValueError, r"negative size"),
+    (lambda: tg.zeros(2.5), TypeError, r"float 2.5"),
+    (lambda: tg.full((2, 1.5), 0.0), TypeError, r"float 1.5"),
+    (lambda: tg.randn(True, rng=0), TypeError, r"bool"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", BAD_AXES, ids=[m for _, _, m in BAD_AXES])
+def test_every_axis_and_shape_argument_is_validated(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_out_of_range_axes_raise_what_numpy_and_pytorch_users_catch():
+    with pytest.raises(np.exceptions.AxisError) as info:
+        tg.zeros(2, 3).transpose(5, 0)
+    assert isinstance(info.value, IndexError) and isinstance(info.value, ValueError)
+
+
+def test_valid_axis_and_shape_forms_still_work():
+    t = Tensor(np.arange(6.0).reshape(2, 3))
+    assert t.sum(axis=np.int64(1)).shape == (2,) and t.sum(axis=[0, 1]).shape == () and t.sum(axis=(-1,)).shape == (2,)
+    assert t.reshape(np.int64(3), -1).shape == (3, 2) and t.reshape([6]).shape == (6,) and t.reshape(np.array([3, 2])).shape == (3, 2)
+    assert t.flatten(-2, -1).shape == (6,) and Tensor(1.0).flatten().shape == (1,) and Tensor(1.0).flatten(0, -1).shape == (1,)
+    assert t.unsqueeze(-1).shape == (2, 3, 1) and t.unsqueeze(2).shape == (2, 3, 1)
+    assert tg.stack([t, t], axis=-1).shape == (2, 3, 2) and tg.cat([t, t], axis=-1).shape == (2, 6)
+    assert tg.zeros(np.int64(2), 3).shape == (2, 3) and tg.full(2, 1.0).shape == (2,) and tg.ones(()).shape == ()
+
+
+def test_in_place_on_a_view_of_a_non_leaf_raises_instead_of_rebinding():
+    x = _leaf([1.0, 2.0, 3.0])
+    h = x * 1.0
+    p = h[0:2]
+    with pytest.raises(RuntimeError, match=r"shares its memory.*p = p \* 10|shares its memory.*x = x \* y"):
+        p *= 10.0
+    np.testing.assert_array_equal(h.numpy(), [1.0, 2.0, 3.0])  # nothing half-done
+    for view in (h.reshape(3, 1), h.T, h[...], x[1:]):  # other views, and a view of a leaf
+        with pytest.raises(RuntimeError, match="shares its memory"):
+            view += 1.0
+    with pytest.raises(RuntimeError, match="shares its memory"):
+        h *= 10.0  # the base, while its view p is alive: p would keep the old values
+    # Without grad the same code writes through, as PyTorch: the result never depends on grad mode
+    # silently.
+    with tg.no_grad():
+        g = x * 1.0
+        q = g[0:2]
+        q *= 10.0
+    np.testing.assert_array_equal(g.numpy(), [10.0, 20.0, 3.0])
+    if torch is not None:  # what PyTorch computes with the write-through
+        tx = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        th = tx * 1.0
+        tp = th[0:2]
+        tp *= 10.0
+        np.testing.assert_array_equal(th.detach().numpy(), g.numpy())
+
+
+def test_in_place_on_a_non_leaf_whose_views_are_gone_still_records():
+    import gc
+
+    x = _leaf([1.0, 2.0, 3.0])
+    h = x * 1.0
+    p = h[0:2]
+    del p
+    gc.collect()
+    h *= 10.0  # no other tensor sees h's memory any more: recorded out of place
+    h.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [10.0, 10.0, 10.0])
+    x.grad = None
+    v = (x * 1.0)[0:2]  # a view whose base is gone: nothing to write through to
+    v *= 10.0
+    v.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [10.0, 10.0, 0.0])
+    t = Tensor([1.0, 2.0, 3.0])
+    for _ in range(100):  # many dead views of one tensor: the bookkeeping stays small
+        t[0:2].sum()
+    assert len(t._version_box) < 40
+
+
+def test_a_detached_alias_of_a_non_leaf_blocks_recorded_in_place():
+    x = _leaf([1.0, 2.0])
+    h = x * 1.0
+    d = h.detach()
+    with pytest.raises(RuntimeError, match="shares its memory"):
+        h += 1.0
+    d += 1.0  # needs no grad: writes through, as PyTorch (and bumps the shared version)
+    np.testing.assert_array_equal(h.numpy(), [2.0, 3.0])
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix itself warns
+def test_np_matrix_becomes_a_plain_2d_array():
+    M = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    t = Tensor(M)
+    assert type(t.data) is np.ndarray and t.shape == (2, 2)
+    expected = np.asarray(M) * np.asarray(M)  # elementwise, not the matrix product M * M
+    np.testing.assert_array_equal((Tensor(M) * Tensor(M)).numpy(), expected)
+    np.testing.assert_array_equal((t * M).numpy(), expected)
+    np.testing.assert_array_equal((M * t).numpy(), expected)
+    np.testing.assert_array_equal((M + t).numpy(), 2 * np.asarray(M))
+    np.testing.assert_array_equal((t @ M).numpy(), np.asarray(M) @ np.asarray(M))
+    assert type((M * t).data) is np.ndarray and type((t - M).data) is np.ndarray
+    assert Tensor(np.matrix([1.0, 2.0])).shape == (1, 2)  # the 2-D shape is kept
+
+
+def test_masked_arrays_are_refused_with_the_fix():
+    m = np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 1, 0])
+    for call in (lambda: Tensor(m), lambda: Tensor([1.0, 2.0, 3.0]) * m, lambda: m + Tensor([1.0, 2.0, 3.0]),
+                 lambda: tg.where(m > 1.0, Tensor([1.0, 2.0, 3.0]), 0.0), lambda: tg.grad(lambda x: x.sum())(m)):
+        with pytest.raises(TypeError, match=r"masked array.*filled\(value\)"):
+            call()
+    np.testing.assert_array_equal(Tensor(m.filled(0.0)).numpy(), [1.0, 0.0, 3.0])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -238,12 +239,47 @@ def _new_tensor(
     return out
 
 
-def _shared_version_box(out: np.ndarray, args: tuple[Any, ...]) -> list[int] | None:
-    """The version counter of the input whose memory ``out`` is a view of, if any."""
+def _shared_version_box(out: np.ndarray, args: tuple[Any, ...], result: Any) -> list[int] | None:
+    """The version counter of the input whose memory ``out`` is a view of, if any (then
+    ``result``, the tensor holding ``out``, is recorded as one more tensor sharing it)."""
     for a in args:
         if not isinstance(a, _CONSTANT_TYPES) and np.may_share_memory(out, a.data):
-            return a._version_box
+            return share_version_box(a, result)
     return None
+
+
+def share_version_box(owner: Any, sharer: Any) -> list[Any]:
+    """Make ``sharer`` (a view of ``owner``'s memory, or an alias of it: ``detach``,
+    ``Tensor(t)``) share ``owner``'s version counter, and return that counter.
+
+    The counter is a list: ``box[0]`` is the version; ``box[1:]`` are weak references to the
+    tensors sharing it (the first one the owner), so that an in-place operation can ask
+    which *other live* tensors would see its write (:func:`memory_sharers`). Dead references
+    are dropped as the list doubles (at 16, 32, ... entries): slicing one tensor in a loop
+    does not grow it without bound.
+    """
+    box = owner._version_box
+    n = len(box)
+    if n == 1:
+        box.append(weakref.ref(owner))
+    elif n >= 16 and not n & (n - 1):
+        box[1:] = [r for r in box[1:] if r() is not None]
+    box.append(weakref.ref(sharer))
+    return box
+
+
+def memory_sharers(t: Any) -> list[Any]:
+    """The other live tensors that see (part of) ``t``'s memory: its base, its views, its
+    aliases. Empty for a tensor whose memory nothing else sees."""
+    box = t._version_box
+    if len(box) == 1:
+        return []
+    out = []
+    for ref in box[1:]:
+        other = ref()
+        if other is not None and other is not t and np.may_share_memory(other.data, t.data):
+            out.append(other)
+    return out
 
 
 # --------------------------------------------------------------------------- functions
@@ -359,7 +395,7 @@ class Function:
         result.grad = None
         result._retains_grad = False
         # A view of an input's memory shares that input's version counter (as PyTorch).
-        box = _shared_version_box(out, args) if cls.returns_view else None
+        box = _shared_version_box(out, args, result) if cls.returns_view else None
         result._version_box = [0] if box is None else box
         if not (requires and state.grad_enabled):
             result.requires_grad = False
@@ -698,6 +734,11 @@ def _run_backward(
     return leaf_grads, retained, captured
 
 
+_grad_lock = threading.RLock()
+"""Serializes accumulation into ``.grad`` across threads. Re-entrant, so a backward() started
+from inside an accumulation (say, by a Tensor subclass's ``__add__``) cannot deadlock."""
+
+
 def backward(
     root: Any,
     gradient: Any = None,
@@ -711,16 +752,19 @@ def backward(
     seed = _seed_gradient(root, gradient, create_graph)
     leaf_grads, retained, _ = _run_backward([root], [seed], retain_graph, create_graph)
     # Only now, with the whole pass done, touch user-visible state: a backward that fails
-    # half-way leaves every .grad as it was.
-    for t, g in retained + leaf_grads:
-        if not t.requires_grad:
-            continue
-        if t.grad is None:
-            t.grad = _as_grad(t, g, create_graph)
-        elif create_graph or t.grad.requires_grad or not isinstance(g, np.ndarray):
-            t.grad = t.grad + g
-        else:
-            t.grad.data = t.grad.data + g
+    # half-way leaves every .grad as it was. Reading .grad and writing the sum back is not
+    # atomic (numpy releases the GIL while it adds), so threads that backward into a shared
+    # leaf take turns here; the lock is taken once per backward() and only around this loop.
+    with _grad_lock:
+        for t, g in retained + leaf_grads:
+            if not t.requires_grad:
+                continue
+            if t.grad is None:
+                t.grad = _as_grad(t, g, create_graph)
+            elif create_graph or t.grad.requires_grad or not isinstance(g, np.ndarray):
+                t.grad = t.grad + g
+            else:
+                t.grad.data = t.grad.data + g
 
 
 def grad(

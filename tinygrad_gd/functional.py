@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd
+from . import _validate, autograd
 from .autograd import GraphTensor, enable_grad
 from .tensor import Tensor
 
@@ -32,7 +32,7 @@ Argnums = int | Sequence[int]
 def _leaf(value: Any, what: str) -> Tensor:
     """A fresh float leaf requiring grad, holding a copy of ``value``'s numbers."""
     data = value.data if isinstance(value, GraphTensor) else value
-    arr = np.asarray(data)
+    arr = np.asarray(_validate.plain_array(data, what))  # a masked array raises, np.matrix is plain
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"{what} must hold real numbers, got dtype {arr.dtype}")
     if arr.dtype.kind in "iub":

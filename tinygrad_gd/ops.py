@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .autograd import Function, register_op
+from . import _validate
+from .autograd import Function, GraphTensor, register_op
 
 # --------------------------------------------------------------------------- namespace
 # The seam between backward rules and the array library: each function takes numpy arrays
@@ -87,9 +88,20 @@ def expand_reduced(g: Any, shape: tuple[int, ...], axis: tuple[int, ...] | None,
 
 
 # --------------------------------------------------------------------------- helpers
+def _floating(x: Any) -> np.ndarray:
+    """``x`` itself when it holds floats, else ``x`` as float64.
+
+    Float-valued ops (exp, sigmoid, mean, softmax, ...) on integer or bool tensors promote
+    to float64, as PyTorch promotes to its default float: never truncated back to the
+    integer dtype (sigmoid([1, 2, -3]) is not [0, 0, 0]), never numpy's float16 for bool or
+    int8. Float arrays pass through untouched (same object: saved-input tracking holds)."""
+    x = np.asarray(x)
+    return x if x.dtype.kind == "f" else x.astype(np.float64)
+
+
 def _sigmoid(x: Any) -> np.ndarray:
     """Stable logistic: never exponentiates a large positive number."""
-    x = np.asarray(x)
+    x = _floating(x)
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
 
@@ -103,20 +115,10 @@ def _scatter(g: np.ndarray, index: Any, shape: tuple[int, ...], accumulate: bool
     return out
 
 
-def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...] | None:
-    """``None`` or a sorted tuple of non-negative axes; clear error when out of range."""
-    if axis is None:
-        return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        a = int(a)
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimension(s)")
-        out.append(a % ndim if ndim else 0)
-    if len(set(out)) != len(out):
-        raise ValueError(f"repeated axis in {axis}")
-    return tuple(sorted(out))
+def normalize_axis(axis: Any, ndim: int, argument: str = "axis", shape: tuple[int, ...] | None = None) -> tuple[int, ...] | None:
+    """``None`` or a sorted tuple of non-negative axes (see ``_validate.axes``: integers only,
+    in range, each once; a clear error otherwise)."""
+    return _validate.axes(axis, ndim, argument, shape)
 
 
 # --------------------------------------------------------------------------- binary
@@ -175,7 +177,8 @@ class Div(Function):
 
 @register_op
 class Pow(Function):
-    """f(a, b) = a ** b;  df/da = b a^(b-1), df/db = a^b log(a) (0 where a = 0, NaN where a < 0)"""
+    """f(a, b) = a ** b;  df/da = b a^(b-1) (exactly 0 where b = 0, a = 0 and ±inf included),
+    df/db = a^b log(a) (0 where a = 0, NaN where a < 0)"""
 
     def forward(self, a, b):
         out = np.power(a, b)
@@ -187,24 +190,36 @@ class Pow(Function):
         need_a, need_b = self.needs_input_grad
         ga = gb = None
         if need_a:
-            if isinstance(b, (int, float)) and b == 0:
-                ga = g * 0.0 * a  # d/da a**0 = 0, also at a = 0 (where b·a^(b-1) is 0·inf)
-            elif isinstance(b, (int, float)) and b == 2:
-                ga = g * a * 2.0
-            elif isinstance(b, (int, float)):
-                ga = g * b * a ** (b - 1)
+            if isinstance(b, (int, float)):  # a constant exponent
+                if b == 0:
+                    # a**0 = 1 for every a: the derivative is exactly 0 (selected: no 0·inf
+                    # at a = 0 or a = ±inf, nor from an inf upstream gradient)
+                    ga = where(False, g, 0.0)
+                elif b == 2:
+                    ga = g * a * 2.0
+                else:
+                    ga = g * b * a ** (b - 1)
             else:
-                # Where an exponent entry is 0 the derivative is 0, even at a = 0 (PyTorch):
-                # raise a to the power 1 there instead of -1, so no 0·inf appears.
-                b_arr = np.asarray(b if _is_array(b) else b.data)
-                ga = g * b * a ** where(b_arr == 0, 1.0, b - 1)
+                # An exponent array or Tensor: b·a^(b-1) is right everywhere, its derivative
+                # in b too (a^(b-1)·(1 + b log a), which is 1/a at b = 0: create_graph needs
+                # it), except where b = 0 meets a = 0 (0·inf) or a non-finite upstream
+                # gradient. Only there the 0 is selected, with safe operands inside (a double
+                # where, so that no NaN appears in the branch not taken either).
+                stuck = (_raw(b) == 0) & ((_raw(a) == 0) | ~np.isfinite(_raw(g)))
+                if stuck.any():
+                    safe = where(stuck, 0.0, g) * b * where(stuck, 1.0, a) ** (b - 1)
+                    ga = where(stuck, 0.0, safe)
+                else:
+                    ga = g * b * a ** (b - 1)
         if need_b:
             # Only computed when the exponent requires grad: log of a negative base is NaN.
-            a_arr = a if _is_array(a) else a.data
-            positive = np.asarray(a_arr) > 0
-            safe_log = log(where(positive, a, 1.0))
-            undefined = np.where(np.asarray(a_arr) < 0, np.nan, 0.0)
-            gb = where(positive, g * out * safe_log, undefined)
+            a_arr = np.asarray(_raw(a))
+            positive = a_arr > 0
+            if positive.all():
+                gb = g * out * log(a)
+            else:  # select (a double where: no 0·inf from an inf upstream where a ≤ 0)
+                inside = where(positive, g, 0.0) * out * log(where(positive, a, 1.0))
+                gb = where(positive, inside, np.where(a_arr < 0, np.nan, 0.0))
         return ga, gb
 
 
@@ -268,32 +283,46 @@ class MatMul(Function):
         return ga, gb
 
 
+class _Choose(Function):
+    """Shared rule of elementwise maximum/minimum: the gradient goes to the chosen input,
+    split evenly on ties. It is *selected* (never multiplied by a 0/1 mask): where an input
+    lost, its gradient is exactly 0 even when the upstream one is inf (maximum(x, 0).sqrt()
+    at x < 0). A NaN operand passes the gradient to both inputs, as PyTorch."""
+
+    pick = staticmethod(np.maximum)
+    loses = staticmethod(np.less)  # a loses to b where loses(a, b)
+
+    def forward(self, a, b):
+        a_arr, b_arr = np.asarray(a), np.asarray(b)
+        self.keep_a, self.keep_b = ~self.loses(a_arr, b_arr), ~self.loses(b_arr, a_arr)
+        tie = a_arr == b_arr
+        self.half = np.where(tie, 0.5, 1.0) if tie.any() else None
+        return self.pick(a, b)
+
+    def backward(self, g):
+        need_a, need_b = self.needs_input_grad
+        ga = where(self.keep_a, g, 0.0) if need_a else None
+        gb = where(self.keep_b, g, 0.0) if need_b else None
+        if self.half is not None:
+            ga = ga * self.half if need_a else None
+            gb = gb * self.half if need_b else None
+        return ga, gb
+
+
 @register_op
-class Maximum(Function):
+class Maximum(_Choose):
     """f(a, b) = max(a, b);  gradient to the larger input, split evenly on ties"""
 
-    def forward(self, a, b):
-        a_arr, b_arr = np.asarray(a), np.asarray(b)
-        self.mask_a = (a_arr > b_arr) + 0.5 * (a_arr == b_arr)
-        return np.maximum(a, b)
-
-    def backward(self, g):
-        mask_a = self.mask_a
-        return g * mask_a, g * (1.0 - mask_a)
+    pick = staticmethod(np.maximum)
+    loses = staticmethod(np.less)
 
 
 @register_op
-class Minimum(Function):
+class Minimum(_Choose):
     """f(a, b) = min(a, b);  gradient to the smaller input, split evenly on ties"""
 
-    def forward(self, a, b):
-        a_arr, b_arr = np.asarray(a), np.asarray(b)
-        self.mask_a = (a_arr < b_arr) + 0.5 * (a_arr == b_arr)
-        return np.minimum(a, b)
-
-    def backward(self, g):
-        mask_a = self.mask_a
-        return g * mask_a, g * (1.0 - mask_a)
+    pick = staticmethod(np.minimum)
+    loses = staticmethod(np.greater)
 
 
 @register_op
@@ -329,7 +358,7 @@ class Exp(Function):
     """f(x) = exp(x);  f'(x) = exp(x)"""
 
     def forward(self, x):
-        out = np.exp(x)
+        out = np.exp(_floating(x))
         self.save_for_backward(out)
         return out
 
@@ -344,7 +373,7 @@ class Log(Function):
 
     def forward(self, x):
         self.save_for_backward(x)
-        return np.log(x)
+        return np.log(_floating(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -356,7 +385,7 @@ class Sqrt(Function):
     """f(x) = √x;  f'(x) = 1/(2√x) (inf at 0, as PyTorch)"""
 
     def forward(self, x):
-        out = np.sqrt(x)
+        out = np.sqrt(_floating(x))
         self.save_for_backward(out)
         return out
 
@@ -367,7 +396,7 @@ class Sqrt(Function):
 
 @register_op
 class Abs(Function):
-    """f(x) = |x|;  f'(x) = sign(x) (0 at 0)"""
+    """f(x) = |x|;  f'(x) = sign(x) (0 at 0: selected, so an inf upstream at 0 gives 0, not NaN)"""
 
     def forward(self, x):
         self.save_for_backward(x)
@@ -375,7 +404,8 @@ class Abs(Function):
 
     def backward(self, g):
         (x,) = self.saved
-        return g * sign(x)
+        x_raw = _raw(x)
+        return sign(x_raw) * where(x_raw != 0, g, 0.0)
 
 
 @register_op
@@ -384,7 +414,7 @@ class Sin(Function):
 
     def forward(self, x):
         self.save_for_backward(x)
-        return np.sin(x)
+        return np.sin(_floating(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -397,7 +427,7 @@ class Cos(Function):
 
     def forward(self, x):
         self.save_for_backward(x)
-        return np.cos(x)
+        return np.cos(_floating(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -409,7 +439,7 @@ class Tanh(Function):
     """f(x) = tanh(x);  f'(x) = 1 - tanh(x)²"""
 
     def forward(self, x):
-        out = np.tanh(x)
+        out = np.tanh(_floating(x))
         self.save_for_backward(out)
         return out
 
@@ -441,7 +471,9 @@ class Relu(Function):
         return np.maximum(x, 0)
 
     def backward(self, g):
-        return g * self.mask
+        # Masks *select* (never g * mask): where the mask is off the gradient is exactly 0,
+        # even when the upstream one is inf (relu(x).sqrt() at x < 0: sqrt'(0) = inf).
+        return where(self.mask, g, 0.0)
 
 
 @register_op
@@ -449,11 +481,14 @@ class LeakyRelu(Function):
     """f(x) = x if x > 0 else slope·x;  f'(x) = 1 if x > 0 else slope"""
 
     def forward(self, x, slope=0.01):
-        self.scale = np.where(x > 0, 1.0, slope).astype(x.dtype, copy=False)
-        return x * self.scale
+        self.mask, self.slope = x > 0, slope
+        # (x * slope promotes an integer x to float64: -3 with slope 0.5 is -1.5, not 0)
+        return np.where(self.mask, x, x * slope)
 
     def backward(self, g):
-        return g * self.scale
+        if self.slope == 0:  # select: an inf upstream where x ≤ 0 gives 0, not inf·0 = NaN
+            return where(self.mask, g, 0.0)
+        return where(self.mask, g, g * self.slope)
 
 
 @register_op
@@ -462,6 +497,7 @@ class Softplus(Function):
 
     def forward(self, x):
         self.save_for_backward(x)
+        x = _floating(x)
         return np.logaddexp(0.0, x).astype(x.dtype, copy=False)
 
     def backward(self, g):
@@ -483,7 +519,7 @@ class Clip(Function):
         return np.clip(x, lo, hi)
 
     def backward(self, g):
-        return g * self.inside
+        return where(self.inside, g, 0.0)  # select, not multiply (see Relu)
 
 
 @register_op
@@ -529,7 +565,9 @@ class Mean(Function):
 
 
 class _Extremum(Function):
-    """Shared rule of max/min reductions: ties share the gradient evenly."""
+    """Shared rule of max/min reductions: ties share the gradient evenly. The gradient is
+    *selected* onto the extreme entries (never multiplied by a 0/1 mask): the others get
+    exactly 0 even when the upstream gradient is inf. A NaN extreme sends it to the NaN."""
 
     reduce = staticmethod(np.max)
 
@@ -539,12 +577,16 @@ class _Extremum(Function):
         self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
         out = self.reduce(x, axis=axis, keepdims=True)
         mask = x == out
-        self.weights = (mask / mask.sum(axis=axis, keepdims=True)).astype(x.dtype, copy=False)
+        if out.dtype.kind == "f" and np.isnan(out).any():
+            mask |= np.isnan(x)  # (NaN == NaN is False: without this no entry would be chosen)
+        self.mask = mask
+        share = 1.0 / mask.sum(axis=axis, keepdims=True)  # 1/k for k tied extremes
+        self.share = share.astype(x.dtype if x.dtype.kind == "f" else np.float64, copy=False)
         return out if keepdims else np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
 
     def backward(self, g):
         g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
-        return g * self.weights
+        return where(self.mask, g * self.share, 0.0)
 
 
 @register_op
@@ -562,14 +604,38 @@ class Min(_Extremum):
 
 
 @register_op
+class Std(Function):
+    """f(x) = √(Σ (x - mean)² / (n - ddof)) over axis;  df/dx = (x - mean) / ((n - ddof)·f),
+    and 0 where f = 0 (equal values, or one value: a batch of one), as PyTorch"""
+
+    def forward(self, x, axis=None, ddof=0, keepdims=False):
+        self.in_shape, self.axis, self.ddof, self.keepdims = x.shape, axis, ddof, keepdims
+        self.count = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
+        out = np.std(_floating(x), axis=axis, ddof=ddof, keepdims=keepdims)
+        self.save_for_backward(x, out)
+        return out
+
+    def backward(self, g):
+        x, out = self.saved
+        g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
+        out = expand_reduced(out, self.in_shape, self.axis, self.keepdims)
+        # √'(0) = inf meets (x - mean) = 0 where the spread is 0: select 0 there (not 0·inf =
+        # NaN), with a safe divisor inside; a NaN std stays NaN.
+        spread = _raw(out) != 0
+        scale = where(spread, g / (where(spread, out, 1.0) * float(self.count - self.ddof)), 0.0)
+        return scale * (x - x.mean(axis=self.axis, keepdims=True))
+
+
+@register_op
 class LogSumExp(Function):
     """f(x) = log Σ exp(x) over axis (shifted by the max: stable);  df/dx = softmax(x)"""
 
     def forward(self, x, axis=None, keepdims=False):
         self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        m = np.max(x, axis=axis, keepdims=True)
+        m = _max_keepdims(x, axis)
         m = np.where(np.isfinite(m), m, 0.0)
-        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+        with np.errstate(divide="ignore"):  # an empty axis: log Σ∅ = log 0 = -inf, as PyTorch
+            out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
         self.save_for_backward(x, out)
         if keepdims:
             return out
@@ -586,13 +652,22 @@ class LogSumExp(Function):
 
 
 # --------------------------------------------------------------------------- nn
+def _max_keepdims(x: np.ndarray, axis: Any) -> np.ndarray:
+    """max over ``axis`` with keepdims; -inf (the max of nothing) where an axis is empty."""
+    if x.size == 0:
+        return np.max(_floating(x), axis=axis, keepdims=True, initial=-np.inf)
+    return np.max(x, axis=axis, keepdims=True)
+
+
 @register_op
 class Softmax(Function):
-    """f(x)_i = exp(x_i) / Σ_j exp(x_j) along axis;  df = f · (g - Σ g·f)"""
+    """f(x)_i = exp(x_i) / Σ_j exp(x_j) along axis (an int, a tuple of axes: normalised over
+    them jointly, or None: over all);  df = f · (g - Σ g·f)"""
 
     def forward(self, x, axis=-1):
         self.axis = axis
-        shifted = x - np.max(x, axis=axis, keepdims=True)
+        x = _floating(x)
+        shifted = x - _max_keepdims(x, axis)
         e = np.exp(shifted)
         out = e / np.sum(e, axis=axis, keepdims=True)
         self.save_for_backward(out)
@@ -605,11 +680,12 @@ class Softmax(Function):
 
 @register_op
 class LogSoftmax(Function):
-    """f(x)_i = x_i - logsumexp(x) along axis;  df = g - softmax(x) · Σ g"""
+    """f(x)_i = x_i - logsumexp(x) along axis (axes as Softmax);  df = g - softmax(x) · Σ g"""
 
     def forward(self, x, axis=-1):
         self.axis = axis
-        shifted = x - np.max(x, axis=axis, keepdims=True)
+        x = _floating(x)
+        shifted = x - _max_keepdims(x, axis)
         out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
         self.save_for_backward(out)
         return out
@@ -647,9 +723,10 @@ class Transpose(Function):
     returns_view = True
 
     def forward(self, x, axes=None):
-        axes = tuple(range(x.ndim))[::-1] if axes is None else tuple(a % max(x.ndim, 1) for a in axes)
-        if sorted(axes) != list(range(x.ndim)):
-            raise ValueError(f"transpose axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}")
+        if axes is None:
+            axes = tuple(range(x.ndim))[::-1]
+        else:
+            axes = _validate.permutation(axes, x.ndim, "transpose axes", x.shape)
         self.inverse = tuple(np.argsort(axes))
         return np.transpose(x, axes)
 
@@ -675,8 +752,46 @@ class BroadcastTo(Function):
         return g
 
 
+_BASIC_INDEX_TYPES = (int, slice, type(None), type(Ellipsis), np.integer, np.bool_)
+
+
+def normalize_index(index: Any) -> Any:
+    """The index as numpy reads it, with every array part an ndarray.
+
+    A tuple is the index tuple (one entry per axis). Any other sequence — a list, nested
+    lists, or a tuple or list *inside* the index tuple (``x[(0, 0, 2),]``,
+    ``x[(0, 0), (1, 1)]``) — is an integer (or boolean) array index, as numpy and PyTorch
+    read it. A Tensor is its data; a float array of whole numbers (a Tensor of ids) becomes
+    an integer array. Everything that decides how an index behaves (the gradient's
+    accumulation above all) looks at this form only.
+    """
+    if isinstance(index, tuple):
+        return tuple(_index_part(p) for p in index)
+    return _index_part(index)
+
+
+def _index_part(part: Any) -> Any:
+    if isinstance(part, _BASIC_INDEX_TYPES):  # bool is an int: x[True] stays numpy's new axis
+        return part
+    if isinstance(part, GraphTensor):
+        part = part.data
+    elif isinstance(part, (list, tuple)):
+        try:
+            part = np.asarray(part)
+        except ValueError:
+            raise IndexError(
+                f"an index list must be rectangular (every inner list the same length), got {part!r}"
+            ) from None
+    if isinstance(part, np.ndarray) and part.dtype.kind == "f":
+        if not np.all(np.mod(part, 1) == 0):
+            raise IndexError("tensors used as indices must hold whole numbers (or be boolean masks)")
+        part = part.astype(np.intp)
+    return part
+
+
 def _needs_accumulation(index: Any) -> bool:
-    """Integer-array indices may repeat, so their gradient must be added, not assigned."""
+    """Integer-array indices may repeat (also as ``i`` and ``i - n``), so their gradient must
+    be added, not assigned. ``index`` is in :func:`normalize_index`'s form."""
     parts = index if isinstance(index, tuple) else (index,)
     return any(isinstance(p, np.ndarray) and p.dtype.kind in "iu" for p in parts)
 
@@ -688,6 +803,7 @@ class GetItem(Function):
     returns_view = True
 
     def forward(self, x, index=None):
+        index = normalize_index(index)
         self.in_shape, self.index = x.shape, index
         self.accumulate = _needs_accumulation(index)
         return np.asarray(x[index])
@@ -701,7 +817,7 @@ class ScatterAdd(Function):
     """f(g) = zeros(shape) with g added at index;  gradient: df = upstream[index]"""
 
     def forward(self, g, index=None, shape=(), accumulate=True):
-        self.index = index
+        self.index = index = normalize_index(index)
         return _scatter(g, index, shape, accumulate)
 
     def backward(self, g):

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd
+from . import _validate, autograd
 from . import ops as _ops
 from .autograd import GraphTensor, _new_tensor, is_grad_enabled
 
@@ -57,7 +57,7 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
         raise TypeError(f"Tensor data must be numbers, not {type(data).__name__} {data!r}")
     is_array = isinstance(data, np.ndarray)
     if is_array:
-        arr = data
+        arr = _validate.plain_array(data)  # np.matrix -> ndarray (2-D kept); masked arrays raise
     else:
         try:
             arr = np.array(data)
@@ -108,11 +108,25 @@ def _operand(x: Any) -> Any:
     if isinstance(x, (int, float)):
         return x
     if isinstance(x, np.ndarray):
+        x = _validate.plain_array(x, "an operand")  # np.matrix's * would be a matrix product
         _check_dtype(x.dtype, x)
         return x
     if isinstance(x, (list, tuple)):
         return _to_array(x, None)
     raise TypeError(f"unsupported operand type for a Tensor operation: {type(x).__name__}")
+
+
+def _shared_inplace_message(t: Any, sharers: list[Any], symbol: str) -> str:
+    shapes = ", ".join(str(o.shape) for o in sharers[:3]) + (", ..." if len(sharers) > 3 else "")
+    return (
+        f"in-place 'x {symbol}= ...' on a tensor of shape {t.shape} that shares its memory with "
+        f"{len(sharers)} other live tensor(s) (shape {shapes}: a view of it such as t[0:2], "
+        f"t.reshape(...) or t.T, the tensor it is a view of, or an alias from detach()). While "
+        f"recording for backward it can only be recorded out of place, so it would not write "
+        f"through to them as it does without grad (PyTorch changes them too). Build the new "
+        f"value out of place instead: x = x {symbol} y (the other tensors keep their values), or "
+        f"rebuild the whole base, e.g. h = tg.where(mask, h {symbol} y, h) or tg.cat([...])."
+    )
 
 
 def _shape_of(x: Any) -> tuple[int, ...]:
@@ -146,33 +160,24 @@ def _binary(op: type, a: Any, b: Any, symbol: str) -> Tensor:
         raise _operand_error(a, b, symbol, error) from None
 
 
-def _axis_args(axis: Axis, keepdims: bool, dim: Axis, keepdim: bool | None, ndim: int) -> tuple[Any, bool]:
+def _axis_args(axis: Axis, keepdims: bool, dim: Axis, keepdim: bool | None, shape: tuple[int, ...]) -> tuple[Any, bool]:
     if dim is not None:
         if axis is not None:
             raise TypeError("pass either axis= or its alias dim=, not both")
         axis = dim
     if keepdim is not None:
         keepdims = keepdim
+    # ``shape`` is the tensor's shape (named in errors); a bare ndim is accepted too
+    ndim, shape = (shape, None) if isinstance(shape, int) else (len(shape), shape)
     if ndim == 0:
-        if axis is not None:
-            _ops.normalize_axis(axis, 1)  # a 0-d tensor accepts axis 0 or -1, as PyTorch
+        _validate.axes(axis, 0, "axis", shape)  # a 0-d tensor accepts axis 0 or -1, as PyTorch
         return None, bool(keepdims)
-    return _ops.normalize_axis(axis, ndim), bool(keepdims)
+    return _validate.axes(axis, ndim, "axis", shape), bool(keepdims)
 
 
-def _index(index: Any) -> Any:
-    """Turn Tensor/list parts of an index into numpy arrays numpy can index with."""
-    if isinstance(index, tuple):
-        return tuple(_index(i) for i in index)
-    if isinstance(index, GraphTensor):
-        index = index.data
-    if isinstance(index, list):
-        index = np.asarray(index)
-    if isinstance(index, np.ndarray) and index.dtype.kind == "f":
-        if not np.all(np.mod(index, 1) == 0):
-            raise IndexError("tensors used as indices must hold whole numbers (or be boolean masks)")
-        index = index.astype(np.intp)
-    return index
+# Tensor/list/tuple parts of an index as the numpy arrays numpy would read them (one rule,
+# shared with GetItem, which decides the gradient's accumulation from this form).
+_index = _ops.normalize_index
 
 
 class Tensor(GraphTensor):
@@ -196,7 +201,7 @@ class Tensor(GraphTensor):
         self._node = None
         # Sharing another tensor's array means sharing its in-place version counter too.
         shares = isinstance(data, GraphTensor) and data.data is arr
-        self._version_box = data._version_box if shares else [0]
+        self._version_box = autograd.share_version_box(data, self) if shares else [0]
         self._retains_grad = False
 
     # ------------------------------------------------------------------ attributes
@@ -272,7 +277,9 @@ class Tensor(GraphTensor):
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data (and in-place version counter, as PyTorch),
         outside the graph (requires_grad=False)."""
-        return _new_tensor(type(self), self.data, False, None, self._version_box)
+        out = _new_tensor(type(self), self.data, False, None)
+        out._version_box = autograd.share_version_box(self, out)
+        return out
 
     def astype(self, dtype: Any) -> Tensor:
         """Cast to ``dtype``; float-to-float casts are differentiable, others are detached."""
@@ -477,7 +484,11 @@ class Tensor(GraphTensor):
                 )
             # A non-leaf, or an operand that requires grad: record the operation out of place
             # (the name is rebound to the result), so the values the graph saved stay intact
-            # and the operand's gradient is not silently dropped.
+            # and the operand's gradient is not silently dropped. That cannot write through to
+            # other tensors seeing the same memory (a base, a view, an alias): refuse then.
+            sharers = autograd.memory_sharers(self)
+            if sharers:
+                raise RuntimeError(_shared_inplace_message(self, sharers, symbol))
             op = {"+": _ops.Add, "-": _ops.Sub, "*": _ops.Mul, "/": _ops.Div}[symbol]
             out = _binary(op, self, other, symbol)
             if out.shape != self.shape:
@@ -613,92 +624,129 @@ class Tensor(GraphTensor):
     # ------------------------------------------------------------------ reductions
     def sum(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
         """Σ over ``axis`` (all axes when None)."""
-        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.shape)
         return _ops.Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
         """Arithmetic mean over ``axis``."""
-        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.shape)
         return _ops.Mean.apply(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
         """Maximum over ``axis`` (values only; ties share the gradient evenly)."""
-        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.shape)
         return _ops.Max.apply(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
         """Minimum over ``axis`` (values only; ties share the gradient evenly)."""
-        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.shape)
         return _ops.Min.apply(self, axis=axis, keepdims=keepdims)
 
     def var(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
         """Σ (x - mean)² / (n - ddof) over ``axis`` (ddof=0: numpy's population variance)."""
-        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
-        n = self.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
-        if n - ddof <= 0:
-            raise ValueError(f"var over {n} element(s) with ddof={ddof} divides by {n - ddof}")
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.shape)
+        n = self._spread_count(axis, ddof, "var")
         centered = self - _ops.Mean.apply(self, axis=axis, keepdims=True)
         return _ops.Sum.apply(centered * centered, axis=axis, keepdims=keepdims) / float(n - ddof)
 
     def std(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
-        """√var (gradient NaN where all values are equal: 0·∞ in sqrt's backward, as PyTorch)."""
-        return self.var(axis, ddof, keepdims, dim=dim, keepdim=keepdim).sqrt()
+        """√var over ``axis``. Its gradient is 0 where the spread is 0 (all values equal, or an
+        axis of length 1 with ddof=0: a batch of one), as PyTorch; never NaN."""
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.shape)
+        self._spread_count(axis, ddof, "std")
+        return _ops.Std.apply(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def _spread_count(self, axis: Any, ddof: int, name: str) -> int:
+        """The number of values per var/std result; raises when n - ddof ≤ 0."""
+        n = self.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
+        if n - ddof <= 0:
+            raise ValueError(f"{name} over {n} element(s) with ddof={ddof} divides by {n - ddof}")
+        return n
 
     def logsumexp(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
         """log Σ exp(x) over ``axis``, stable for large inputs."""
-        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.ndim)
+        axis, keepdims = _axis_args(axis, keepdims, dim, keepdim, self.shape)
         return _ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
     # ------------------------------------------------------------------ nn helpers
-    def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        """exp(x) / Σ exp(x) along ``axis``, stable for large inputs."""
-        return _ops.Softmax.apply(self, axis=self._one_axis(axis if dim is None else dim))
+    def softmax(self, axis: Axis = -1, *, dim: Axis = None) -> Tensor:
+        """exp(x) / Σ exp(x) along ``axis``, stable for large inputs. A tuple of axes
+        normalises over them jointly (as ``scipy.special.softmax``)."""
+        return _ops.Softmax.apply(self, axis=self._softmax_axis(axis if dim is None else dim, "softmax"))
 
-    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
-        """x - logsumexp(x) along ``axis``, stable for large inputs."""
-        return _ops.LogSoftmax.apply(self, axis=self._one_axis(axis if dim is None else dim))
+    def log_softmax(self, axis: Axis = -1, *, dim: Axis = None) -> Tensor:
+        """x - logsumexp(x) along ``axis`` (an int or a tuple of axes), stable for large inputs."""
+        return _ops.LogSoftmax.apply(self, axis=self._softmax_axis(axis if dim is None else dim, "log_softmax"))
 
-    def _one_axis(self, axis: int) -> int:
+    def _softmax_axis(self, axis: Axis, name: str) -> int | tuple[int, ...] | None:
+        """softmax's axis as the op takes it: an int, a tuple of several axes, or None for a
+        0-d tensor (its one element: softmax 1.0, log_softmax 0.0, as PyTorch)."""
+        if axis is None:
+            raise TypeError(
+                f"{name}: axis=None is ambiguous (PyTorch would pick an axis implicitly); pass "
+                f"an int axis, or a tuple of axes to normalise over them jointly (all of them: "
+                f"axis=tuple(range(x.ndim)))"
+            )
+        axes = _ops.normalize_axis(axis, self.ndim, f"{name} axis", self.shape)
         if self.ndim == 0:
-            raise ValueError("softmax needs at least a 1-D tensor")
-        (a,) = _ops.normalize_axis(axis, self.ndim) or (0,)
-        return a
+            return None
+        if not axes:
+            raise ValueError(f"{name} needs at least one axis to normalise over, got axis={axis!r}")
+        return axes[0] if len(axes) == 1 else axes
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape: Any) -> Tensor:
         """The same values with a new shape (one entry may be -1)."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _ops.Reshape.apply(self, shape=tuple(int(s) for s in shape))
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
+            shape = shape[0]
+        return _ops.Reshape.apply(self, shape=_validate.shape(shape, "reshape shape", allow_unknown=True))
 
     view = reshape
 
     def transpose(self, *axes: Any) -> Tensor:
-        """Permute axes (reverse them with no arguments). ``transpose(i, j)`` on a tensor with
-        more than two axes swaps those two, as PyTorch does."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        if not axes:
+        """Swap or permute axes.
+
+        ``transpose(i, j)`` (exactly two integer arguments) swaps axes i and j, as PyTorch,
+        on a 2-D tensor too; ``transpose()`` reverses the axes; a full permutation, as
+        separate arguments (``transpose(2, 0, 1)``) or one tuple/list (numpy's
+        ``transpose((2, 0, 1))``, ``transpose((0, 1))``), moves axis ``axes[k]`` to position
+        k, as numpy. Axes out of range raise, never wrap around.
+        """
+        if not axes or (len(axes) == 1 and axes[0] is None):
             return _ops.Transpose.apply(self, axes=None)
-        if len(axes) == 2 and self.ndim > 2:
+        if len(axes) == 2:
+            i, j = (_validate.axis(a, self.ndim, "transpose axis", self.shape) for a in axes)
             perm = list(range(self.ndim))
-            i, j = (a % self.ndim for a in axes)
             perm[i], perm[j] = perm[j], perm[i]
-            axes = tuple(perm)
-        if len(axes) != self.ndim:
-            raise ValueError(f"transpose needs {self.ndim} axes for shape {self.shape}, got {axes}")
-        return _ops.Transpose.apply(self, axes=tuple(int(a) for a in axes))
+            return _ops.Transpose.apply(self, axes=tuple(perm))
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list, np.ndarray)):
+            axes = tuple(axes[0])
+            if len(axes) == 2 and self.ndim != 2:
+                raise ValueError(
+                    f"transpose({axes!r}) on a tensor of shape {self.shape}: one tuple is numpy's "
+                    f"full permutation of all {self.ndim} axes; to swap two axes pass them as two "
+                    f"arguments, transpose({axes[0]}, {axes[1]})"
+                )
+        return _ops.Transpose.apply(self, axes=_validate.permutation(axes, self.ndim, "transpose axes", self.shape))
 
     def permute(self, *axes: Any) -> Tensor:
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        """Reorder the axes by a full permutation (PyTorch's ``permute``)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list, np.ndarray)):
             axes = tuple(axes[0])
-        return _ops.Transpose.apply(self, axes=tuple(int(a) for a in axes))
+        return _ops.Transpose.apply(self, axes=_validate.permutation(axes, self.ndim, "permute axes", self.shape))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Merge axes start_dim..end_dim into one (all of them by default)."""
+        ndim = max(self.ndim, 1)  # a 0-d tensor flattens to shape (1,), with axis 0 or -1
+        s = _validate.axis(start_dim, ndim, "flatten start_dim", self.shape)
+        e = _validate.axis(end_dim, ndim, "flatten end_dim", self.shape)
+        if s > e:
+            raise ValueError(
+                f"flatten start_dim={start_dim} comes after end_dim={end_dim} for a tensor of "
+                f"shape {self.shape}: pass start_dim ≤ end_dim"
+            )
         if self.ndim == 0:
             return self.reshape(1)
-        s, e = start_dim % self.ndim, end_dim % self.ndim
         shape = self.shape[:s] + (int(np.prod(self.shape[s : e + 1])),) + self.shape[e + 1 :]
         return self.reshape(shape)
 
@@ -706,13 +754,12 @@ class Tensor(GraphTensor):
         """Drop size-1 axes (all of them, or the given ones)."""
         axis = dim if dim is not None else axis
         if self.ndim == 0:
-            if axis is not None:
-                _ops.normalize_axis(axis, 1)  # a 0-d tensor accepts axis 0 or -1, as PyTorch
+            _validate.axes(axis, 0, "squeeze axis", self.shape)  # axis 0 or -1, as PyTorch
             return self.reshape(())
         if axis is None:
             shape = tuple(n for n in self.shape if n != 1)
         else:
-            axes = _ops.normalize_axis(axis, self.ndim) or ()
+            axes = _validate.axes(axis, self.ndim, "squeeze axis", self.shape) or ()
             for a in axes:
                 if self.shape[a] != 1:
                     raise ValueError(f"cannot squeeze axis {a} of shape {self.shape}: its size is not 1")
@@ -721,23 +768,20 @@ class Tensor(GraphTensor):
 
     def unsqueeze(self, axis: int) -> Tensor:
         """Insert a size-1 axis at ``axis``."""
-        ndim = self.ndim + 1
-        if not -ndim <= axis < ndim:
-            raise ValueError(f"axis {axis} is out of range for inserting into shape {self.shape}")
-        a = axis % ndim
+        a = _validate.axis(axis, self.ndim, "unsqueeze axis", self.shape, insert=True)
         return self.reshape(self.shape[:a] + (1,) + self.shape[a:])
 
     expand_dims = unsqueeze
 
     def broadcast_to(self, *shape: Any) -> Tensor:
         """Repeat along size-1 (or new leading) axes to ``shape``."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return _ops.BroadcastTo.apply(self, shape=tuple(int(s) for s in shape))
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
+            shape = shape[0]
+        return _ops.BroadcastTo.apply(self, shape=_validate.shape(shape, "broadcast_to shape"))
 
     def __getitem__(self, index: Any) -> Tensor:
         """Slices, integer arrays (repeats accumulate in the gradient) and boolean masks."""
-        return _ops.GetItem.apply(self, index=_index(index))
+        return _ops.GetItem.apply(self, index=index)  # GetItem normalises the index (_index)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         """``t[index] = value`` writes into the data in place (not recorded). Allowed where an
@@ -772,9 +816,9 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
 
 
 def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
+        shape = shape[0]
+    return _validate.shape(shape)
 
 
 def _make(arr: np.ndarray, requires_grad: bool) -> Tensor:
@@ -798,22 +842,33 @@ def ones(*shape: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
 
 def full(shape: Any, fill_value: float, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     """A tensor of ``shape`` filled with ``fill_value``."""
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    shape = _validate.shape(shape)
     return _make(np.full(shape, fill_value, dtype=_float_dtype(dtype)), requires_grad)
 
 
+def _like_dtype(t: Any, dtype: Any) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype for ``zeros_like``/``ones_like``: ``dtype=`` wins; a Tensor keeps its
+    dtype, integer ones included (as numpy and PyTorch); other data follows the Tensor rule
+    (an int array or list gives float64, as ``Tensor(data)`` would)."""
+    if isinstance(t, GraphTensor):
+        ref = t.data
+        default = ref.dtype
+    else:
+        ref = np.asarray(t)
+        default = ref.dtype if ref.dtype.kind == "f" else np.dtype(np.float64)
+    return ref.shape, (default if dtype is None else np.dtype(dtype))
+
+
 def zeros_like(t: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """Zeros with the shape (and float dtype) of ``t``."""
-    ref = np.asarray(t.data if isinstance(t, GraphTensor) else t)
-    dtype = dtype or (ref.dtype if ref.dtype.kind == "f" else np.float64)
-    return _make(np.zeros(ref.shape, dtype=dtype), requires_grad)
+    """Zeros with the shape and dtype of ``t`` (see ``_like_dtype``)."""
+    shape, dtype = _like_dtype(t, dtype)
+    return _make(np.zeros(shape, dtype=dtype), requires_grad)
 
 
 def ones_like(t: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """Ones with the shape (and float dtype) of ``t``."""
-    ref = np.asarray(t.data if isinstance(t, GraphTensor) else t)
-    dtype = dtype or (ref.dtype if ref.dtype.kind == "f" else np.float64)
-    return _make(np.ones(ref.shape, dtype=dtype), requires_grad)
+    """Ones with the shape and dtype of ``t`` (see ``_like_dtype``)."""
+    shape, dtype = _like_dtype(t, dtype)
+    return _make(np.ones(shape, dtype=dtype), requires_grad)
 
 
 def eye(n: int, m: int | None = None, requires_grad: bool = False, dtype: Any = None) -> Tensor:
@@ -860,7 +915,7 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     if ndim == 0:
         raise ValueError("zero-dimensional tensors cannot be concatenated; use stack")
     shapes = [t.shape for t in ts]
-    a = axis % ndim
+    a = _validate.axis(axis, ndim, "concatenate axis", shapes[0])
     for s in shapes:
         if len(s) != ndim or s[:a] + s[a + 1 :] != shapes[0][:a] + shapes[0][a + 1 :]:
             raise ValueError(f"cannot concatenate shapes {shapes} along axis {axis}: all other axes must match")
@@ -878,7 +933,8 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     shapes = {t.shape for t in ts}
     if len(shapes) != 1:
         raise ValueError(f"stack needs tensors of one shape, got {sorted(shapes)}")
-    return concatenate([t.unsqueeze(axis) for t in ts], axis=axis)
+    a = _validate.axis(axis, ts[0].ndim, "stack axis", ts[0].shape, insert=True)
+    return concatenate([t.unsqueeze(a) for t in ts], axis=a)
 
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:
@@ -887,7 +943,7 @@ def where(cond: Any, a: Any, b: Any) -> Tensor:
     ``cond`` is a boolean mask (e.g. ``x > 0``); integer 0/1 masks work as in numpy. A float
     condition raises ``TypeError``: every nonzero value (a probability of 0.2 too) would count
     as true."""
-    c = cond.data if isinstance(cond, GraphTensor) else np.asarray(cond)
+    c = cond.data if isinstance(cond, GraphTensor) else np.asarray(_validate.plain_array(cond, "where's condition"))
     if c.dtype.kind not in "biu":
         raise TypeError(
             f"where: the condition must be a boolean mask (e.g. x > 0 or p > 0.5), got dtype "
