@@ -1,6 +1,7 @@
 """Grad mode and anomaly mode are per thread: a thread inside ``no_grad`` (or
 ``detect_anomaly``) does not change what another thread records (or checks). Barriers force
-the two threads to interleave inside each other's blocks."""
+the two threads to interleave inside each other's blocks. Backwards from several threads
+into one shared leaf accumulate every contribution into its ``.grad`` (none is lost)."""
 
 from __future__ import annotations
 
@@ -162,3 +163,38 @@ def test_two_threads_training_get_the_sequential_results():
     for seq, par in zip(expected, got):
         for a, b in zip(seq, par):
             np.testing.assert_array_equal(a, b)
+
+
+def test_concurrent_backward_into_a_shared_leaf_loses_no_update():
+    # Issue 11 item 2: `grad = grad + g` on a large array releases the GIL inside numpy, so
+    # without a lock two threads read the same old .grad and one update is lost (≈205 of 400).
+    threads, calls, n = 4, 100, 100_000
+    x = tg.Tensor(np.zeros(n), requires_grad=True)
+    barrier = threading.Barrier(threads, timeout=TIMEOUT)
+
+    def work() -> None:
+        barrier.wait()  # all threads start accumulating together
+        for _ in range(calls):
+            (x * 1.0).sum().backward()
+
+    run_in_threads(*[work] * threads)
+    expected = np.full(n, float(threads * calls))
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+
+
+def test_concurrent_first_backward_into_a_fresh_leaf_keeps_every_contribution():
+    # The `.grad is None` branch is a check-then-set: two first backwards must not both
+    # install their own gradient (the other's would be lost).
+    threads, rounds, n = 4, 30, 100_000
+    barrier = threading.Barrier(threads, timeout=TIMEOUT)
+    leaves = [tg.Tensor(np.zeros(n), requires_grad=True) for _ in range(rounds)]
+
+    def work() -> None:
+        for x in leaves:
+            y = (x * 1.0).sum()
+            barrier.wait()  # every thread's first backward into this fresh leaf at once
+            y.backward()
+
+    run_in_threads(*[work] * threads)
+    for x in leaves:
+        np.testing.assert_array_equal(x.grad.numpy(), np.full(n, float(threads)))
