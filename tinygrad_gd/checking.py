@@ -10,20 +10,38 @@
   hand-derived gradient and finite differences side by side and says in words which
   parameter disagrees and by what factor ("sign flipped", "factor 2: looks like a 1/N vs
   1/(2N) mix-up", ...).
+
+The shared machinery (float64 copies, central differences, the worst mismatch) is in
+``_finite_differences.py``; the report object, its table and its words are in ``_report.py``.
 """
 
 from __future__ import annotations
 
 import inspect
-import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from . import autograd
-from .autograd import GraphTensor, enable_grad, no_grad
+from ._finite_differences import (
+    Mismatch,
+    caller,
+    central_differences,
+    checked_inputs,
+    find_mismatch,
+    float64_arrays,
+    float64_copy,
+    fresh_args,
+    grad_array,
+    input_tuple,
+    is_float_input,
+    random_generator,
+    run_at_float64,
+    warn_float32,
+)
+from ._report import Discrepancy, GradientReport, ParameterCheck, discrepancy, make_report
+from .autograd import GraphTensor, enable_grad
 from .tensor import Tensor
 
 __all__ = [
@@ -60,105 +78,6 @@ class GradcheckError(AssertionError):
         self.numeric = numeric
 
 
-# --------------------------------------------------------------------------- helpers
-def _input_tuple(inputs: Any) -> tuple[Any, ...]:
-    """A list/tuple is a sequence of inputs; anything else is one input."""
-    if isinstance(inputs, (list, tuple)):
-        return tuple(inputs)
-    return (inputs,)
-
-
-def _is_float_input(x: Any) -> bool:
-    if isinstance(x, GraphTensor):
-        return x.data.dtype.kind == "f"
-    if isinstance(x, np.ndarray):
-        return x.dtype.kind == "f"
-    return isinstance(x, (float, np.floating))
-
-
-def _float64_copy(x: Any) -> np.ndarray:
-    return np.array(x.data if isinstance(x, GraphTensor) else x, dtype=np.float64, copy=True)
-
-
-def _output_array(out: Any, who: str) -> np.ndarray:
-    if isinstance(out, (tuple, list)):
-        raise TypeError(f"{who} must return one Tensor, got a {type(out).__name__}; check one output at a time")
-    data = out.data if isinstance(out, GraphTensor) else out
-    try:
-        return np.asarray(data, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{who} must return a Tensor (or numbers), got {type(out).__name__}") from None
-
-
-def _warn_float32(position: str, dtype: Any, what: str) -> None:
-    warnings.warn(
-        f"{position} has dtype {dtype}: finite differences with a small step are only reliable in "
-        f"float64, so {what} uses a float64 copy of it. Pass float64 values to silence this warning.",
-        UserWarning,
-        stacklevel=3,
-    )
-
-
-def _central_differences(
-    call: Callable[[list[Any]], np.ndarray],
-    arrays: list[Any],
-    which: Sequence[int],
-    eps: float,
-    weights: np.ndarray | None,
-) -> list[np.ndarray]:
-    """d(Σ weights·call(arrays))/d(arrays[i]) for i in ``which``, by central differences.
-
-    ``arrays[i]`` (float64, contiguous) are perturbed in place one element at a time and
-    restored exactly afterwards.
-    """
-
-    def value() -> float:
-        out = call(arrays)
-        if weights is None:
-            return float(np.sum(out))
-        if out.shape != weights.shape:
-            raise ValueError(
-                f"the function's output changed shape from {weights.shape} to {out.shape} when an "
-                f"input was perturbed; gradients need an output of fixed shape"
-            )
-        return float(np.sum(out * weights))
-
-    grads = []
-    for i in which:
-        x = arrays[i]
-        flat = x.reshape(-1)
-        grad = np.zeros(x.shape, dtype=np.float64)
-        grad_flat = grad.reshape(-1)
-        for k in range(flat.size):
-            original = flat[k]
-            up, down = original + eps, original - eps
-            flat[k] = up
-            f_up = value()
-            flat[k] = down
-            f_down = value()
-            flat[k] = original
-            # Divide by the step actually taken (up - down is not exactly 2·eps in floats).
-            grad_flat[k] = (f_up - f_down) / (up - down)
-        grads.append(grad)
-    return grads
-
-
-def _caller(fn: Callable[..., Any], template: Sequence[Any], which: Sequence[int]) -> Callable[[list[Any]], np.ndarray]:
-    """A function of the float64 arrays at ``which`` that calls ``fn`` with fresh Tensors
-    there and the original arguments elsewhere, recording nothing."""
-    name = getattr(fn, "__name__", "fn")
-
-    def call(arrays: list[Any]) -> np.ndarray:
-        args = list(template)
-        for i in which:
-            args[i] = Tensor(np.array(arrays[i]))
-        with no_grad():
-            out = fn(*args)
-        return _output_array(out, name)
-
-    return call
-
-
 # --------------------------------------------------------------------------- numerical_grad
 def numerical_grad(
     fn: Callable[..., Any],
@@ -186,19 +105,17 @@ def numerical_grad(
     eps = float(eps)
     if not eps > 0 or not np.isfinite(eps):
         raise ValueError(f"eps must be a small positive number (e.g. 1e-6), got {eps}")
-    inputs = _input_tuple(inputs)
-    which = [i for i, x in enumerate(inputs) if _is_float_input(x)]
-    arrays: list[Any] = list(inputs)
-    for i in which:
-        arrays[i] = _float64_copy(inputs[i])
-    call = _caller(fn, inputs, which)
+    inputs = input_tuple(inputs)
+    which = [i for i, x in enumerate(inputs) if is_float_input(x)]
+    arrays = float64_arrays(inputs, which)
+    call = caller(fn, inputs, which)
     weights = None
     if grad_output is not None:
-        weights = _float64_copy(grad_output)
+        weights = float64_copy(grad_output)
         shape = call(arrays).shape
         if weights.shape != shape:
             raise ValueError(f"grad_output has shape {weights.shape} but fn's output has shape {shape}")
-    grads = _central_differences(call, arrays, which, eps, weights)
+    grads = central_differences(call, arrays, which, eps, weights)
     result: list[np.ndarray | None] = [None] * len(inputs)
     for i, g in zip(which, grads):
         result[i] = g
@@ -206,47 +123,6 @@ def numerical_grad(
 
 
 # --------------------------------------------------------------------------- gradcheck
-def _rng(rng: Any) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-
-
-def _checked_inputs(inputs: Any, checker: str) -> tuple[tuple[Any, ...], list[int]]:
-    """The inputs as a tuple and the indices of those to check (Tensors that require grad,
-    as PyTorch); warns about float32 ones (too coarse for finite differences)."""
-    inputs = _input_tuple(inputs)
-    which = [i for i, x in enumerate(inputs) if isinstance(x, GraphTensor) and x.requires_grad]
-    if not which:
-        raise ValueError(
-            f"{checker} found no input to check: it checks the Tensors created with "
-            f"requires_grad=True (as PyTorch). Pass e.g. tg.Tensor(x, requires_grad=True)."
-        )
-    for i in which:
-        if inputs[i].data.dtype != np.float64:
-            _warn_float32(f"{checker} input {i}", inputs[i].data.dtype, checker)
-    return inputs, which
-
-
-def _run_at_float64(
-    fn: Callable[..., Any], inputs: tuple[Any, ...], which: list[int], checker: str, what: str
-) -> tuple[list[Any], Any, np.ndarray]:
-    """Call ``fn`` with float64 leaf copies of the checked inputs; refuse a non-Tensor or a
-    non-finite output (no derivative to check there)."""
-    leaves = list(inputs)
-    for i in which:
-        leaves[i] = Tensor(_float64_copy(inputs[i]), requires_grad=True)
-    with enable_grad():
-        out = fn(*leaves)
-    if not isinstance(out, GraphTensor):
-        raise TypeError(f"{checker}'s fn must return a Tensor, got {type(out).__name__}")
-    out_data = np.asarray(out.data, dtype=np.float64)
-    if not np.all(np.isfinite(out_data)):
-        raise ValueError(
-            f"fn returned NaN/inf at these inputs (output shape {out_data.shape}): {what} are "
-            f"undefined there; choose inputs inside the function's domain"
-        )
-    return leaves, out, out_data
-
-
 def gradcheck(
     fn: Callable[..., Any],
     inputs: Any,
@@ -278,70 +154,60 @@ def gradcheck(
         >>> gradcheck(lambda x: x.sin() * x, [tg.randn(3, requires_grad=True, rng=0)])
         True
     """
-    inputs, which = _checked_inputs(inputs, "gradcheck")
-
+    inputs, which = checked_inputs(inputs, "gradcheck")
     # Analytic side: backward through fn at float64 copies of the checked inputs.
-    leaves, out, out_data = _run_at_float64(fn, inputs, which, "gradcheck", "gradients")
+    leaves, out, out_data = run_at_float64(fn, inputs, which, "gradcheck", "gradients")
     scalar = out_data.size == 1
-    weights = np.ones(out_data.shape) if scalar else _rng(rng).standard_normal(out_data.shape)
+    weights = np.ones(out_data.shape) if scalar else random_generator(rng).standard_normal(out_data.shape)
     if out.requires_grad:
         out.backward(gradient=weights.astype(out.data.dtype))
-    analytic = [
-        np.zeros(inputs[i].shape) if leaves[i].grad is None else np.asarray(leaves[i].grad.data, dtype=np.float64)
-        for i in which
-    ]
-
+    analytic = [grad_array(leaves[i].grad, inputs[i].shape) for i in which]
     # Numerical side: the same contraction by central differences.
-    arrays: list[Any] = list(inputs)
-    for i in which:
-        arrays[i] = _float64_copy(inputs[i])
-    numeric = _central_differences(_caller(fn, inputs, which), arrays, which, float(eps), weights)
+    arrays = float64_arrays(inputs, which)
+    numeric = central_differences(caller(fn, inputs, which), arrays, which, float(eps), weights)
 
-    for i, a, n in zip(which, analytic, numeric):
-        allowed = atol + rtol * np.abs(n)
-        excess = np.abs(a - n) / allowed
-        bad = ~(np.abs(a - n) <= allowed)  # NaN counts as a mismatch
-        if not bad.any():
-            continue
-        if not raise_exception:
-            return False
-        excess = np.where(np.isnan(excess), np.inf, excess)
-        worst = np.unravel_index(int(np.argmax(excess)), a.shape) if a.ndim else ()
-        worst = tuple(int(k) for k in worst)
-        a_val, n_val = float(a[worst]), float(n[worst])
-        upstream = (
-            "the output is a scalar"
-            if scalar
-            else f"the output has shape {out_data.shape}, so both sides were contracted with the "
-            f"same random upstream gradient"
-        )
-        raise GradcheckError(
-            f"gradcheck failed for input {i} (shape {a.shape}): at index {worst} the analytic "
-            f"gradient (backward) is {a_val!r} but the numerical gradient (central differences, "
-            f"eps={eps}) is {n_val!r}; |difference| = {abs(a_val - n_val):.3g} > atol + rtol·|numeric| "
-            f"= {float(allowed[worst]):.3g}. {int(bad.sum())} of {a.size} element(s) disagree ({upstream}). "
-            f"Check the backward rules of the ops between input {i} and the output.",
-            input_index=i,
-            index=worst,
-            analytic=a_val,
-            numeric=n_val,
-        )
-    return True
+    mismatch = find_mismatch(analytic, numeric, atol, rtol)
+    if mismatch is None or not raise_exception:
+        return mismatch is None
+    i = which[mismatch.position]
+    raise _failure(mismatch, _gradcheck_message(mismatch, i, eps, out_data.shape, scalar), input_index=i)
+
+
+def _failure(m: Mismatch, message: str, input_index: int | None) -> GradcheckError:
+    return GradcheckError(
+        message, input_index=input_index, index=m.index, analytic=m.analytic, numeric=m.numeric
+    )
+
+
+def _difference_words(m: Mismatch) -> str:
+    """The part of both checks' messages that weighs the difference against the tolerance."""
+    return (
+        f"|difference| = {abs(m.analytic - m.numeric):.3g} > atol + rtol·|numeric| = "
+        f"{m.allowed:.3g}. {m.count} of {m.size} element(s) disagree"
+    )
+
+
+def _gradcheck_message(m: Mismatch, i: int, eps: float, out_shape: tuple[int, ...], scalar: bool) -> str:
+    upstream = (
+        "the output is a scalar"
+        if scalar
+        else f"the output has shape {out_shape}, so both sides were contracted with the "
+        f"same random upstream gradient"
+    )
+    return (
+        f"gradcheck failed for input {i} (shape {m.shape}): at index {m.index} the analytic "
+        f"gradient (backward) is {m.analytic!r} but the numerical gradient (central differences, "
+        f"eps={eps}) is {m.numeric!r}; {_difference_words(m)} ({upstream}). "
+        f"Check the backward rules of the ops between input {i} and the output."
+    )
 
 
 # --------------------------------------------------------------------------- gradgradcheck
-def _worst_mismatch(a: np.ndarray, n: np.ndarray, atol: float, rtol: float) -> tuple[tuple[int, ...], float, int] | None:
-    """``None`` when every element satisfies ``|a − n| ≤ atol + rtol·|n|``; otherwise the
-    worst element's index, its tolerance and how many elements disagree (NaN disagrees)."""
-    allowed = atol + rtol * np.abs(n)
-    bad = ~(np.abs(a - n) <= allowed)
-    if not bad.any():
-        return None
-    excess = np.where(bad, np.abs(a - n) / allowed, 0.0)
-    excess = np.where(np.isnan(excess), np.inf, excess)
-    worst = np.unravel_index(int(np.argmax(excess)), a.shape) if a.ndim else ()
-    worst = tuple(int(k) for k in worst)
-    return worst, float(allowed[worst]), int(bad.sum())
+class _Target(NamedTuple):
+    """One array gradgradcheck differentiates with respect to."""
+
+    label: str
+    input_index: int | None  # None: grad_outputs, the upstream gradient u (not an input of fn)
 
 
 def gradgradcheck(
@@ -381,271 +247,97 @@ def gradgradcheck(
         >>> gradgradcheck(lambda x: x.sin() * x, [tg.randn(3, requires_grad=True, rng=0)])
         True
     """
-    inputs, which = _checked_inputs(inputs, "gradgradcheck")
-    generator = _rng(rng)
-
-    # Analytic side: G with create_graph, then the gradient of s = Σ <G_i, v_i>.
-    leaves, out, out_data = _run_at_float64(fn, inputs, which, "gradgradcheck", "derivatives")
-    if grad_outputs is None:
-        upstream = generator.standard_normal(out_data.shape)
-    else:
-        upstream = _float64_copy(grad_outputs)
-        if upstream.shape != out_data.shape:
-            raise ValueError(
-                f"grad_outputs has shape {upstream.shape} but fn's output has shape "
-                f"{out_data.shape}; pass one upstream gradient of exactly the output's shape"
-            )
+    inputs, which = checked_inputs(inputs, "gradgradcheck")
+    generator = random_generator(rng)
+    leaves, out, out_data = run_at_float64(fn, inputs, which, "gradgradcheck", "derivatives")
+    upstream = _upstream(grad_outputs, out_data.shape, generator)
     directions = [generator.standard_normal(inputs[i].shape) for i in which]
+    analytic = _second_derivatives(out, [leaves[i] for i in which], upstream, directions)
+    # Numerical side: central differences of s in the checked inputs and u (appended last).
+    arrays = float64_arrays(inputs, which) + [upstream.copy()]
+    s_value = _first_order_s(fn, inputs, which, directions)
+    numeric = central_differences(s_value, arrays, which + [len(inputs)], float(eps), None)
+
+    mismatch = find_mismatch(analytic, numeric, atol, rtol)
+    if mismatch is None or not raise_exception:
+        return mismatch is None
+    targets = [_Target(f"input {i}", i) for i in which]
+    targets.append(_Target("grad_outputs (the upstream gradient u)", input_index=None))
+    target = targets[mismatch.position]
+    raise _failure(mismatch, _gradgradcheck_message(mismatch, target.label, eps), target.input_index)
+
+
+def _upstream(grad_outputs: Any, shape: tuple[int, ...], generator: np.random.Generator) -> np.ndarray:
+    """The upstream gradient u: ``grad_outputs`` as float64, or standard normal when None."""
+    if grad_outputs is None:
+        return generator.standard_normal(shape)
+    upstream = float64_copy(grad_outputs)
+    if upstream.shape != shape:
+        raise ValueError(
+            f"grad_outputs has shape {upstream.shape} but fn's output has shape "
+            f"{shape}; pass one upstream gradient of exactly the output's shape"
+        )
+    return upstream
+
+
+def _second_derivatives(
+    out: Any, leaves: list[Tensor], upstream: np.ndarray, directions: list[np.ndarray]
+) -> list[np.ndarray]:
+    """Analytic side: G = ∂⟨out, u⟩/∂x recorded with create_graph, then the gradient of
+    s = Σᵢ ⟨Gᵢ, vᵢ⟩ with respect to each leaf and to u (last)."""
     upstream_leaf = Tensor(upstream.copy(), requires_grad=True)
-    checked = [leaves[i] for i in which] + [upstream_leaf]
-    analytic = [np.zeros(t.shape) for t in checked]
+    checked = leaves + [upstream_leaf]
+    s = None
     if out.requires_grad:
         with enable_grad():
             # Seed with a recorded copy of u, not the leaf itself: a gradient that reaches an
             # input unchanged (through +, -, reshape) then stays connected to u.
             seed = upstream_leaf * 1.0
-        first = autograd.grad(
-            out, [leaves[i] for i in which], grad_outputs=seed, create_graph=True, allow_unused=True
-        )
+        first = autograd.grad(out, leaves, grad_outputs=seed, create_graph=True, allow_unused=True)
         with enable_grad():
             terms = [(g * v).sum() for g, v in zip(first, directions) if g is not None and g.requires_grad]
-            s = terms[0] if terms else None
-            for term in terms[1:]:
-                s = s + term
-        if s is not None:
-            second = autograd.grad(s, checked, allow_unused=True)
-            analytic = [
-                np.zeros(t.shape) if g is None else np.asarray(g.data, dtype=np.float64)
-                for g, t in zip(second, checked)
-            ]
+            s = sum(terms[1:], terms[0]) if terms else None
+    if s is None:
+        return [np.zeros(t.shape) for t in checked]
+    second = autograd.grad(s, checked, allow_unused=True)
+    return [grad_array(g, t.shape) for g, t in zip(second, checked)]
 
-    # Numerical side: central differences of s, with G from the plain first-order backward.
+
+def _first_order_s(
+    fn: Callable[..., Any], inputs: tuple[Any, ...], which: list[int], directions: list[np.ndarray]
+) -> Callable[[list[Any]], np.ndarray]:
+    """s = Σᵢ ⟨Gᵢ(x, u), vᵢ⟩ as a function of the float64 arrays (the checked inputs at
+    ``which``, u last), with G from the plain first-order backward."""
     count = len(inputs)
-    arrays: list[Any] = list(inputs) + [upstream.copy()]
-    for i in which:
-        arrays[i] = _float64_copy(inputs[i])
 
     def s_value(values: list[Any]) -> np.ndarray:
-        args = list(inputs)
-        for i in which:
-            args[i] = Tensor(np.array(values[i]), requires_grad=True)
+        args = fresh_args(inputs, values, which, requires_grad=True)
         with enable_grad():
             result = fn(*args)
         if not isinstance(result, GraphTensor) or not result.requires_grad:
             return np.zeros(())
         grads = autograd.grad(result, [args[i] for i in which], grad_outputs=values[count], allow_unused=True)
-        total = sum(float(np.sum(np.asarray(g.data, dtype=np.float64) * v)) for g, v in zip(grads, directions) if g is not None)
-        return np.array(total)
-
-    numeric = _central_differences(s_value, arrays, which + [count], float(eps), None)
-
-    names = [f"input {i}" for i in which] + ["grad_outputs (the upstream gradient u)"]
-    for name, a, n in zip(names, analytic, numeric):
-        mismatch = _worst_mismatch(a, n, atol, rtol)
-        if mismatch is None:
-            continue
-        if not raise_exception:
-            return False
-        worst, allowed, bad = mismatch
-        a_val, n_val = float(a[worst]), float(n[worst])
-        raise GradcheckError(
-            f"gradgradcheck failed for {name} (shape {a.shape}): at index {worst} the second "
-            f"derivative from create_graph (the gradient of the gradient) is {a_val!r} but finite "
-            f"differences of the first-order gradient (eps={eps}) give {n_val!r}; |difference| = "
-            f"{abs(a_val - n_val):.3g} > atol + rtol·|numeric| = {allowed:.3g}. {bad} of {a.size} "
-            f"element(s) disagree (both sides differentiate Σ⟨∂⟨fn, u⟩/∂x, v⟩ with the same random "
-            f"u and v). If gradcheck passes, a backward rule between the inputs and the output is "
-            f"right to first order but not differentiable as written: build it from the "
-            f"operations in ops.py (operators, methods, ops.exp/log/sin/cos/where/...) on the "
-            f"values in self.saved, never from np.* calls or .data.",
-            input_index=None if name.startswith("grad_outputs") else which[names.index(name)],
-            index=worst,
-            analytic=a_val,
-            numeric=n_val,
+        return np.array(
+            sum(float(np.sum(grad_array(g, v.shape) * v)) for g, v in zip(grads, directions) if g is not None)
         )
-    return True
+
+    return s_value
+
+
+def _gradgradcheck_message(m: Mismatch, label: str, eps: float) -> str:
+    return (
+        f"gradgradcheck failed for {label} (shape {m.shape}): at index {m.index} the second "
+        f"derivative from create_graph (the gradient of the gradient) is {m.analytic!r} but finite "
+        f"differences of the first-order gradient (eps={eps}) give {m.numeric!r}; {_difference_words(m)} "
+        f"(both sides differentiate Σ⟨∂⟨fn, u⟩/∂x, v⟩ with the same random "
+        f"u and v). If gradcheck passes, a backward rule between the inputs and the output is "
+        f"right to first order but not differentiable as written: build it from the "
+        f"operations in ops.py (operators, methods, ops.exp/log/sin/cos/where/...) on the "
+        f"values in self.saved, never from np.* calls or .data."
+    )
 
 
 # --------------------------------------------------------------------------- compare_gradients
-@dataclass(frozen=True)
-class Discrepancy:
-    """How far two gradients of one parameter are apart.
-
-    ``max_abs`` = max |a − b|; ``max_rel`` = max |a − b| / max(max|a|, max|b|) (0 when both
-    are zero); ``agree``: ``max_abs ≤ atol + rtol·max(max|a|, max|b|)``.
-    """
-
-    max_abs: float
-    max_rel: float
-    agree: bool
-
-
-def _discrepancy(a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> Discrepancy:
-    diff = float(np.max(np.abs(a - b))) if a.size else 0.0
-    scale = float(max(np.max(np.abs(a)), np.max(np.abs(b)))) if a.size else 0.0
-    rel = diff / scale if scale > 0 else (0.0 if diff == 0 else float("inf"))
-    agree = bool(diff <= atol + rtol * scale)  # False for NaN
-    return Discrepancy(diff, rel, agree)
-
-
-@dataclass
-class ParameterCheck:
-    """One parameter's row of a :class:`GradientReport`."""
-
-    name: str
-    shape: tuple[int, ...]
-    autodiff: np.ndarray
-    numeric: np.ndarray
-    hand: np.ndarray | None
-    autodiff_vs_numeric: Discrepancy
-    hand_vs_numeric: Discrepancy | None = None
-    autodiff_vs_hand: Discrepancy | None = None
-    ratio: float | None = None
-    """hand-derived / autodiff (least squares), when the hand gradient disagrees."""
-    diagnosis: str = ""
-    """Empty when all gradients of this parameter agree; otherwise what is wrong, in words."""
-
-    @property
-    def ok(self) -> bool:
-        return not self.diagnosis
-
-
-@dataclass
-class GradientReport:
-    """What :func:`compare_gradients` found: ``str(report)`` is a table plus diagnosis.
-
-    ``parameters`` holds one :class:`ParameterCheck` per parameter (also reachable as
-    ``report["w"]``); ``ok`` is True when every gradient agrees; ``diagnosis`` says what
-    disagrees, in words.
-    """
-
-    parameters: list[ParameterCheck]
-    eps: float
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(p.ok for p in self.parameters)
-
-    @property
-    def has_hand(self) -> bool:
-        return any(p.hand is not None for p in self.parameters)
-
-    @property
-    def diagnosis(self) -> str:
-        lines = [p.diagnosis for p in self.parameters if p.diagnosis] + list(self.notes)
-        if not lines:
-            what = "autodiff, the hand-derived gradient and finite differences" if self.has_hand else (
-                "autodiff and finite differences"
-            )
-            return f"all gradients agree: {what} match for every parameter."
-        return "\n".join(lines)
-
-    def __getitem__(self, name: str) -> ParameterCheck:
-        for p in self.parameters:
-            if p.name == name:
-                return p
-        raise KeyError(f"no parameter named {name!r}; the parameters are {[p.name for p in self.parameters]}")
-
-    def __str__(self) -> str:
-        pairs = [("autodiff vs numeric", "autodiff_vs_numeric")]
-        if self.has_hand:
-            pairs += [("hand vs numeric", "hand_vs_numeric"), ("autodiff vs hand", "autodiff_vs_hand")]
-        header = ["parameter", "shape"]
-        for _ in pairs:
-            header += ["max abs", "max rel"]
-        header.append("status")
-        rows = []
-        for p in self.parameters:
-            row = [p.name, str(p.shape)]
-            for _, attr in pairs:
-                d = getattr(p, attr)
-                row += ["-", "-"] if d is None else [f"{d.max_abs:.2e}", f"{d.max_rel:.2e}"]
-            row.append("ok" if p.ok else "MISMATCH")
-            rows.append(row)
-        widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
-        # Each pair title spans its two columns.
-        for k, (title, _) in enumerate(pairs):
-            c = 2 + 2 * k
-            span = widths[c] + 2 + widths[c + 1]
-            if len(title) > span:
-                widths[c + 1] += len(title) - span
-
-        def fmt(cells: list[str]) -> str:
-            return "  ".join(cell.ljust(w) for cell, w in zip(cells, widths)).rstrip()
-
-        top_cells = [" " * widths[0], " " * widths[1]]
-        for k, (title, _) in enumerate(pairs):
-            c = 2 + 2 * k
-            top_cells.append(title.ljust(widths[c] + 2 + widths[c + 1]))
-        top = "  ".join(top_cells).rstrip()
-        title = f"gradient check (float64; finite differences with eps={self.eps:g})"
-        lines = [title, top, fmt(header)] + [fmt(r) for r in rows]
-        verdict = "OK" if self.ok else "MISMATCH"
-        lines.append(f"{verdict}: " + self.diagnosis.replace("\n", "\n  "))
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        first = self.diagnosis.splitlines()[0]
-        return f"<GradientReport ok={self.ok}: {first}>"
-
-
-_FACTOR_2 = "factor 2: looks like a 1/N vs 1/(2N) mix-up"
-_FACTOR_2_NOTE = (
-    "About the factor 2: a 1/N vs 1/(2N) mix-up happens when the two squared-error conventions "
-    "are mixed: J = 1/N Σ (y − ŷ)² (seeds 000/001) has gradients with a factor 2, J = 1/(2m) "
-    "Σ (ŷ − y)² (seed 002) has none. Name the convention and use it in both the loss and the derivation."
-)
-_SIGN = "sign flipped"
-_SIGN_NOTE = (
-    "About the flipped sign: a step w -= lr * grad with that gradient climbs instead of "
-    "descending. Check (ŷ − y) against (y − ŷ), and the minus sign the chain rule brings out "
-    "of (y − ŷ)² (seed 001's gradients() has this mistake)."
-)
-
-
-def _close(x: float, target: float, tol: float = 1e-3) -> bool:
-    return abs(x - target) <= tol * abs(target)
-
-
-def _ratio(hand: np.ndarray, reference: np.ndarray, atol: float, rtol: float) -> tuple[float | None, bool]:
-    """Least-squares k with hand ≈ k·reference, and whether the fit is exact (to tolerance)."""
-    denom = float(np.sum(reference * reference))
-    if denom == 0 or not np.isfinite(denom):
-        return None, False
-    k = float(np.sum(hand * reference)) / denom
-    residual = float(np.max(np.abs(hand - k * reference)))
-    return k, residual <= atol + rtol * float(np.max(np.abs(hand)))
-
-
-def _factor_words(k: float) -> str | None:
-    """Words for a special ratio hand/autodiff, or None."""
-    if _close(k, -1.0):
-        return _SIGN
-    if _close(k, 2.0) or _close(k, 0.5):
-        return _FACTOR_2
-    if _close(k, -2.0) or _close(k, -0.5):
-        return f"{_SIGN} and {_FACTOR_2}"
-    return None
-
-
-def _param_names(loss_fn: Callable[..., Any], count: int) -> list[str]:
-    """Names of loss_fn's positional parameters when they match the parameters one to one."""
-    try:
-        sig = inspect.signature(loss_fn)
-    except (TypeError, ValueError):
-        sig = None
-    if sig is not None:
-        positional = [
-            p.name
-            for p in sig.parameters.values()
-            if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        ]
-        if len(positional) == count and not any(p.kind == p.VAR_POSITIONAL for p in sig.parameters.values()):
-            return positional
-    return [f"params[{i}]" for i in range(count)]
-
-
 def compare_gradients(
     loss_fn: Callable[..., Any],
     params: Any,
@@ -681,11 +373,32 @@ def compare_gradients(
 
     Names come from ``names=``, the dict's keys, or ``loss_fn``'s parameter names.
     """
+    names, arrays = _named_arrays(loss_fn, params, names)
+    fn_name = getattr(loss_fn, "__name__", "loss_fn")
+    autodiff = _loss_gradients(loss_fn, arrays, fn_name)
+    every = range(len(arrays))
+    perturbed = [a.copy() for a in arrays]
+    numeric = central_differences(caller(loss_fn, arrays, every), perturbed, every, float(eps), None)
+    hands: list[Any] = [None] * len(arrays)
+    hand_shapes: list[Any] = [None] * len(arrays)
+    if hand_grad is not None:
+        hands, hand_shapes = _hand_gradients(hand_grad, arrays, names)
+    checks = [
+        _parameter_check(*row, atol=atol, rtol=rtol)
+        for row in zip(names, arrays, autodiff, numeric, hands, hand_shapes)
+    ]
+    return make_report(checks, eps, atol, rtol, fn_name)
+
+
+def _named_arrays(
+    loss_fn: Callable[..., Any], params: Any, names: Sequence[str] | None
+) -> tuple[list[str], list[np.ndarray]]:
+    """The parameters' names and float64 copies (warning about float32 ones)."""
     if isinstance(params, Mapping):
         keys = [str(k) for k in params]
         values = list(params.values())
     else:
-        values = list(_input_tuple(params))
+        values = list(input_tuple(params))
         keys = None
     if not values:
         raise ValueError("compare_gradients needs at least one parameter")
@@ -698,11 +411,30 @@ def compare_gradients(
     for name, v in zip(names, values):
         dtype = v.data.dtype if isinstance(v, GraphTensor) else getattr(v, "dtype", None)
         if dtype is not None and np.dtype(dtype) == np.float32:
-            _warn_float32(f"parameter {name}", dtype, "compare_gradients")
-    arrays = [_float64_copy(v) for v in values]
-    fn_name = getattr(loss_fn, "__name__", "loss_fn")
+            # stacklevel 4: the warning points at the caller of compare_gradients.
+            warn_float32(f"parameter {name}", dtype, "compare_gradients", stacklevel=4)
+    return list(names), [float64_copy(v) for v in values]
 
-    # Autodiff.
+
+def _param_names(loss_fn: Callable[..., Any], count: int) -> list[str]:
+    """Names of loss_fn's positional parameters when they match the parameters one to one."""
+    try:
+        sig = inspect.signature(loss_fn)
+    except (TypeError, ValueError):
+        sig = None
+    if sig is not None:
+        positional = [
+            p.name
+            for p in sig.parameters.values()
+            if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        ]
+        if len(positional) == count and not any(p.kind == p.VAR_POSITIONAL for p in sig.parameters.values()):
+            return positional
+    return [f"params[{i}]" for i in range(count)]
+
+
+def _loss_gradients(loss_fn: Callable[..., Any], arrays: list[np.ndarray], fn_name: str) -> list[np.ndarray]:
+    """Autodiff: one backward from ``loss_fn`` at float64 leaf copies of the parameters."""
     leaves = [Tensor(a.copy(), requires_grad=True) for a in arrays]
     with enable_grad():
         loss = loss_fn(*leaves)
@@ -718,68 +450,14 @@ def compare_gradients(
         )
     if loss.requires_grad:
         loss.backward()
-    autodiff = [
-        np.zeros(a.shape) if t.grad is None else np.asarray(t.grad.data, dtype=np.float64)
-        for a, t in zip(arrays, leaves)
-    ]
-
-    # Finite differences.
-    perturbed = [a.copy() for a in arrays]
-    numeric = _central_differences(
-        _caller(loss_fn, leaves, range(len(arrays))), perturbed, range(len(arrays)), float(eps), None
-    )
-
-    # Hand-derived.
-    hands: list[np.ndarray | None] = [None] * len(arrays)
-    shape_problems: dict[int, str] = {}
-    if hand_grad is not None:
-        hands, shape_problems = _hand_gradients(hand_grad, arrays, names)
-
-    checks = []
-    for i, name in enumerate(names):
-        check = ParameterCheck(
-            name=name,
-            shape=tuple(arrays[i].shape),
-            autodiff=autodiff[i],
-            numeric=numeric[i],
-            hand=hands[i],
-            autodiff_vs_numeric=_discrepancy(autodiff[i], numeric[i], atol, rtol),
-        )
-        if hands[i] is not None:
-            check.hand_vs_numeric = _discrepancy(hands[i], numeric[i], atol, rtol)
-            check.autodiff_vs_hand = _discrepancy(autodiff[i], hands[i], atol, rtol)
-        checks.append(check)
-
-    _diagnose(checks, shape_problems, atol, rtol, eps)
-    notes: list[str] = []
-    autodiff_right = all(c.autodiff_vs_numeric.agree for c in checks)
-    hand_wrong = [c.name for c in checks if c.hand is not None and not c.autodiff_vs_hand.agree]
-    if hand_wrong and autodiff_right:
-        no_factor = any("no constant factor" in c.diagnosis for c in checks)
-        example = (
-            " (such as seed 001's `Y - pred ** 2`, which squares only the prediction, instead of "
-            "`(Y - pred) ** 2`)"
-            if no_factor
-            else ""
-        )
-        notes.append(
-            "The autodiff gradient matches finite differences, so the loss function and the "
-            "hand-derived gradient describe different costs: either the derivation is wrong, or "
-            f"{fn_name} does not compute the cost you derived{example}."
-        )
-    diagnoses = "\n".join(c.diagnosis for c in checks)
-    if _FACTOR_2 in diagnoses:
-        notes.append(_FACTOR_2_NOTE)
-    if _SIGN in diagnoses:
-        notes.append(_SIGN_NOTE)
-    return GradientReport(parameters=checks, eps=float(eps), notes=notes)
+    return [grad_array(t.grad, a.shape) for a, t in zip(arrays, leaves)]
 
 
 def _hand_gradients(
     hand_grad: Callable[..., Any], arrays: list[np.ndarray], names: Sequence[str]
-) -> tuple[list[np.ndarray | None], dict[int, str]]:
-    """Call ``hand_grad`` on copies of the parameters; its arrays in the parameters' shapes,
-    and a description of every shape that does not match (by parameter index)."""
+) -> tuple[list[np.ndarray], list[tuple[int, ...]]]:
+    """Call ``hand_grad`` on copies of the parameters: its arrays in the parameters' shapes
+    (NaN where the sizes differ, so nothing compares equal) and the shapes it returned."""
     returned = hand_grad(*[a.copy() for a in arrays])
     if len(arrays) == 1 and not isinstance(returned, (tuple, list)):
         returned = (returned,)
@@ -789,88 +467,35 @@ def _hand_gradients(
             f"hand_grad returned {count} gradient(s) for {len(arrays)} parameter(s) "
             f"({', '.join(names)}): return one array per parameter, in the same order"
         )
-    hands: list[np.ndarray | None] = []
-    problems: dict[int, str] = {}
-    for i, (name, a, h) in enumerate(zip(names, arrays, returned)):
-        h = _float64_copy(h)
-        if h.shape != a.shape and h.size != a.size:
-            problems[i] = (
-                f"{name}: the hand-derived gradient has shape {h.shape} but {name} has shape "
-                f"{a.shape}; they cannot be compared — a gradient must have its parameter's shape"
-            )
-            h = np.full(a.shape, np.nan)
-        elif h.shape != a.shape:
-            if h.size > 1:  # (n,) against (n, 1): an update would broadcast to (n, n)
-                problems[i] = (
-                    f"{name}: the hand-derived gradient has shape {h.shape} but {name} has "
-                    f"shape {a.shape}; {name} -= lr * grad would broadcast to "
-                    f"{_broadcast_shape(a.shape, h.shape)}. Values were compared after "
-                    f"reshaping; return it as {a.shape}"
-                )
-            h = h.reshape(a.shape)
-        hands.append(h)
-    return hands, problems
+    hands = [float64_copy(h) for h in returned]
+    shapes = [tuple(h.shape) for h in hands]
+    # A gradient of another size cannot be compared: NaN, so that nothing agrees with it.
+    hands = [h.reshape(a.shape) if h.size == a.size else np.full(a.shape, np.nan) for a, h in zip(arrays, hands)]
+    return hands, shapes
 
 
-def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> str:
-    try:
-        return str(np.broadcast_shapes(a, b))
-    except ValueError:
-        return "an error"
-
-
-def _diagnose(checks: list[ParameterCheck], shape_problems: dict[int, str], atol: float, rtol: float, eps: float) -> None:
-    """Fill in each check's ``ratio`` and ``diagnosis``."""
-    # Ratios of hand-derived to the best reference (autodiff when it matches finite differences).
-    fits: dict[int, tuple[float | None, bool]] = {}
-    for i, c in enumerate(checks):
-        if c.hand is None or (i in shape_problems and np.isnan(c.hand).any()):
-            continue
-        if not c.autodiff_vs_hand.agree:
-            reference = c.autodiff if c.autodiff_vs_numeric.agree else c.numeric
-            fits[i] = _ratio(c.hand, reference, atol, rtol)
-            c.ratio = fits[i][0]
-    shared = [k for k, exact in fits.values() if k is not None and exact]
-
-    for i, c in enumerate(checks):
-        parts: list[str] = []
-        if not c.autodiff_vs_numeric.agree:
-            d = c.autodiff_vs_numeric
-            text = (
-                f"{c.name}: autodiff disagrees with finite differences (max abs error {d.max_abs:.3g}, "
-                f"max rel {d.max_rel:.3g}): a backward rule may be wrong, or the loss is not "
-                f"differentiable at these values (a kink of relu/abs/max), or too badly scaled for eps={eps:g}"
-            )
-            if c.hand_vs_numeric is not None and c.hand_vs_numeric.agree:
-                text += "; the hand-derived gradient does match finite differences"
-            parts.append(text)
-        if i in shape_problems:
-            parts.append(shape_problems[i])
-        if i in fits:
-            k, exact = fits[i]
-            reference = "autodiff" if c.autodiff_vs_numeric.agree else "finite-difference"
-            words = _factor_words(k) if (k is not None and exact) else None
-            consistent = exact and k is not None and (
-                c.hand.size > 1 or sum(_close(k, other, 1e-6) for other in shared) > 1
-            )
-            if words is not None:
-                parts.append(f"{c.name}: {words} — the hand-derived gradient is {k:.6g} × the {reference} gradient")
-            elif consistent:
-                parts.append(
-                    f"{c.name}: off by a factor of {k:.6g} — the hand-derived gradient is {k:.6g} × the "
-                    f"{reference} gradient"
-                )
-            else:
-                d = c.autodiff_vs_hand
-                parts.append(
-                    f"{c.name}: the hand-derived gradient disagrees with the {reference} gradient "
-                    f"(max abs error {d.max_abs:.3g}, max rel {d.max_rel:.3g}; no constant factor)"
-                    + _values_hint(c.hand, c.autodiff if c.autodiff_vs_numeric.agree else c.numeric, reference)
-                )
-        c.diagnosis = "\n".join(parts)
-
-
-def _values_hint(hand: np.ndarray, reference: np.ndarray, reference_name: str) -> str:
-    if hand.size != 1:
-        return ""
-    return f": hand-derived {float(hand.reshape(-1)[0]):.6g}, {reference_name} {float(reference.reshape(-1)[0]):.6g}"
+def _parameter_check(
+    name: str,
+    value: np.ndarray,
+    autodiff: np.ndarray,
+    numeric: np.ndarray,
+    hand: np.ndarray | None,
+    hand_shape: tuple[int, ...] | None,
+    *,
+    atol: float,
+    rtol: float,
+) -> ParameterCheck:
+    """One parameter's three gradients and how far each pair is apart."""
+    check = ParameterCheck(
+        name=name,
+        shape=tuple(value.shape),
+        autodiff=autodiff,
+        numeric=numeric,
+        hand=hand,
+        hand_shape=hand_shape,
+        autodiff_vs_numeric=discrepancy(autodiff, numeric, atol, rtol),
+    )
+    if hand is not None:
+        check.hand_vs_numeric = discrepancy(hand, numeric, atol, rtol)
+        check.autodiff_vs_hand = discrepancy(autodiff, hand, atol, rtol)
+    return check
