@@ -67,6 +67,18 @@ def test_seeded_shuffling_is_reproducible_and_reshuffles_each_epoch():
     assert _orders(DataLoader(y, batch_size=6, shuffle=True, seed=gen), 3) == a
 
 
+@pytest.mark.parametrize("bad", [True, 1.5, "0"])
+def test_a_seed_is_an_int_a_generator_or_none(bad):
+    y = np.arange(6.0)
+    with pytest.raises(TypeError, match="seed must be a numpy Generator, an int seed or None"):
+        DataLoader(y, batch_size=2, shuffle=True, seed=bad)
+    with pytest.raises(TypeError, match="seed must be"):
+        data.train_test_split(y, seed=bad)
+    with pytest.raises(TypeError, match="seed must be"):
+        data.make_moons(seed=bad)
+    np.testing.assert_array_equal(data.make_moons(seed=np.int64(3))[0], data.make_moons(seed=3)[0])
+
+
 def test_tensors_in_tensors_out():
     X = tg.Tensor(np.arange(8.0).reshape(4, 2))
     xb = next(iter(DataLoader(X, batch_size=3, shuffle=True, seed=0)))

@@ -174,9 +174,17 @@ def test_linear_rejects_bad_sizes(bad):
         nn.Linear(bad, 2)
 
 
+def test_linear_takes_numpy_integer_sizes_and_seeds():
+    lin = nn.Linear(np.int64(3), np.int32(2), rng=np.int64(4))
+    assert lin.weight.shape == (2, 3)
+    np.testing.assert_array_equal(lin.weight.numpy(), nn.Linear(3, 2, rng=4).weight.numpy())
+
+
 def test_linear_rejects_bad_rng_and_dtype():
     with pytest.raises(TypeError, match="rng"):
         nn.Linear(2, 2, rng="seed")
+    with pytest.raises(TypeError, match="rng must be a numpy Generator, an int seed or None, got bool"):
+        nn.Linear(2, 2, rng=True)  # not seed 1: a bool is a typo
     with pytest.raises(TypeError, match="float dtype"):
         nn.Linear(2, 2, dtype=np.int64)
 

@@ -559,3 +559,12 @@ def test_load_reads_fortran_order_and_big_endian_arrays(tmp_path):
     model = nn.Linear(2, 2).load(path)
     assert model.weight.numpy().tolist() == [[1.0, 2.0], [3.0, 4.0]] and model.weight.dtype == np.float64
     assert model.bias.numpy().tolist() == [5.0, 6.0]
+
+
+def test_state_dict_error_and_load_result_are_nn_names_and_pickle():
+    # They are defined with the checkpoint code but belong to nn's public API.
+    assert nn.StateDictError.__module__ == nn.LoadResult.__module__ == "tinygrad_gd.nn"
+    result = pickle.loads(pickle.dumps(nn.LoadResult(["a"], ["b"])))
+    assert result == nn.LoadResult(["a"], ["b"]) and result.missing_keys == ["a"]
+    err = pickle.loads(pickle.dumps(nn.StateDictError("cannot load")))
+    assert isinstance(err, nn.StateDictError) and str(err) == "cannot load"

@@ -347,6 +347,28 @@ def test_record_params_must_be_a_flag_or_a_count():
             fit([w, b], loss, max_steps=2, record_params=bad)
 
 
+@pytest.mark.parametrize("max_steps, finished_epochs", [(6, 2), (7, 2), (8, 2), (9, 3)])
+def test_an_epoch_counts_only_when_every_batch_was_trained(max_steps, finished_epochs):
+    # 9 rows in batches of 3: max_steps=6 and 9 stop exactly at an epoch's end (that epoch
+    # counts); 7 and 8 stop inside epoch 3, which does not count.
+    X, y = data.make_noisy_line(n=9, seed=0)
+    h = fit(nn.Linear(1, 1, rng=0), losses.mse, (X, y), batch_size=3, seed=0, max_steps=max_steps)
+    assert h.stop_reason == "max_steps" and h.steps == max_steps == len(h.loss)
+    assert h.epochs == finished_epochs == len(h.epoch_loss)
+    np.testing.assert_allclose(h.epoch_loss, [np.mean(h.loss[3 * k : 3 * k + 3]) for k in range(h.epochs)])
+
+
+def test_history_types_are_train_names_and_pickle():
+    import pickle
+
+    _, _, w, b, loss = seed_002_problem()
+    h = fit([w, b], loss, max_steps=3)
+    assert History.__module__ == StepInfo.__module__ == DivergenceError.__module__ == "tinygrad_gd.train"
+    assert tg.train.TrainingInterrupted.__module__ == "tinygrad_gd.train"
+    copy = pickle.loads(pickle.dumps(h))
+    assert copy.loss == h.loss and copy.param_steps == h.param_steps and copy.stop_reason == "max_steps"
+
+
 # --------------------------------------------------------------------------- Ctrl-C
 def test_ctrl_c_raises_training_interrupted_with_the_history():
     _, _, w, b, loss = seed_002_problem()

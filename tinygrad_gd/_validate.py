@@ -20,12 +20,14 @@ This module imports nothing from the package (ops.py and tensor.py both use it).
 
 from __future__ import annotations
 
+import functools
 import operator
 from typing import Any
 
 import numpy as np
 
-__all__ = ["AxisError", "integer", "axis", "axes", "permutation", "shape", "plain_array"]
+__all__ = ["AxisError", "integer", "axis", "axes", "permutation", "shape", "plain_array",
+           "generator", "is_integer", "as_tensor"]
 
 AxisError = np.exceptions.AxisError
 
@@ -154,3 +156,43 @@ def plain_array(value: Any, what: str = "Tensor data") -> Any:
             f"mask, or m.compressed() for the unmasked values only"
         )
     return np.asarray(value)
+
+
+# --------------------------------------------------------------------------- rng, whole numbers, tensors
+def generator(value: Any, argument: str = "rng") -> np.random.Generator:
+    """A ``np.random.Generator``: ``value`` itself when it is one, else a new one seeded with
+    ``value`` (an int seed, or None for fresh entropy). A bool is refused: ``True`` as seed 1
+    is a typo, not a seed."""
+    if isinstance(value, np.random.Generator):
+        return value
+    if value is None or is_integer(value):
+        return np.random.default_rng(value)
+    raise TypeError(f"{argument} must be a numpy Generator, an int seed or None, got {type(value).__name__}")
+
+
+def is_integer(value: Any) -> bool:
+    """True for a Python or numpy integer, False for everything else, bools included (a count
+    or a seed written ``True`` is a mistake numpy would silently read as 1)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+@functools.cache
+def _tensor_class() -> type:
+    # Imported on first use, not at the top: tensor.py imports this module.
+    from .tensor import Tensor
+
+    return Tensor
+
+
+def as_tensor(value: Any, what: str | None = None) -> Any:
+    """``value`` itself when it is a Tensor, else ``Tensor(value)`` (arrays are wrapped, not
+    copied). With ``what``, a value no Tensor can hold raises ``TypeError`` naming it."""
+    tensor = _tensor_class()
+    if isinstance(value, tensor):
+        return value
+    if what is None:
+        return tensor(value)
+    try:
+        return tensor(value)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{what} must be a Tensor, a numpy array or a list of numbers ({e})") from None

@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from ._typing import ArrayLike, TensorLike
+
 __all__ = [
     "linreg_mse_grad",
     "linreg_half_mse_grad",
@@ -143,7 +145,7 @@ def _linear_grads(X: np.ndarray, w: np.ndarray, b: np.ndarray, signal: np.ndarra
 
 
 # --------------------------------------------------------------------------- linear regression
-def linreg_mse_grad(X: Any, y: Any, w: Any, b: Any) -> tuple[Any, Any]:
+def linreg_mse_grad(X: TensorLike, y: TensorLike, w: TensorLike, b: TensorLike) -> tuple[Any, Any]:
     """Gradient of the mean squared error of a linear model (seeds 000 and 001).
 
     Cost: J(w, b) = 1/N Σᵢ (yᵢ − (xᵢ·w + b))²
@@ -163,7 +165,7 @@ def linreg_mse_grad(X: Any, y: Any, w: Any, b: Any) -> tuple[Any, Any]:
     return _linear_grads(X, w, b, prediction - y, 2.0 / prediction.size)
 
 
-def linreg_half_mse_grad(X: Any, y: Any, w: Any, b: Any) -> tuple[Any, Any]:
+def linreg_half_mse_grad(X: TensorLike, y: TensorLike, w: TensorLike, b: TensorLike) -> tuple[Any, Any]:
     """Gradient of half the mean squared error of a linear model (seed 002's convention).
 
     Cost: J(w, b) = 1/(2m) Σᵢ (xᵢ·w + b − yᵢ)²
@@ -220,7 +222,7 @@ def _stable_sigmoid(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def logreg_bce_grad(X: Any, y: Any, w: Any, b: Any) -> tuple[Any, Any]:
+def logreg_bce_grad(X: TensorLike, y: TensorLike, w: TensorLike, b: TensorLike) -> tuple[Any, Any]:
     """Gradient of the mean binary cross-entropy of logistic regression.
 
     Cost: J(w, b) = −1/m Σᵢ [yᵢ log σ(zᵢ) + (1 − yᵢ) log(1 − σ(zᵢ))],  zᵢ = xᵢ·w + b,
@@ -240,7 +242,7 @@ def logreg_bce_grad(X: Any, y: Any, w: Any, b: Any) -> tuple[Any, Any]:
     return _linear_grads(X, w, b, _stable_sigmoid(logits) - y, 1.0 / logits.size)
 
 
-def ridge_mse_grad(X: Any, y: Any, w: Any, b: Any, lam: float) -> tuple[Any, Any]:
+def ridge_mse_grad(X: TensorLike, y: TensorLike, w: TensorLike, b: TensorLike, lam: float) -> tuple[Any, Any]:
     """Gradient of the mean squared error plus an L2 penalty on the weights (ridge).
 
     Cost: J(w, b) = 1/N Σᵢ (yᵢ − (xᵢ·w + b))² + λ ‖w‖²   (the bias is not penalised)
@@ -260,10 +262,10 @@ def ridge_mse_grad(X: Any, y: Any, w: Any, b: Any, lam: float) -> tuple[Any, Any
 
 # --------------------------------------------------------------------------- descent
 def gradient_descent(
-    X: Any,
-    y: Any,
-    w: Any,
-    b: Any,
+    X: TensorLike,
+    y: TensorLike,
+    w: TensorLike,
+    b: TensorLike,
     grad: GradFn = linreg_half_mse_grad,
     lr: float = 0.01,
     iterations: int = 1000,
@@ -310,7 +312,7 @@ def _design_matrix(X: Any) -> np.ndarray:
     return X
 
 
-def linreg_mse_hessian(X: Any) -> np.ndarray:
+def linreg_mse_hessian(X: TensorLike) -> np.ndarray:
     """Hessian of the mean squared error of a linear model, parameters ordered ``(w, b)``.
 
     Cost: J(w, b) = 1/N Σᵢ (yᵢ − (xᵢ·w + b))²  (seeds 000/001). J is quadratic in (w, b), so
@@ -336,7 +338,7 @@ def linreg_mse_hessian(X: Any) -> np.ndarray:
     return 2.0 / n * H
 
 
-def linreg_half_mse_hessian(X: Any) -> np.ndarray:
+def linreg_half_mse_hessian(X: TensorLike) -> np.ndarray:
     """Hessian of half the mean squared error (seed 002's J = 1/(2m) Σ (ŷ − y)²), order ``(w, b)``.
 
         H = 1/m [ XᵀX   Xᵀ1 ]
@@ -351,7 +353,7 @@ def linreg_half_mse_hessian(X: Any) -> np.ndarray:
     return 0.5 * linreg_mse_hessian(X)
 
 
-def largest_stable_lr(hessian: Any, momentum: float = 0.0) -> float:
+def largest_stable_lr(hessian: ArrayLike, momentum: float = 0.0) -> float:
     """The learning rate above which gradient descent diverges on a quadratic with this Hessian.
 
     Gradient descent on J(θ) = ½ θᵀHθ + ... moves each eigen-direction of H by the factor

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from ._typing import TensorLike
+from ._validate import generator, is_integer
 from .tensor import Tensor
 
 __all__ = [
@@ -52,14 +54,6 @@ class DataError(ValueError):
 
 class DataFileNotFoundError(DataError, FileNotFoundError):
     """A data file that does not exist (both a :class:`DataError` and a ``FileNotFoundError``)."""
-
-
-def _generator(seed: Seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    raise TypeError(f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}")
 
 
 def _as_array(a: Any, what: str) -> Any:
@@ -103,7 +97,7 @@ class DataLoader:
 
     def __init__(
         self,
-        *arrays: Any,
+        *arrays: TensorLike,
         batch_size: int | None = None,
         shuffle: bool = False,
         seed: Seed = None,
@@ -115,14 +109,12 @@ class DataLoader:
         self.n_samples = _same_length(self.arrays, "DataLoader")
         if self.n_samples == 0:
             raise DataError("DataLoader got arrays with no rows")
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1
-        ):
+        if batch_size is not None and not (is_integer(batch_size) and batch_size >= 1):
             raise DataError(f"batch_size must be a positive integer or None (full batch), got {batch_size!r}")
         self.batch_size = self.n_samples if batch_size is None else min(int(batch_size), self.n_samples)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self._rng = _generator(seed)
+        self._rng = generator(seed, "seed")
 
     @property
     def mode(self) -> str:
@@ -158,7 +150,7 @@ class DataLoader:
 
 
 def train_test_split(
-    *arrays: Any, test_size: float | int = 0.25, seed: Seed = None, shuffle: bool = True
+    *arrays: TensorLike, test_size: float | int = 0.25, seed: Seed = None, shuffle: bool = True
 ) -> list[Any]:
     """Split rows into a training and a held-out (test/validation) part.
 
@@ -169,7 +161,7 @@ def train_test_split(
         raise DataError("train_test_split needs at least one array")
     arrs = [_as_array(a, f"array {i}") for i, a in enumerate(arrays)]
     n = _same_length(arrs, "train_test_split")
-    if isinstance(test_size, bool) or not isinstance(test_size, (int, float, np.integer, np.floating)):
+    if not (is_integer(test_size) or isinstance(test_size, (float, np.floating))):
         raise DataError(f"test_size must be a fraction in (0, 1) or a row count, got {test_size!r}")
     if isinstance(test_size, (float, np.floating)):
         if not 0.0 < test_size < 1.0:
@@ -183,7 +175,7 @@ def train_test_split(
             f"both parts need at least one row"
         )
     # Without shuffling the last rows are held out, as scikit-learn does.
-    order = _generator(seed).permutation(n) if shuffle else np.arange(n)
+    order = generator(seed, "seed").permutation(n) if shuffle else np.arange(n)
     train_idx, test_idx = order[: n - n_test], order[n - n_test :]
     out: list[Any] = []
     for a in arrs:
@@ -213,7 +205,7 @@ class Standardizer:
             raise DataError(f"{what} needs a 1-D or 2-D array (rows = samples), got shape {arr.shape}")
         return arr
 
-    def fit(self, X: Any) -> Standardizer:
+    def fit(self, X: TensorLike) -> Standardizer:
         """Learn each column's mean and standard deviation; returns self."""
         arr = self._matrix(X, "Standardizer.fit")
         if arr.shape[0] == 0:
@@ -238,16 +230,16 @@ class Standardizer:
             )
         return arr, shape
 
-    def transform(self, X: Any) -> np.ndarray:
+    def transform(self, X: TensorLike) -> np.ndarray:
         """(X - mean_) / scale_, shaped like X."""
         arr, shape = self._check(X, "transform")
         return ((arr - self.mean_) / self.scale_).reshape(shape)
 
-    def fit_transform(self, X: Any) -> np.ndarray:
+    def fit_transform(self, X: TensorLike) -> np.ndarray:
         """``fit(X)`` then ``transform(X)``."""
         return self.fit(X).transform(X)
 
-    def inverse_transform(self, Z: Any) -> np.ndarray:
+    def inverse_transform(self, Z: TensorLike) -> np.ndarray:
         """Z * scale_ + mean_: back to the original units."""
         arr, shape = self._check(Z, "inverse_transform")
         return (arr * self.scale_ + self.mean_).reshape(shape)
@@ -387,7 +379,7 @@ def make_noisy_line(
     _check_count(n)
     if noise < 0:
         raise DataError(f"noise must be >= 0, got {noise}")
-    rng = _generator(seed)
+    rng = generator(seed, "seed")
     x = rng.uniform(x_range[0], x_range[1], size=(n, 1))
     y = slope * x + intercept + noise * rng.standard_normal((n, 1))
     return x, y
@@ -402,9 +394,9 @@ def make_blobs(
     classes: integer ids (n,) (for ``cross_entropy``).
     """
     _check_count(n)
-    if isinstance(centers, bool) or not isinstance(centers, (int, np.integer)) or centers < 2:
+    if not (is_integer(centers) and centers >= 2):
         raise DataError(f"make_blobs needs centers >= 2 classes, got {centers!r}")
-    rng = _generator(seed)
+    rng = generator(seed, "seed")
     labels = np.arange(n) % centers
     rng.shuffle(labels)
     angles = np.pi / 4 + 2 * np.pi * np.arange(centers) / centers
@@ -418,7 +410,7 @@ def make_blobs(
 def make_moons(n: int = 200, noise: float = 0.1, seed: Seed = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles (not linearly separable): ``X`` (n, 2), ``y`` (n, 1) of 0/1."""
     _check_count(n)
-    rng = _generator(seed)
+    rng = generator(seed, "seed")
     labels = np.arange(n) % 2
     rng.shuffle(labels)
     t = rng.uniform(0.0, np.pi, size=n)
@@ -429,7 +421,7 @@ def make_moons(n: int = 200, noise: float = 0.1, seed: Seed = 0) -> tuple[np.nda
 
 
 def _check_count(n: Any) -> None:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    if not (is_integer(n) and n >= 1):
         raise DataError(f"the number of samples n must be a positive integer, got {n!r}")
 
 

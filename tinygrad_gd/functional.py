@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import _validate, autograd
+from ._typing import TensorLike
 from .autograd import GraphTensor, enable_grad
 from .tensor import Tensor
 
@@ -62,6 +63,24 @@ def _call(f: Callable[..., Any], args: list[Any]) -> Tensor:
     return out
 
 
+def _scalar_output(f: Callable[..., Any], args: list[Any], who: str, hint: str = "") -> Tensor:
+    """``f(*args)``, which must be a one-element Tensor (``who`` and ``hint`` shape the error)."""
+    out = _call(f, args)
+    if out.size != 1:
+        raise ValueError(f"{who} needs a function with a one-element output, this one returned shape {out.shape}{hint}")
+    return out
+
+
+def _recorded_gradient(f: Callable[[Tensor], Tensor], leaf: Tensor, who: str) -> Tensor | None:
+    """The gradient of a scalar-valued ``f`` at ``leaf``, recorded (``create_graph``) to be
+    differentiated again; None when it cannot depend on ``leaf`` (second derivatives are 0)."""
+    out = _scalar_output(f, [leaf], who)
+    if not out.requires_grad:
+        return None
+    (g,) = autograd.grad(out, [leaf], create_graph=True, allow_unused=True)
+    return g if g is not None and g.requires_grad else None
+
+
 def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., tuple[np.ndarray, Any]]:
     """``value_and_grad(f, argnums)(*args)`` -> ``(f(*args) as an array, gradient(s))``.
 
@@ -75,12 +94,8 @@ def value_and_grad(f: Callable[..., Any], argnums: Argnums = 0) -> Callable[...,
         for a in set(nums):  # one leaf per argument, even when argnums repeats it
             call_args[a] = _leaf(args[a], f"argument {a}")
         leaves = [call_args[a] for a in nums]
-        out = _call(f, call_args)
-        if out.size != 1:
-            raise ValueError(
-                f"grad needs a function with a one-element output, this one returned shape "
-                f"{out.shape}; use tg.jacobian(f) for vector outputs (or reduce the output)"
-            )
+        hint = "; use tg.jacobian(f) for vector outputs (or reduce the output)"
+        out = _scalar_output(f, call_args, "grad", hint)
         if not out.requires_grad:
             grads = [np.zeros_like(leaf.data) for leaf in leaves]
         else:
@@ -125,7 +140,7 @@ def _jacobian_tensor(f: Callable[[Tensor], Tensor], x: Tensor, create_graph: boo
     return out, rows
 
 
-def jacobian(f: Callable[[Tensor], Tensor]) -> Callable[[Any], np.ndarray]:
+def jacobian(f: Callable[[Tensor], Tensor]) -> Callable[[TensorLike], np.ndarray]:
     """``jacobian(f)(x)`` -> array of shape ``f(x).shape + x.shape``: d out[i] / d x[j]."""
 
     def wrapped(x: Any) -> np.ndarray:
@@ -139,21 +154,13 @@ def jacobian(f: Callable[[Tensor], Tensor]) -> Callable[[Any], np.ndarray]:
     return wrapped
 
 
-def hessian(f: Callable[[Tensor], Tensor]) -> Callable[[Any], np.ndarray]:
+def hessian(f: Callable[[Tensor], Tensor]) -> Callable[[TensorLike], np.ndarray]:
     """``hessian(f)(x)`` -> array of shape ``x.shape + x.shape`` of a scalar-valued ``f``."""
 
     def wrapped(x: Any) -> np.ndarray:
         leaf = _leaf(x, "the argument")
-        out = _call(f, [leaf])
-        if out.size != 1:
-            raise ValueError(
-                f"hessian needs a function with a one-element output, this one returned shape "
-                f"{out.shape}"
-            )
-        if not out.requires_grad:
-            return np.zeros(leaf.shape + leaf.shape)
-        (g,) = autograd.grad(out, [leaf], create_graph=True, allow_unused=True)
-        if g is None or not g.requires_grad:
+        g = _recorded_gradient(f, leaf, "hessian")
+        if g is None:
             return np.zeros(leaf.shape + leaf.shape)
         rows = []
         flat_g = g.reshape(-1)
@@ -165,7 +172,7 @@ def hessian(f: Callable[[Tensor], Tensor]) -> Callable[[Any], np.ndarray]:
     return wrapped
 
 
-def hvp(f: Callable[[Tensor], Tensor], x: Any, v: Any) -> np.ndarray:
+def hvp(f: Callable[[Tensor], Tensor], x: TensorLike, v: TensorLike) -> np.ndarray:
     """Hessian-vector product H(x) @ v of a scalar-valued ``f``, shaped like ``x``.
 
     Two backward passes (gradient with ``create_graph``, then the gradient of ⟨∇f, v⟩), never
@@ -175,13 +182,8 @@ def hvp(f: Callable[[Tensor], Tensor], x: Any, v: Any) -> np.ndarray:
     v_arr = np.asarray(v.data if isinstance(v, GraphTensor) else v, dtype=leaf.dtype)
     if v_arr.shape != leaf.shape:
         raise ValueError(f"hvp: v has shape {v_arr.shape} but x has shape {leaf.shape}; they must match")
-    out = _call(f, [leaf])
-    if out.size != 1:
-        raise ValueError(f"hvp needs a function with a one-element output, this one returned shape {out.shape}")
-    if not out.requires_grad:
-        return np.zeros(leaf.shape)
-    (g,) = autograd.grad(out, [leaf], create_graph=True, allow_unused=True)
-    if g is None or not g.requires_grad:
+    g = _recorded_gradient(f, leaf, "hvp")
+    if g is None:
         return np.zeros(leaf.shape)
     with enable_grad():
         directional = (g * Tensor(v_arr)).sum()

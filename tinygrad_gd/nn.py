@@ -24,20 +24,19 @@ need::
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import secrets
-import stat
-import zipfile
-import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
+from . import _checkpoint
+from ._checkpoint import LoadResult, StateDictError
+from ._typing import TensorLike
+from ._validate import as_tensor, generator, is_integer
 from .tensor import Tensor
 
 __all__ = [
@@ -53,122 +52,6 @@ __all__ = [
     "StateDictError",
     "LoadResult",
 ]
-
-
-class StateDictError(ValueError):
-    """``load_state_dict`` found missing, unexpected or mismatched entries (nothing was loaded)."""
-
-
-class LoadResult(NamedTuple):
-    """What ``load_state_dict(strict=False)`` skipped: keys the module has but the state lacks,
-    and keys the state has but the module lacks."""
-
-    missing_keys: list[str]
-    unexpected_keys: list[str]
-
-
-def _as_input(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
-# --------------------------------------------------------------------------- .npz files
-def _open_temporary(target: Path) -> tuple[Path, Any]:
-    """A new, empty file next to ``target`` (same folder, so the final rename stays atomic),
-    opened for writing; created with the usual permissions (0o666 less the umask)."""
-    for _ in range(100):
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            return tmp, open(tmp, "xb")  # noqa: SIM115 - closed by the caller
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file next to {str(target)!r}")
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Flush the folder entry of a rename to disk where the platform allows it (POSIX)."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _write_npz(file: Any, arrays: Mapping[str, np.ndarray]) -> None:
-    """Write ``arrays`` as an uncompressed ``.npz`` (what ``np.savez`` writes) without passing
-    names as keyword arguments, so a name such as ``file`` or ``allow_pickle`` is just a name."""
-    with zipfile.ZipFile(file, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for name, array in arrays.items():
-            with archive.open(f"{name}.npy", mode="w", force_zip64=True) as member:
-                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
-
-
-class _NpyEntry(NamedTuple):
-    """One array of an ``.npz`` as its ``.npy`` header declares it (no data read yet)."""
-
-    info: zipfile.ZipInfo
-    shape: tuple[int, ...]
-    fortran_order: bool
-    dtype: np.dtype
-    data_offset: int
-    nbytes: int
-
-
-def _npz_headers(archive: zipfile.ZipFile, where: str) -> dict[str, _NpyEntry]:
-    """Read only the ``.npy`` header of every member: the declared shapes and dtypes are checked
-    before any array data is read, so a small file that declares a huge array allocates
-    nothing."""
-    entries: dict[str, _NpyEntry] = {}
-    for info in archive.infolist():
-        if info.is_dir() or not info.filename.endswith(".npy"):
-            raise StateDictError(
-                f"{where} is not a parameter file written by Module.save: it holds {info.filename!r}, "
-                f"which is not an .npy array"
-            )
-        key = info.filename[: -len(".npy")]
-        if key in entries:
-            raise StateDictError(
-                f"{where} is not a parameter file written by Module.save: it holds {info.filename!r} twice"
-            )
-        with archive.open(info) as member:
-            version = np.lib.format.read_magic(member)
-            if version == (1, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(member)
-            elif version == (2, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(member)
-            else:
-                raise ValueError(f"member {info.filename!r} uses .npy format version {version}, which is not read")
-            data_offset = member.tell()
-        if dtype.hasobject:
-            raise StateDictError(
-                f"{where} is not a parameter file written by Module.save: {info.filename!r} holds Python "
-                f"objects (dtype {dtype}), and load never unpickles"
-            )
-        nbytes = math.prod(shape) * dtype.itemsize
-        entries[key] = _NpyEntry(info, tuple(shape), bool(fortran_order), dtype, data_offset, nbytes)
-    return entries
-
-
-def _read_npz_entry(archive: zipfile.ZipFile, entry: _NpyEntry, dtype: np.dtype) -> np.ndarray:
-    """The array of one member (whose header already matched the model), as a new array of
-    ``dtype``. The zip's CRC is checked (the member is read to its end)."""
-    name = entry.info.filename
-    if entry.info.file_size != entry.data_offset + entry.nbytes:
-        raise ValueError(
-            f"member {name!r} declares {entry.nbytes} bytes of data for shape {entry.shape} "
-            f"({entry.dtype}) but holds {entry.info.file_size - entry.data_offset}: the file is truncated "
-            f"or damaged"
-        )
-    with archive.open(entry.info) as member:
-        member.read(entry.data_offset)
-        raw = member.read(entry.nbytes)
-        if len(raw) != entry.nbytes or member.read(1):
-            raise ValueError(f"member {name!r} does not hold the {entry.nbytes} bytes its header declares")
-    flat = np.frombuffer(raw, dtype=entry.dtype, count=math.prod(entry.shape))
-    values = flat.reshape(entry.shape, order="F" if entry.fortran_order else "C")
-    return np.array(values, dtype=dtype, copy=True)
 
 
 class Module:
@@ -221,31 +104,31 @@ class Module:
                 registry = buffers
             else:
                 registry = params if value.requires_grad else buffers
-            modules.pop(name, None)
-            d.pop(name, None)
-            (buffers if registry is params else params).pop(name, None)
-            if registry is params:
-                d["_non_persistent_buffers"].discard(name)
+            self._forget(name, keep=registry)
             registry[name] = value
         elif isinstance(value, Module):
-            params.pop(name, None)
-            buffers.pop(name, None)
-            d["_non_persistent_buffers"].discard(name)
-            d.pop(name, None)
+            self._forget(name, keep=modules)
             modules[name] = value
         else:
-            if name in params or name in buffers or name in modules:
-                if value is not None:
-                    kind = "parameter" if name in params else "buffer" if name in buffers else "sub-module"
-                    raise TypeError(
-                        f"cannot assign {type(value).__name__} to {kind} {name!r}: assign a "
-                        f"{'Module' if name in modules else 'Tensor'} or None (or `del` it first)"
-                    )
-                params.pop(name, None)
-                buffers.pop(name, None)
-                d["_non_persistent_buffers"].discard(name)
-                modules.pop(name, None)
+            if value is not None and (name in params or name in buffers or name in modules):
+                kind = "parameter" if name in params else "buffer" if name in buffers else "sub-module"
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} to {kind} {name!r}: assign a "
+                    f"{'Module' if name in modules else 'Tensor'} or None (or `del` it first)"
+                )
+            self._forget(name)
             object.__setattr__(self, name, value)
+
+    def _forget(self, name: str, keep: dict[str, Any] | None = None) -> None:
+        """Drop ``name`` from every registry but ``keep`` (where it keeps its place, and a
+        buffer its persistence) and from the plain attributes."""
+        d = self.__dict__
+        for registry in (d["_parameters"], d["_buffers"], d["_modules"]):
+            if registry is not keep:
+                registry.pop(name, None)
+        if keep is not d["_buffers"]:
+            d["_non_persistent_buffers"].discard(name)
+        d.pop(name, None)
 
     def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails: look in the registries.
@@ -273,15 +156,11 @@ class Module:
         """Register ``value`` as a parameter even if it does not (yet) require grad."""
         if value is not None and not isinstance(value, Tensor):
             raise TypeError(f"parameter {name!r} must be a Tensor or None, got {type(value).__name__}")
-        self._buffers.pop(name, None)
-        self._non_persistent_buffers.discard(name)
+        self._forget(name, keep=None if value is None else self._parameters)
         if value is None:
-            self._parameters.pop(name, None)
             object.__setattr__(self, name, None)
-            return
-        self.__dict__.pop(name, None)
-        self._modules.pop(name, None)
-        self._parameters[name] = value
+        else:
+            self._parameters[name] = value
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register ``tensor`` as a buffer: saved in ``state_dict()`` (unless ``persistent=False``)
@@ -294,12 +173,10 @@ class Module:
         if name in self._parameters or name in self._modules:
             kind = "parameter" if name in self._parameters else "sub-module"
             raise KeyError(f"{name!r} is already a {kind} of this {type(self).__name__} (`del` it first)")
+        self._forget(name, keep=None if tensor is None else self._buffers)
         if tensor is None:
-            self._buffers.pop(name, None)
-            self._non_persistent_buffers.discard(name)
             object.__setattr__(self, name, None)
             return
-        self.__dict__.pop(name, None)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers.discard(name)
@@ -321,22 +198,28 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------------ traversal
-    def _named_tensors(self, registry: str, prefix: str, recurse: bool) -> Iterator[tuple[str, Tensor]]:
+    def _named_tensors(
+        self, registries: tuple[str, ...], prefix: str = "", recurse: bool = True, persistent_only: bool = False
+    ) -> Iterator[tuple[str, Tensor]]:
+        """``(dotted name, tensor)`` from ``registries`` of each module in turn (pre-order),
+        each tensor once, under its first name; ``persistent_only`` skips non-persistent buffers."""
         seen: set[int] = set()
         modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
         for module_name, module in modules:
-            for name, t in getattr(module, registry).items():
-                if id(t) in seen:
-                    continue
-                seen.add(id(t))
-                yield (f"{module_name}.{name}" if module_name else name), t
+            for registry in registries:
+                for name, t in getattr(module, registry).items():
+                    skip = persistent_only and registry == "_buffers" and name in module._non_persistent_buffers
+                    if id(t) in seen or skip:
+                        continue
+                    seen.add(id(t))
+                    yield (f"{module_name}.{name}" if module_name else name), t
 
     def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
         """``(dotted name, tensor)`` pairs in registration order, e.g. ``("0.weight", W)``.
 
         A tensor shared by several modules is listed once, under its first name.
         """
-        return self._named_tensors("_parameters", prefix, recurse)
+        return self._named_tensors(("_parameters",), prefix, recurse)
 
     def parameters(self, recurse: bool = True) -> Iterator[Tensor]:
         """Every parameter tensor, in registration order (pass them to an optimizer)."""
@@ -346,7 +229,7 @@ class Module:
     def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
         """``(dotted name, tensor)`` for every buffer (a registered Tensor that is not a
         parameter), in registration order, each tensor once."""
-        return self._named_tensors("_buffers", prefix, recurse)
+        return self._named_tensors(("_buffers",), prefix, recurse)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         """Every buffer tensor, in registration order."""
@@ -393,12 +276,8 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient (``None``, or zeros when ``set_to_none=False``)."""
         for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                p.grad = Tensor(np.zeros_like(p.grad.data))
+            if p.grad is not None:
+                p.grad = None if set_to_none else Tensor(np.zeros_like(p.grad.data))
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Freeze (False) or unfreeze (True) every parameter; returns self. Frozen parameters
@@ -415,62 +294,12 @@ class Module:
     def _state_tensors(self) -> OrderedDict[str, Tensor]:
         """What ``state_dict`` saves, as PyTorch orders it: each module's parameters, then its
         persistent buffers, then its children's; a tensor shared by several names once."""
-        seen: set[int] = set()
-        out: OrderedDict[str, Tensor] = OrderedDict()
-        for module_name, module in self.named_modules():
-            skip = module._non_persistent_buffers
-            for registry in (module._parameters, module._buffers):
-                for name, t in registry.items():
-                    if id(t) in seen or (registry is module._buffers and name in skip):
-                        continue
-                    seen.add(id(t))
-                    out[f"{module_name}.{name}" if module_name else name] = t
-        return out
+        return OrderedDict(self._named_tensors(("_parameters", "_buffers"), persistent_only=True))
 
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """``{dotted name: copy of the array}`` for every parameter (frozen ones included) and
         every persistent buffer, in registration order."""
         return OrderedDict((name, t.data.copy()) for name, t in self._state_tensors().items())
-
-    def _check_entries(
-        self,
-        keys: Iterable[str],
-        specs: Mapping[str, tuple[tuple[int, ...], np.dtype]],
-        strict: bool,
-        source: str,
-    ) -> tuple[OrderedDict[str, Tensor], list[str], list[str]]:
-        """Compare the keys of a state and the ``(shape, dtype)`` of its entries that the module
-        owns with the module; raise a StateDictError listing every problem, or return
-        ``(own tensors, missing keys, unexpected keys)``."""
-        own = self._state_tensors()
-        keys = list(keys)
-        present = set(keys)
-        missing = [k for k in own if k not in present]
-        unexpected = [k for k in keys if k not in own]
-        mismatched: list[str] = []
-        for name, t in own.items():
-            if name not in specs:
-                continue
-            shape, dtype = specs[name]
-            if tuple(shape) != tuple(t.shape):
-                mismatched.append(f"{name}: shape {tuple(shape)} in the state, {t.shape} in the model")
-            elif dtype.kind not in "biuf" or not np.can_cast(dtype, t.dtype, casting="same_kind"):
-                mismatched.append(f"{name}: dtype {dtype} in the state cannot load into {t.dtype}")
-        problems = []
-        if strict and missing:
-            problems.append(f"missing keys {missing}")
-        if strict and unexpected:
-            problems.append(f"unexpected keys {unexpected}")
-        if mismatched:
-            problems.append("mismatched: " + "; ".join(mismatched))
-        if problems:
-            raise StateDictError(
-                f"cannot load {source} into {type(self).__name__} (nothing was changed): "
-                + "; ".join(problems)
-                + f". The model has keys {list(own)}; check that the state was saved from the "
-                "same architecture (layer sizes and order)."
-            )
-        return own, missing, unexpected
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> LoadResult:
         """Copy arrays from ``state_dict`` into the parameters and buffers with the same names.
@@ -482,27 +311,7 @@ class Module:
         value's dtype must cast to the tensor's without changing kind (float and int
         arrays load into float parameters; complex, string or object arrays do not).
         """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(
-                f"load_state_dict expects a mapping of name -> array (e.g. model.state_dict()), "
-                f"got {type(state_dict).__name__}"
-            )
-        own_names = self._state_tensors()
-        arrays: dict[str, np.ndarray] = {}
-        for name in own_names:
-            if name in state_dict:
-                value = state_dict[name]
-                arrays[name] = value.data if isinstance(value, Tensor) else np.asarray(value)
-        specs = {name: (arr.shape, arr.dtype) for name, arr in arrays.items()}
-        own, missing, unexpected = self._check_entries(state_dict.keys(), specs, strict, "state")
-        self._assign({name: np.array(arr, dtype=own[name].dtype, copy=True) for name, arr in arrays.items()})
-        return LoadResult(missing, unexpected)
-
-    def _assign(self, arrays: Mapping[str, np.ndarray]) -> None:
-        own = self._state_tensors()
-        for name, arr in arrays.items():
-            # Replace the array (not write into it) so a graph that saved the old one stays valid.
-            own[name].data = arr
+        return _checkpoint.load_state(self._state_tensors(), state_dict, strict, type(self).__name__)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write ``state_dict()`` to an ``.npz`` file (``.npz`` is appended if missing);
@@ -513,33 +322,7 @@ class Module:
         the previous file as it was and no temporary file behind. Any name is safe, including
         ``file`` or ``allow_pickle``: entries are written one by one, never as keywords.
         """
-        path = Path(path)
-        if path.suffix != ".npz":
-            path = path.with_name(path.name + ".npz")
-        state = self.state_dict()
-        target = Path(os.path.realpath(path)) if path.is_symlink() else path
-        folder = target.parent
-        if not folder.is_dir():
-            raise FileNotFoundError(
-                f"cannot save to {str(path)!r}: the folder {str(folder)!r} does not exist (create it first)"
-            )
-        if target.is_dir():
-            raise IsADirectoryError(f"cannot save to {str(path)!r}: it is a directory; pass a file name")
-        tmp, f = _open_temporary(target)
-        try:
-            with f:
-                _write_npz(f, state)
-                f.flush()
-                os.fsync(f.fileno())
-            with contextlib.suppress(OSError):  # keep the old file's permissions
-                os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
-            os.replace(tmp, target)
-        except BaseException:  # including KeyboardInterrupt: never leave the temporary file
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        _fsync_folder(folder)
-        return path
+        return _checkpoint.save(path, self.state_dict())
 
     def load(self, path: str | os.PathLike[str], strict: bool = True) -> Module:
         """Load parameters and buffers saved by :meth:`save` into this module (same
@@ -549,45 +332,7 @@ class Module:
         module before any data is read, so a damaged file or one from another architecture
         raises a :class:`StateDictError` naming the path, and the module is left unchanged.
         """
-        path = Path(path)
-        if not path.exists() and path.suffix != ".npz" and path.with_name(path.name + ".npz").exists():
-            path = path.with_name(path.name + ".npz")
-        if not path.exists():
-            raise FileNotFoundError(f"no saved model at {str(path)!r} (Module.save writes a .npz file)")
-        where = repr(str(path))
-        if path.is_dir():
-            raise StateDictError(
-                f"{where} is a directory, not a parameter file written by Module.save. Pass the path "
-                f"that Module.save returned."
-            )
-        if not zipfile.is_zipfile(path):
-            # np.load would guess "pickled data" and suggest allow_pickle: never the right advice.
-            try:
-                with open(path, "rb") as f:
-                    empty = not f.read(1)
-            except OSError:
-                empty = False
-            raise StateDictError(
-                f"{where} is not a parameter file written by Module.save: it is not an .npz "
-                f"archive{' (it is empty)' if empty else ''}. Pass the path that Module.save returned."
-            )
-        try:
-            with zipfile.ZipFile(path) as archive:
-                entries = _npz_headers(archive, where)
-                specs = {key: (e.shape, e.dtype) for key, e in entries.items()}
-                own, _, _ = self._check_entries(entries, specs, strict, where)
-                arrays = {
-                    key: _read_npz_entry(archive, entries[key], own[key].dtype) for key in own if key in entries
-                }
-        except StateDictError:
-            raise
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
-                NotImplementedError, RuntimeError) as e:
-            raise StateDictError(
-                f"{where} is not a parameter file written by Module.save, or it is damaged: "
-                f"{type(e).__name__}: {e}"
-            ) from None
-        self._assign(arrays)
+        _checkpoint.load(path, self._state_tensors(), strict, type(self).__name__)
         return self
 
     # ------------------------------------------------------------------ display
@@ -624,15 +369,13 @@ class Linear(Module):
     ) -> None:
         super().__init__()
         for what, n in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            if not (is_integer(n) and n >= 1):
                 raise ValueError(f"Linear needs a positive integer {what}, got {n!r}")
-        if rng is not None and not isinstance(rng, (int, np.integer, np.random.Generator)):
-            raise TypeError(f"rng must be a numpy Generator, an int seed or None, got {type(rng).__name__}")
+        gen = generator(rng)
         dtype = np.dtype(np.float64 if dtype is None else dtype)
         if dtype.kind != "f":
             raise TypeError(f"Linear parameters need a float dtype, got {dtype}")
         self.in_features, self.out_features = int(in_features), int(out_features)
-        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         bound = 1.0 / math.sqrt(self.in_features)
         w = gen.uniform(-bound, bound, size=(self.out_features, self.in_features))
         self.weight = Tensor(w.astype(dtype), requires_grad=True)
@@ -642,9 +385,9 @@ class Linear(Module):
         else:
             self.bias = None
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, x: TensorLike) -> Tensor:
         """x: (..., in_features) → (..., out_features)."""
-        x = _as_input(x)
+        x = as_tensor(x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             width = x.shape[-1] if x.ndim else 1
             raise ValueError(
@@ -709,22 +452,22 @@ class Sequential(Module):
 class ReLU(Module):
     """max(x, 0) elementwise."""
 
-    def forward(self, x: Any) -> Tensor:
-        return _as_input(x).relu()
+    def forward(self, x: TensorLike) -> Tensor:
+        return as_tensor(x).relu()
 
 
 class Tanh(Module):
     """tanh(x) elementwise."""
 
-    def forward(self, x: Any) -> Tensor:
-        return _as_input(x).tanh()
+    def forward(self, x: TensorLike) -> Tensor:
+        return as_tensor(x).tanh()
 
 
 class Sigmoid(Module):
     """1 / (1 + exp(-x)) elementwise."""
 
-    def forward(self, x: Any) -> Tensor:
-        return _as_input(x).sigmoid()
+    def forward(self, x: TensorLike) -> Tensor:
+        return as_tensor(x).sigmoid()
 
 
 class LeakyReLU(Module):
@@ -734,8 +477,8 @@ class LeakyReLU(Module):
         super().__init__()
         self.negative_slope = float(negative_slope)
 
-    def forward(self, x: Any) -> Tensor:
-        return _as_input(x).leaky_relu(self.negative_slope)
+    def forward(self, x: TensorLike) -> Tensor:
+        return as_tensor(x).leaky_relu(self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -750,8 +493,8 @@ class Softplus(Module):
             raise ValueError(f"Softplus needs beta > 0, got {beta}")
         self.beta = float(beta)
 
-    def forward(self, x: Any) -> Tensor:
-        x = _as_input(x)
+    def forward(self, x: TensorLike) -> Tensor:
+        x = as_tensor(x)
         return x.softplus() if self.beta == 1.0 else (x * self.beta).softplus() / self.beta
 
     def extra_repr(self) -> str:

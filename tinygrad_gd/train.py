@@ -22,13 +22,15 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import losses as _losses
 from . import optim as _optim
+from ._history import DivergenceError, History, StepInfo, TrainingInterrupted, _ParamRecorder
+from ._validate import as_tensor, is_integer
 from .autograd import GraphTensor, no_grad
 from .data import DataLoader
 from .nn import Module
@@ -57,99 +59,6 @@ RECORD_PARAMS_LIMIT = 100
 PARAMS_HISTORY_LIMIT = 10_000
 """``History.params`` keeps at most this many snapshots by default (plus the last step's):
 every step of a run up to this long, evenly spaced steps of a longer one."""
-
-
-class DivergenceError(RuntimeError):
-    """The loss became NaN/inf (or kept rising): ``step`` and ``loss`` say where."""
-
-    def __init__(self, message: str, step: int, loss: float) -> None:
-        super().__init__(message)
-        self.step = step
-        self.loss = loss
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C (a ``KeyboardInterrupt``) during ``fit``, re-raised with where training stood:
-    ``step`` is the last step whose loss was recorded (-1 if none), ``loss`` that loss (NaN if
-    none), and ``history`` the :class:`History` so far (``stop_reason == "interrupted"``). It
-    is a ``KeyboardInterrupt``, so ``except KeyboardInterrupt`` still catches it."""
-
-    def __init__(self, history: History) -> None:
-        self.history = history
-        self.step = len(history.loss) - 1
-        self.loss = history.final_loss
-        where = (
-            f"at step {self.step} (loss {self.loss:.6g})" if history.loss else "before the first loss was computed"
-        )
-        super().__init__(f"training interrupted {where}; the History so far is in .history")
-
-
-@dataclass
-class History:
-    """What happened during ``fit``.
-
-    ``loss[i]`` is the loss at step ``i``, computed at the parameters *before* update ``i``
-    (so ``loss[0]`` is the starting loss). When ``fit`` records parameters (by default for
-    small models, see its ``record_params``), ``params[k]`` holds copies of the parameters at
-    step ``param_steps[k]`` (a tuple of arrays in ``param_names`` order, like seed 001's
-    ``log`` of ``(w, b)``), and ``final_params`` the parameters training ended with. The
-    parameter history is bounded: every step while the run is short (``params[i]`` is then
-    step ``i``), evenly spaced steps of a long run, and always the last step, so its memory
-    does not grow with the number of steps.
-    ``epoch_loss`` / ``val_loss`` hold one mean per finished epoch when ``fit`` had data.
-    ``stop_reason`` is one of "max_steps", "epochs", "target_loss", "tol", "callback"
-    (and "interrupted" on the history a :class:`TrainingInterrupted` carries).
-    """
-
-    loss: list[float] = field(default_factory=list)
-    params: list[tuple[np.ndarray, ...]] = field(default_factory=list)
-    param_steps: list[int] = field(default_factory=list)
-    param_names: list[str] = field(default_factory=list)
-    final_params: tuple[np.ndarray, ...] | None = None
-    epoch_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    steps: int = 0
-    epochs: int = 0
-    stop_reason: str | None = None
-
-    @property
-    def final_loss(self) -> float:
-        """The last recorded loss (NaN if nothing was recorded)."""
-        return self.loss[-1] if self.loss else math.nan
-
-    @property
-    def best_loss(self) -> float:
-        """The smallest recorded loss (NaN if nothing was recorded)."""
-        return min(self.loss) if self.loss else math.nan
-
-    @property
-    def converged(self) -> bool:
-        """True when training stopped on ``target_loss`` or ``tol`` rather than a budget."""
-        return self.stop_reason in ("target_loss", "tol")
-
-    def __len__(self) -> int:
-        return len(self.loss)
-
-    def __repr__(self) -> str:
-        return (
-            f"History(steps={self.steps}, epochs={self.epochs}, final_loss={self.final_loss:.6g}, "
-            f"best_loss={self.best_loss:.6g}, stop_reason={self.stop_reason!r})"
-        )
-
-
-@dataclass
-class StepInfo:
-    """What a callback sees after each update: ``step`` updates done so far, the current
-    ``epoch`` (0-based), the step's ``loss``, the ``history``, the ``model`` (Module or
-    parameter list) and the ``optimizer``. ``end_of_epoch`` is True on an epoch's last step."""
-
-    step: int
-    epoch: int
-    loss: float
-    history: History
-    model: Any
-    optimizer: Any
-    end_of_epoch: bool
 
 
 Callback = Callable[[StepInfo], Any]
@@ -209,41 +118,6 @@ def _named_params(model: Any) -> tuple[list[str], list[Tensor]]:
     return names, params
 
 
-class _ParamRecorder:
-    """Keeps ``History.params`` bounded: snapshots of every ``stride``-th step, at most ``limit``
-    of them. When one more would not fit, every other snapshot is dropped and the stride
-    doubles, so the kept steps stay evenly spaced (0, s, 2s, ...) and their count stays between
-    limit/2 and limit however long training runs. The last step is added at the end."""
-
-    def __init__(self, history: History, params: Sequence[Tensor], limit: int) -> None:
-        self.history, self.params, self.limit = history, params, limit
-        self.stride = 1
-        self.pending: tuple[int, tuple[np.ndarray, ...]] | None = None  # the latest step not kept
-
-    def snapshot(self) -> tuple[np.ndarray, ...]:
-        return tuple(p.data.copy() for p in self.params)
-
-    def record(self, step: int) -> None:
-        h = self.history
-        if step % self.stride == 0 and len(h.params) >= self.limit:
-            del h.params[1::2], h.param_steps[1::2]
-            self.stride *= 2
-        if step % self.stride == 0:
-            h.params.append(self.snapshot())
-            h.param_steps.append(step)
-            self.pending = None
-        else:
-            self.pending = (step, self.snapshot())
-
-    def finish(self) -> None:
-        """Add the last recorded step when the stride skipped it."""
-        if self.pending is not None:
-            step, snap = self.pending
-            self.history.params.append(snap)
-            self.history.param_steps.append(step)
-            self.pending = None
-
-
 def _params_limit(record_params: Any, params: Sequence[Tensor]) -> int | None:
     """How many parameter snapshots ``fit`` keeps (None: it records none)."""
     if record_params is None:
@@ -253,7 +127,7 @@ def _params_limit(record_params: Any, params: Sequence[Tensor]) -> int | None:
         return PARAMS_HISTORY_LIMIT
     if record_params is False:
         return None
-    if isinstance(record_params, (int, np.integer)) and record_params >= 1:
+    if is_integer(record_params) and record_params >= 1:
         return int(record_params)
     raise ValueError(
         f"record_params must be True, False, None or a positive whole number (the most parameter "
@@ -261,29 +135,9 @@ def _params_limit(record_params: Any, params: Sequence[Tensor]) -> int | None:
     )
 
 
-def _loader(data: Any, batch_size: int | None, shuffle: bool | None, seed: Any) -> DataLoader:
-    if isinstance(data, DataLoader):
-        if batch_size is not None or shuffle is not None:
-            raise ValueError(
-                "fit got a DataLoader and also batch_size/shuffle; set those on the DataLoader instead"
-            )
-        return data
-    if isinstance(data, (tuple, list)) and data:
-        # mini-batches are shuffled by default; a full batch is kept in order (it makes no difference)
-        shuffle = batch_size is not None if shuffle is None else shuffle
-        return DataLoader(*data, batch_size=batch_size, shuffle=shuffle, seed=seed)
-    raise TypeError(
-        f"fit's data must be a tuple (X, y) of arrays or a DataLoader, got {type(data).__name__}"
-    )
-
-
-def _as_model_input(x: Any) -> Any:
-    return x if isinstance(x, GraphTensor) else Tensor(x)
-
-
 def _batch_loss(model: Any, loss_fn: Callable[..., Any], batch: Any) -> Any:
     parts = batch if isinstance(batch, tuple) else (batch,)
-    inputs = _as_model_input(parts[0])
+    inputs = as_tensor(parts[0])
     if isinstance(model, Module):
         return loss_fn(model(inputs), *parts[1:])
     return loss_fn(inputs, *parts[1:])
@@ -326,6 +180,218 @@ def _progress_bar(progress: bool | None, total: int | None) -> Any:
 
     delay = 0.0 if progress else 1.0
     return tqdm(total=total, desc="fit", unit="step", file=sys.stderr, delay=delay, leave=False)
+
+
+def _show_progress(bar: Any, step: int, loss: float) -> None:
+    if bar is not None:
+        bar.update(1)
+        if step % 50 == 1:
+            bar.set_postfix_str(f"loss={loss:.4g}", refresh=False)
+
+
+# --------------------------------------------------------------------------- validation
+def _check_stopping_arguments(max_steps: Any, epochs: Any, max_rising: Any, target_loss: Any, tol: Any) -> None:
+    for what, value in (("max_steps", max_steps), ("epochs", epochs), ("max_rising", max_rising)):
+        if value is not None and not (is_integer(value) and value >= 1):
+            raise ValueError(f"{what} must be a positive integer or None, got {value!r}")
+    for what, value in (("target_loss", target_loss), ("tol", tol)):
+        if value is not None and not (isinstance(value, (int, float, np.number)) and math.isfinite(value)):
+            raise ValueError(f"{what} must be a finite number or None, got {value!r}")
+    if tol is not None and tol < 0:
+        raise ValueError(f"tol must be >= 0, got {tol}")
+
+
+def _data_loader(
+    data: Any, epochs: int | None, batch_size: int | None, shuffle: bool | None, seed: Any, validation_data: Any
+) -> DataLoader | None:
+    """The loader over ``data``; None for the closure style (no data), which has no epochs."""
+    if data is None:
+        if epochs is not None or batch_size is not None or validation_data is not None:
+            raise ValueError(
+                "epochs, batch_size and validation_data need data=(X, y); with a loss closure use max_steps"
+            )
+        return None
+    if isinstance(data, DataLoader):
+        if batch_size is not None or shuffle is not None:
+            raise ValueError(
+                "fit got a DataLoader and also batch_size/shuffle; set those on the DataLoader instead"
+            )
+        return data
+    if isinstance(data, (tuple, list)) and data:
+        # mini-batches are shuffled by default; a full batch is kept in order (it makes no difference)
+        shuffle = batch_size is not None if shuffle is None else shuffle
+        return DataLoader(*data, batch_size=batch_size, shuffle=shuffle, seed=seed)
+    raise TypeError(
+        f"fit's data must be a tuple (X, y) of arrays or a DataLoader, got {type(data).__name__}"
+    )
+
+
+def _optimizer(optimizer: Any, lr: float | None, trainable: list[Tensor]) -> Any:
+    """``optimizer`` itself, or the one its name (default "sgd") builds over ``trainable``."""
+    if optimizer is None or isinstance(optimizer, str):
+        return make_optimizer(optimizer or "sgd", trainable, DEFAULT_LR if lr is None else lr)
+    if lr is not None:
+        raise ValueError("fit got both an optimizer and lr; set the learning rate on the optimizer")
+    return optimizer
+
+
+@dataclass
+class _Plan:
+    """What ``fit`` trains, on what, with what and for how long, every argument checked."""
+
+    model: Any
+    loss_fn: Callable[..., Any]
+    loader: DataLoader | None
+    optimizer: Any
+    callbacks: list[Callback]
+    max_steps: int | None
+    epochs: int | None
+    validation_data: Any
+    scheduler: Any
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return 1 if self.loader is None else len(self.loader)
+
+    @property
+    def per_step(self) -> bool:
+        """True when one step covers all the data (a closure or a full batch): the loss rules
+        then watch every step's loss; with mini-batches they watch each epoch's mean."""
+        return self.batches_per_epoch == 1
+
+    @property
+    def total_steps(self) -> int | None:
+        """The step budget (for the progress bar), None when there is none."""
+        per_epochs = None if self.epochs is None else self.epochs * self.batches_per_epoch
+        return min((b for b in (self.max_steps, per_epochs) if b is not None), default=None)
+
+    def batches(self) -> Iterable[Any]:
+        return [None] if self.loader is None else self.loader
+
+    def loss(self, batch: Any) -> Any:
+        return self.loss_fn() if self.loader is None else _batch_loss(self.model, self.loss_fn, batch)
+
+
+# --------------------------------------------------------------------------- stopping rules
+class _StopRules:
+    """The rules that watch the loss, in the order they are checked: stop once it is <=
+    ``target_loss``, stop once it changes by less than ``tol`` between two checks, raise
+    :class:`DivergenceError` when it rose on ``max_rising`` checks in a row (each off when
+    None); and the divergence guard, always on, for a loss that is NaN or infinite."""
+
+    def __init__(self, target_loss: float | None, tol: float | None, max_rising: int | None, optimizer: Any) -> None:
+        self.target_loss, self.tol, self.max_rising, self.optimizer = target_loss, tol, max_rising, optimizer
+        self.previous: float | None = None
+        self.rising = 0
+
+    def check(self, loss: float, step: int) -> str | None:
+        """The ``History.stop_reason`` when a rule fires on this checked loss, else None."""
+        previous, self.previous = self.previous, loss
+        if self.target_loss is not None and loss <= self.target_loss:
+            return "target_loss"
+        if previous is None:
+            return None
+        if self.tol is not None and abs(loss - previous) < self.tol:
+            return "tol"
+        self.rising = self.rising + 1 if loss > previous else 0
+        if self.max_rising is not None and self.rising >= self.max_rising:
+            raise DivergenceError(
+                f"training diverged: the loss rose on {self.rising} consecutive checks, to {loss:.6g} at "
+                f"step {step}. " + _ADVICE.format(lr=_current_lr(self.optimizer)),
+                step,
+                loss,
+            )
+        return None
+
+    def check_finite(self, loss: float, step: int, history: History) -> None:
+        """The divergence guard: a NaN or infinite loss at any step raises DivergenceError."""
+        if math.isfinite(loss):
+            return
+        if step == 0:
+            # Nothing was updated yet: the learning rate cannot be the cause.
+            raise DivergenceError(
+                f"training diverged at step 0: the loss became {loss} before any update, so the learning "
+                f"rate is not the cause: the data or the initial parameters hold NaN/inf (or the loss is "
+                f"undefined there). Check np.isfinite(X).all() and np.isfinite(y).all().",
+                step,
+                loss,
+            )
+        before = f" (it was {history.loss[-1]:.6g} at step {step - 1})" if history.loss else ""
+        raise DivergenceError(
+            f"training diverged at step {step}: the loss became {loss}{before}. "
+            + _ADVICE.format(lr=_current_lr(self.optimizer)),
+            step,
+            loss,
+        )
+
+
+# --------------------------------------------------------------------------- the loop
+def _run_epoch(
+    plan: _Plan, rules: _StopRules, history: History, recorder: _ParamRecorder | None, bar: Any
+) -> str | None:
+    """One pass over the data (one step for a closure). Each step computes the loss, records
+    it, checks it (when it covers all the data), and only then updates the parameters.
+    Returns the stop reason when a rule fired, else None."""
+    last = plan.batches_per_epoch - 1
+    for k, batch in enumerate(plan.batches()):
+        step = history.steps
+        loss = plan.loss(batch)
+        value = _loss_value(loss, step)
+        rules.check_finite(value, step, history)
+        history.loss.append(value)
+        if recorder is not None:
+            recorder.record(step)
+        stop = rules.check(value, step) if plan.per_step else None
+        if stop is not None:
+            return stop
+        plan.optimizer.zero_grad()
+        loss.backward()
+        plan.optimizer.step()
+        history.steps = step + 1
+        _show_progress(bar, history.steps, value)
+        if plan.callbacks:
+            info = StepInfo(history.steps, history.epochs, value, history, plan.model, plan.optimizer, k == last)
+            if any([bool(cb(info)) for cb in plan.callbacks]):  # a list: every callback runs
+                return "callback"
+        if plan.max_steps is not None and history.steps >= plan.max_steps:
+            return "max_steps"
+    return None
+
+
+def _end_epoch(plan: _Plan, rules: _StopRules, history: History, stop: str | None) -> str | None:
+    """Count a finished epoch: its mean loss, the validation loss, the scheduler, and the
+    epoch rules (the loss rules on the mean with mini-batches, then the epochs budget)."""
+    history.epochs += 1
+    history.epoch_loss.append(float(np.mean(history.loss[-plan.batches_per_epoch :])))
+    if plan.validation_data is not None:
+        history.val_loss.append(_validation_loss(plan.model, plan.loss_fn, plan.validation_data))
+    if plan.scheduler is not None:
+        plan.scheduler.step()
+    if stop is None and not plan.per_step:
+        stop = rules.check(history.epoch_loss[-1], history.steps)
+    if stop is None and plan.epochs is not None and history.epochs >= plan.epochs:
+        stop = "epochs"
+    return stop
+
+
+def _train(plan: _Plan, rules: _StopRules, history: History, recorder: _ParamRecorder | None, bar: Any) -> str:
+    """Epochs until a rule fires; returns the stop reason."""
+    while True:
+        steps_before = history.steps
+        stop = _run_epoch(plan, rules, history, recorder, bar)
+        # The closure style has no epochs; an epoch cut short by a rule does not count.
+        finished = history.steps - steps_before == plan.batches_per_epoch
+        if plan.loader is not None and finished:
+            stop = _end_epoch(plan, rules, history, stop)
+        if stop is not None:
+            return stop
+
+
+def _finish(history: History, recorder: _ParamRecorder | None, stop: str) -> None:
+    history.stop_reason = stop
+    if recorder is not None:
+        recorder.finish()
+        history.final_params = recorder.snapshot()
 
 
 # --------------------------------------------------------------------------- fit
@@ -382,157 +448,39 @@ def fit(
     Checks (target, tol, rising) apply to every step's loss when one step covers all the
     data (a closure or a full batch) and to each epoch's mean loss with mini-batches.
     """
+    # Long only for its keywords and their documentation: the body checks every argument,
+    # builds the stopping rules, and runs the loop (_train), in that order.
     loss_fn = resolve_loss(loss_fn)
     names, params = _named_params(model)
     trainable = [p for p in params if p.requires_grad]
     if not trainable:
         raise ValueError("none of the parameters requires grad; create them with requires_grad=True")
-    for what, value in (("max_steps", max_steps), ("epochs", epochs), ("max_rising", max_rising)):
-        whole = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-        if value is not None and not (whole and value >= 1):
-            raise ValueError(f"{what} must be a positive integer or None, got {value!r}")
-    for what, value in (("target_loss", target_loss), ("tol", tol)):
-        if value is not None and not (isinstance(value, (int, float, np.number)) and math.isfinite(value)):
-            raise ValueError(f"{what} must be a finite number or None, got {value!r}")
-    if tol is not None and tol < 0:
-        raise ValueError(f"tol must be >= 0, got {tol}")
-    if data is None:
-        if epochs is not None or batch_size is not None or validation_data is not None:
-            raise ValueError(
-                "epochs, batch_size and validation_data need data=(X, y); with a loss closure use max_steps"
-            )
-        loader = None
-    else:
-        loader = _loader(data, batch_size, shuffle, seed)
-    if optimizer is None or isinstance(optimizer, str):
-        optimizer = make_optimizer(optimizer or "sgd", trainable, DEFAULT_LR if lr is None else lr)
-    elif lr is not None:
-        raise ValueError("fit got both an optimizer and lr; set the learning rate on the optimizer")
-    if callable(callbacks):
-        callbacks = [callbacks]
-    callbacks = list(callbacks)
+    _check_stopping_arguments(max_steps, epochs, max_rising, target_loss, tol)
+    loader = _data_loader(data, epochs, batch_size, shuffle, seed, validation_data)
+    optimizer = _optimizer(optimizer, lr, trainable)
+    callbacks = [callbacks] if callable(callbacks) else list(callbacks)
     if max_steps is None and epochs is None:
         max_steps = DEFAULT_MAX_STEPS
     limit = _params_limit(record_params, params)
+    plan = _Plan(model, loss_fn, loader, optimizer, callbacks, max_steps, epochs, validation_data, scheduler)
+    rules = _StopRules(target_loss, tol, max_rising, optimizer)
 
-    per_step = loader is None or len(loader) == 1  # which loss the stopping rules watch
-    batches_per_epoch = 1 if loader is None else len(loader)
-    totals = [t for t in (max_steps, None if epochs is None else epochs * batches_per_epoch) if t is not None]
     history = History(param_names=names)
     recorder = None if limit is None else _ParamRecorder(history, params, limit)
-    bar = _progress_bar(progress, min(totals) if totals else None)
+    bar = _progress_bar(progress, plan.total_steps)
     if isinstance(model, Module):
         model.train()
-
-    watched: list[float] = []
-    rising = 0
-
-    def check(value: float, step: int) -> str | None:
-        """Apply the stopping and rising rules to the next watched loss."""
-        nonlocal rising
-        previous = watched[-1] if watched else None
-        watched.append(value)
-        if target_loss is not None and value <= target_loss:
-            return "target_loss"
-        if previous is None:
-            return None
-        if tol is not None and abs(value - previous) < tol:
-            return "tol"
-        rising = rising + 1 if value > previous else 0
-        if max_rising is not None and rising >= max_rising:
-            raise DivergenceError(
-                f"training diverged: the loss rose on {rising} consecutive checks, to {value:.6g} at "
-                f"step {step}. " + _ADVICE.format(lr=_current_lr(optimizer)),
-                step,
-                value,
-            )
-        return None
-
-    step = 0
-    stop: str | None = None
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            while stop is None:
-                epoch_losses: list[float] = []
-                updates = 0
-                batches = [None] if loader is None else loader
-                n_batches = 1 if loader is None else len(loader)
-                for k, batch in enumerate(batches):
-                    loss = loss_fn() if loader is None else _batch_loss(model, loss_fn, batch)
-                    value = _loss_value(loss, step)
-                    if not math.isfinite(value):
-                        if step == 0:
-                            # Nothing was updated yet: the learning rate cannot be the cause.
-                            raise DivergenceError(
-                                f"training diverged at step 0: the loss became {value} before any "
-                                f"update, so the learning rate is not the cause: the data or the initial "
-                                f"parameters hold NaN/inf (or the loss is undefined there). Check "
-                                f"np.isfinite(X).all() and np.isfinite(y).all().",
-                                step,
-                                value,
-                            )
-                        before = ""
-                        if history.loss:
-                            before = f" (it was {history.loss[-1]:.6g} at step {step - 1})"
-                        raise DivergenceError(
-                            f"training diverged at step {step}: the loss became {value}{before}. "
-                            + _ADVICE.format(lr=_current_lr(optimizer)),
-                            step,
-                            value,
-                        )
-                    history.loss.append(value)
-                    epoch_losses.append(value)
-                    if recorder is not None:
-                        recorder.record(step)
-                    if per_step:
-                        stop = check(value, step)
-                        if stop is not None:
-                            break
-                    optimizer.zero_grad()
-                    loss.backward()
-                    optimizer.step()
-                    step += 1
-                    updates += 1
-                    history.steps = step
-                    if bar is not None:
-                        bar.update(1)
-                        if step % 50 == 1:
-                            bar.set_postfix_str(f"loss={value:.4g}", refresh=False)
-                    if callbacks:
-                        last = k == n_batches - 1
-                        info = StepInfo(step, history.epochs, value, history, model, optimizer, last)
-                        if any([bool(cb(info)) for cb in callbacks]):  # a list: every callback runs
-                            stop = "callback"
-                            break
-                    if max_steps is not None and step >= max_steps:
-                        stop = "max_steps"
-                        break
-                if loader is None or updates < n_batches:
-                    continue  # the closure style has no epochs; an interrupted epoch does not count
-                history.epochs += 1
-                history.epoch_loss.append(float(np.mean(epoch_losses)))
-                if validation_data is not None:
-                    history.val_loss.append(_validation_loss(model, loss_fn, validation_data))
-                if scheduler is not None:
-                    scheduler.step()
-                if stop is None and not per_step:
-                    stop = check(history.epoch_loss[-1], step)
-                if stop is None and epochs is not None and history.epochs >= epochs:
-                    stop = "epochs"
+            stop = _train(plan, rules, history, recorder, bar)
     except KeyboardInterrupt as interrupt:
         # Ctrl-C: say where training stood, and hand over what it recorded.
-        history.stop_reason = "interrupted"
-        if recorder is not None:
-            recorder.finish()
-            history.final_params = recorder.snapshot()
+        _finish(history, recorder, "interrupted")
         raise TrainingInterrupted(history) from interrupt
     finally:
         if bar is not None:
             bar.close()
-    history.stop_reason = stop
-    if recorder is not None:
-        recorder.finish()
-        history.final_params = recorder.snapshot()
+    _finish(history, recorder, stop)
     return history
 
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ._validate import is_integer
 from .autograd import Function, GraphTensor
 
 __all__ = ["to_dot", "sparkline", "SPARK_CHARS"]
@@ -60,7 +62,7 @@ def _grad_line(grad: Any, limit: int) -> str:
 
 
 def to_dot(
-    tensor: Any,
+    tensor: GraphTensor,
     params: Mapping[str, Any] | None = None,
     *,
     title: str | None = None,
@@ -96,26 +98,7 @@ def to_dot(
             raise TypeError(f"params[{name!r}] is a {type(t).__name__}, not a Tensor")
         leaf_names[id(t)] = str(name)
 
-    root = tensor._node if tensor._node is not None else tensor
-    ids: dict[int, str] = {}
-    order: list[Any] = []  # nodes (Functions and leaf Tensors) in discovery order
-    stack = [root]
-    ids[id(root)] = "n0"
-    order.append(root)
-    edges: list[tuple[str, str]] = []
-    while stack:  # iterative: deep graphs are fine
-        item = stack.pop()
-        if not isinstance(item, Function):
-            continue
-        for parent in item.edges:
-            if parent is None:
-                continue
-            if id(parent) not in ids:
-                ids[id(parent)] = f"n{len(ids)}"
-                order.append(parent)
-                stack.append(parent)
-            edges.append((ids[id(parent)], ids[id(item)]))
-
+    graph = _walk(tensor._node if tensor._node is not None else tensor)
     lines = [
         "digraph tinygrad_gd {",
         f"  rankdir={rankdir};",
@@ -124,29 +107,70 @@ def to_dot(
     ]
     if title:
         lines.append(f"  labelloc=t; fontname=\"Helvetica\"; label={_quote(title)};")
-    for item in order:
-        is_root = item is root
-        if isinstance(item, Function):
-            parts = [item.name, _shape(item.out_shape)]
-            if is_root:
-                parts.append(_grad_line(tensor.grad, max_values))
-                if tensor.data.size <= max_values:
-                    parts.append(f"value {_values(tensor.data, max_values)}")
-            elif item.retain_ref is not None:
-                retained = item.retain_ref()
-                if retained is not None:
-                    parts.append(_grad_line(retained.grad, max_values))
-            style = _ROOT_STYLE if is_root else _OP_STYLE
-        else:
-            name = leaf_names.get(id(item), "leaf")
-            parts = [f"{name} {_shape(item.shape)} {item.data.dtype}", _grad_line(item.grad, max_values)]
-            style = _ROOT_LEAF_STYLE if is_root else _LEAF_STYLE
-        label = "\n".join(p for p in parts if p)
-        lines.append(f"  {ids[id(item)]} [label={_quote(label)}, {style}];")
-    for src, dst in edges:
+    for item in graph.nodes:
+        label, style = _node_label(item, tensor, graph.nodes[0], leaf_names, max_values)
+        lines.append(f"  {graph.ids[id(item)]} [label={_quote(label)}, {style}];")
+    for src, dst in graph.edges:
         lines.append(f"  {src} -> {dst};")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+@dataclass
+class _Graph:
+    """The recorded graph behind a tensor: its nodes (Functions and leaf Tensors, the root
+    first, in discovery order), their DOT ids, and one edge per input use, input to consumer."""
+
+    nodes: list[Any] = field(default_factory=list)
+    ids: dict[int, str] = field(default_factory=dict)
+    edges: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, node: Any) -> bool:
+        """Give ``node`` the next id; False when it already has one."""
+        if id(node) in self.ids:
+            return False
+        self.ids[id(node)] = f"n{len(self.ids)}"
+        self.nodes.append(node)
+        return True
+
+
+def _walk(root: Any) -> _Graph:
+    graph = _Graph()
+    graph.add(root)
+    stack = [root]
+    while stack:  # iterative: deep graphs are fine
+        item = stack.pop()
+        if not isinstance(item, Function):
+            continue
+        for parent in item.edges:
+            if parent is None:
+                continue
+            if graph.add(parent):
+                stack.append(parent)
+            graph.edges.append((graph.ids[id(parent)], graph.ids[id(item)]))
+    return graph
+
+
+def _node_label(item: Any, tensor: Any, root: Any, leaf_names: Mapping[int, str], max_values: int) -> tuple[str, str]:
+    """The DOT label and style of one node: an op's name, shape and (retained) gradient, or a
+    leaf's name, shape, dtype and ``.grad``; the root also shows ``tensor``'s value."""
+    is_root = item is root
+    if isinstance(item, Function):
+        parts = [item.name, _shape(item.out_shape)]
+        if is_root:
+            parts.append(_grad_line(tensor.grad, max_values))
+            if tensor.data.size <= max_values:
+                parts.append(f"value {_values(tensor.data, max_values)}")
+        elif item.retain_ref is not None:
+            retained = item.retain_ref()
+            if retained is not None:
+                parts.append(_grad_line(retained.grad, max_values))
+        style = _ROOT_STYLE if is_root else _OP_STYLE
+    else:
+        name = leaf_names.get(id(item), "leaf")
+        parts = [f"{name} {_shape(item.shape)} {item.data.dtype}", _grad_line(item.grad, max_values)]
+        style = _ROOT_LEAF_STYLE if is_root else _LEAF_STYLE
+    return "\n".join(p for p in parts if p), style
 
 
 def sparkline(values: Sequence[float] | np.ndarray, width: int = 40, log: bool = True) -> str:
@@ -158,7 +182,7 @@ def sparkline(values: Sequence[float] | np.ndarray, width: int = 40, log: bool =
     at the smallest positive value. NaN or infinite values are drawn as ``!`` (a diverged
     run). An empty input gives ''. A constant curve is a flat line of ▁.
     """
-    if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
+    if not (is_integer(width) and width >= 1):
         raise ValueError(f"width must be a positive integer, got {width!r}")
     arr = np.asarray(values, dtype=np.float64).reshape(-1)
     if arr.size == 0:
