@@ -1,6 +1,7 @@
 """Losses: values against numpy formulas (every reduction), gradients against central finite
-differences (via the LOSSES registry, random upstream gradient) and hand-derived formulas,
-stability at huge logits, and the input errors (shape mismatch, BCE domain, class labels)."""
+differences (via the loss table built from the LOSSES registry, random upstream gradient) and
+hand-derived formulas, stability at huge logits, the input errors (shape mismatch, BCE domain,
+class labels), and the registry itself (register_loss, its metadata, unregister_loss)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from tables import loss_row, registries_restored
 
 import tinygrad_gd as tg
 from tinygrad_gd import losses
@@ -58,12 +60,15 @@ def _reduce(values, reduction):
     return {"mean": np.mean, "sum": np.sum, "none": lambda v: v}[reduction](values)
 
 
+REGISTRY_API = {"register_loss", "unregister_loss", "loss_names"}
+
+
 def test_every_public_loss_is_registered_and_has_a_reference():
     public = {
         name
         for name in losses.__all__
         if callable(getattr(losses, name)) and not isinstance(getattr(losses, name), type) and name.islower()
-    }
+    } - REGISTRY_API
     assert public == set(LOSSES)
     assert set(REFERENCE) == set(LOSSES)
     for name, spec in LOSSES.items():
@@ -73,7 +78,7 @@ def test_every_public_loss_is_registered_and_has_a_reference():
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_value_matches_numpy_formula(name, reduction):
-    spec = LOSSES[name]
+    spec = loss_row(name)
     x, t = spec.sample(np.random.default_rng(1))
     out = spec.fn(tg.Tensor(x), t, reduction=reduction, **spec.options)
     expected = _reduce(REFERENCE[name](x, t, **spec.options), reduction)
@@ -96,7 +101,7 @@ TORCH_EQUIVALENTS = {
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_value_and_gradients_match_torch_when_available(name, reduction):
-    spec = LOSSES[name]
+    spec = loss_row(name)
     rng = np.random.default_rng(9)
     x, t = spec.sample(rng)
     xt = tg.Tensor(x, requires_grad=True)
@@ -139,7 +144,7 @@ def _central_difference_check(fn, arrays, wrt, rng, eps=1e-6, rtol=1e-6, atol=1e
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_gradcheck_every_registered_loss(name, reduction):
-    spec = LOSSES[name]
+    spec = loss_row(name)
     rng = np.random.default_rng(7)
     x, t = spec.sample(rng)
     wrt = (0, 1) if spec.target_differentiable else (0,)
@@ -152,7 +157,7 @@ def test_gradcheck_every_registered_loss(name, reduction):
 
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_registry_entries_pass_the_package_gradcheck(name):
-    spec = LOSSES[name]
+    spec = loss_row(name)
     x, t = spec.sample(np.random.default_rng(3))
     xt = tg.Tensor(x, requires_grad=True)
     tt = tg.Tensor(t, requires_grad=True) if spec.target_differentiable else t
@@ -263,7 +268,7 @@ def test_bce_clamps_logs_at_minus_100_like_pytorch():
 
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_float32_in_float32_out(name):
-    spec = LOSSES[name]
+    spec = loss_row(name)
     x, t = spec.sample(np.random.default_rng(2))
     xt = tg.Tensor(x.astype(np.float32), requires_grad=True)
     target = t if name == "cross_entropy" else t.astype(np.float64)  # a float64 target is cast down
@@ -285,7 +290,7 @@ def test_half_mse_is_exactly_half_of_mse(x, data):
 # --------------------------------------------------------------------------- input errors
 @pytest.mark.parametrize("name", sorted(set(LOSSES) - {"cross_entropy"}))
 def test_no_broadcasting_between_prediction_and_target(name):
-    spec = LOSSES[name]
+    spec = loss_row(name)
     x, t = spec.sample(np.random.default_rng(4))
     column, flat = tg.Tensor(x[:, :1]), t[:, 0]
     with pytest.raises(ValueError, match=r"\(4, 1\).*\(4,\).*[Rr]eshape"):
@@ -298,7 +303,7 @@ def test_no_broadcasting_between_prediction_and_target(name):
 
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_unknown_reduction_raises(name):
-    spec = LOSSES[name]
+    spec = loss_row(name)
     x, t = spec.sample(np.random.default_rng(4))
     with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none'"):
         spec.fn(tg.Tensor(x), t, reduction="average", **spec.options)
@@ -358,3 +363,52 @@ def test_cross_entropy_label_and_logit_type_errors():
         losses.cross_entropy(tg.Tensor(np.zeros((2, 3))), np.array([True, False]))
     with pytest.raises(ValueError, match=r"\(n, C\).*\(2, 3, 4\)"):
         losses.cross_entropy(tg.Tensor(np.zeros((2, 3, 4))), [0, 1])
+
+
+# --------------------------------------------------------------------------- the registry
+def test_every_loss_declares_its_label_task_and_short_name():
+    for name, spec in LOSSES.items():
+        assert spec.name == name and spec.label and spec.short
+        assert spec.task in ("regression", "classification")
+        assert spec.input_kind in ("residual", "probability", "logit", "class")
+    assert losses.loss_names("regression") == ("mse", "half_mse", "mae", "huber")
+    assert set(losses.loss_names("classification")) == {
+        "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy"
+    }
+    assert losses.loss_names() == tuple(LOSSES)
+    assert LOSSES["huber"].options == {"delta": 1.0} and LOSSES["huber"].kinks == (1.0,)
+    assert not LOSSES["cross_entropy"].target_differentiable and LOSSES["mse"].target_differentiable
+
+
+def test_register_loss_and_unregister_loss():
+    def squared_log_error(pred, target, reduction="mean"):
+        d = (pred + 1.0).log() - np.log1p(target)
+        return {"mean": (d * d).mean, "sum": (d * d).sum, "none": lambda: d * d}[reduction]()
+
+    with registries_restored():
+        same = losses.register_loss(label="squared log error", task="regression", short="SLE")(squared_log_error)
+        assert same is squared_log_error and LOSSES["squared_log_error"].short == "SLE"
+        assert "squared_log_error" in losses.loss_names("regression")
+        assert loss_row("squared_log_error").target_differentiable
+        losses.register_loss(label="again", task="regression")(squared_log_error)  # same function: replaced
+        assert LOSSES["squared_log_error"].short == "again"  # short defaults to the label
+        with pytest.raises(ValueError, match="taken by"):
+            losses.register_loss(label="other", task="regression", name="squared_log_error")(lambda p, t: p)
+        assert losses.unregister_loss("squared_log_error").fn is squared_log_error
+        assert "squared_log_error" not in LOSSES
+        with pytest.raises(ValueError, match="no loss is registered"):
+            losses.unregister_loss("squared_log_error")
+    assert set(REFERENCE) == set(LOSSES)
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"label": "x", "task": "ranking"}, "task must be one of"),
+        ({"label": "x", "task": "regression", "input_kind": "image"}, "input_kind must be one of"),
+        ({"label": "", "task": "regression"}, "label must be a non-empty string"),
+    ],
+)
+def test_register_loss_rejects_bad_metadata(options, match):
+    with pytest.raises(ValueError, match=match):
+        losses.register_loss(**options)

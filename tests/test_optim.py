@@ -1,6 +1,7 @@
 """Optimizers and schedulers: trajectories against independent numpy implementations of
 PyTorch's documented update equations (float64, several steps, random gradients, 1e-12),
-validation errors, the no-gradient warning, zero_grad, state_dict round trips, schedules."""
+validation errors, the no-gradient warning, zero_grad, state_dict round trips, schedules,
+and the registry that subclassing fills (the optimizer table of tests/tables.py reads it)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from tables import optimizer_row, registries_restored
 
 import tinygrad_gd as tg
 from tinygrad_gd import optim
@@ -147,7 +149,7 @@ def test_trajectory_matches_reference_equations(name, kwargs):
     starts = [rng.normal(size=s) for s in SHAPES]
     grad_fn = _random_grads(rng, SHAPES, STEPS)
     params = [tg.Tensor(s.copy(), requires_grad=True) for s in starts]
-    ours, _ = _run(OPTIMIZERS[name].cls, params, grad_fn, STEPS, **kwargs)
+    ours, _ = _run(optimizer_row(name).cls, params, grad_fn, STEPS, **kwargs)
     _assert_trajectories_equal(ours, REFERENCES[name](starts, grad_fn, STEPS, **kwargs))
     if torch is not None:
         _assert_trajectories_equal(ours, _torch_trajectory(name, starts, grad_fn, STEPS, kwargs))
@@ -179,7 +181,7 @@ def test_amsgrad_changes_the_trajectory():
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_trajectory_with_gradients_from_backward(name):
     """Gradients from a real loss (they depend on θ), two parameter groups with their own lr."""
-    spec = OPTIMIZERS[name]
+    spec = optimizer_row(name)
     rng = np.random.default_rng(1)
     a, c = rng.normal(size=(3,)), rng.uniform(0.5, 2.0, size=(3,))
     starts = [rng.normal(size=(3,)), rng.normal(size=())]
@@ -204,7 +206,7 @@ def test_trajectory_with_gradients_from_backward(name):
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_each_optimizer_minimizes_a_quadratic(name):
-    spec = OPTIMIZERS[name]
+    spec = optimizer_row(name)
     target = np.array([1.0, -2.0, 3.0])
     w = tg.Tensor(np.zeros(3), requires_grad=True)
     opt = spec.cls([w], **spec.kwargs)
@@ -228,7 +230,7 @@ def test_maximize_climbs():
 # --------------------------------------------------------------------------- the update itself
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_step_records_no_graph_and_updates_in_place(name):
-    spec = OPTIMIZERS[name]
+    spec = optimizer_row(name)
     w = tg.Tensor([1.0, 2.0], requires_grad=True)
     array = w.data
     opt = spec.cls([w], **spec.kwargs)
@@ -297,7 +299,7 @@ def test_closure_is_evaluated_with_grad_enabled_and_its_loss_returned():
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_step_without_any_gradient_warns(name):
-    spec = OPTIMIZERS[name]
+    spec = optimizer_row(name)
     w = tg.Tensor([1.0], requires_grad=True)
     opt = spec.cls([w], **spec.kwargs)
     with pytest.warns(UserWarning, match=r"backward\(\) was probably not called"):
@@ -385,7 +387,7 @@ def test_duplicate_parameters_are_rejected():
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_common_validation_for_every_optimizer(name):
-    spec = OPTIMIZERS[name]
+    spec = optimizer_row(name)
     kwargs = {k: v for k, v in spec.kwargs.items() if k != "lr"}
     with pytest.raises(ValueError, match="lr"):
         spec.cls([_w()], lr=-1.0, **kwargs)
@@ -422,7 +424,7 @@ CHECKPOINT_CASES = [
 
 @pytest.mark.parametrize("name, kwargs", CHECKPOINT_CASES)
 def test_state_dict_round_trip_resumes_identically(name, kwargs):
-    cls = OPTIMIZERS[name].cls
+    cls = optimizer_row(name).cls
     rng = np.random.default_rng(2)
     grad_fn = _random_grads(rng, SHAPES, 2 * STEPS)
     params = [tg.Tensor(rng.normal(size=s), requires_grad=True) for s in SHAPES]
@@ -596,7 +598,7 @@ def test_scheduler_validation(make, error):
 )
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_step_rejects_a_bad_gradient_by_parameter_and_updates_nothing(name, bad, error, words):
-    spec = OPTIMIZERS[name]
+    spec = optimizer_row(name)
     w, b = tg.Tensor([1.0, 2.0], requires_grad=True), tg.Tensor([3.0, 4.0], requires_grad=True)
     opt = spec.cls([w, b], **spec.kwargs)
     w.grad = tg.Tensor([1.0, 1.0])
@@ -680,3 +682,61 @@ def test_load_state_dict_requires_amsgrad_state_and_accepts_json_style_keys():
     sgd.load_state_dict(sgd_saved)  # a parameter that has not stepped yet has an empty state
     with pytest.raises(ValueError, match=r"lacks \['momentum_buffer'\]"):
         sgd.load_state_dict({**sgd_saved, "state": {0: {"step": 1}}})
+
+
+# --------------------------------------------------------------------------- the registry
+def test_subclassing_fills_the_registry_with_names_presets_and_variants():
+    assert {name: spec.cls for name, spec in OPTIMIZERS.items()} == {
+        "sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW
+    }
+    assert optim.optimizer_names() == ["adam", "adamw", "momentum", "nesterov", "sgd"]
+    assert optim.resolve("SGD") == (optim.SGD, {})
+    assert optim.resolve("nesterov") == (optim.SGD, {"momentum": 0.9, "nesterov": True})
+    assert optim.resolve("adamw") == (optim.AdamW, {})
+    for bad in ("rmsprop", 3, None):
+        with pytest.raises(ValueError, match=r"unknown optimizer .*; choose one of \['adam', 'adamw', 'momentum'"):
+            optim.resolve(bad)
+
+
+def test_a_subclass_registers_itself_and_unregisters():
+    with registries_restored():
+        class Halving(optim.Optimizer, name="halving", test_kwargs={"lr": 0.5}, variants={"quarter": {"lr": 0.25}}):
+            def __init__(self, params, lr=0.5):
+                super().__init__(params, dict(lr=lr))
+
+            def update(self, p, grad, state, group):
+                self.write_parameter(p, p.data - group["lr"] * grad)
+
+        class Unnamed(Halving):  # a subclass without name= is not registered
+            pass
+
+        assert OPTIMIZERS["halving"].cls is Halving and optimizer_row("halving").kwargs == {"lr": 0.5}
+        assert Unnamed not in {spec.cls for spec in OPTIMIZERS.values()}
+        assert optim.resolve("quarter") == (Halving, {"lr": 0.25})
+        w = tg.Tensor([1.0], requires_grad=True)
+        w.grad = tg.Tensor([1.0])
+        Halving([w]).step()
+        assert w.item() == 0.5
+        with pytest.raises(ValueError, match="taken by Halving"):
+            class Clash(optim.Optimizer, name="quarter", test_kwargs={}):
+                pass
+        with pytest.raises(TypeError, match="needs test_kwargs="):
+            class NoPreset(optim.Optimizer, name="nopreset"):
+                pass
+        with pytest.raises(TypeError, match="need a name="):
+            class NoName(optim.Optimizer, test_kwargs={"lr": 0.1}):
+                pass
+        with pytest.raises(ValueError, match="lower-case"):
+            class Shouting(optim.Optimizer, name="LOUD", test_kwargs={}):
+                pass
+        assert optim.unregister_optimizer("halving").cls is Halving
+        assert "quarter" not in optim.optimizer_names()
+        with pytest.raises(ValueError, match="no optimizer is registered"):
+            optim.unregister_optimizer("halving")
+    assert set(OPTIMIZERS) == {"sgd", "adam", "adamw"}
+
+
+def test_the_extension_hooks_are_public():
+    for hook in ("update", "check_group", "state_spec", "write_parameter"):
+        assert hasattr(optim.Optimizer, hook)
+    assert optim.SGD.update is not optim.Optimizer.update and optim.Adam.state_spec is not optim.Optimizer.state_spec

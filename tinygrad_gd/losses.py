@@ -9,8 +9,10 @@ Most losses are a few Tensor operations. The two whose naive composition overflo
 by zero at the edges of their domain (binary cross-entropy on probabilities and on logits) are
 fused primitives in ``ops.py`` with their own stable backward.
 
-Adding a loss is one function here plus one entry in :data:`LOSSES`; the test-suite iterates
-that registry, so every loss is checked against finite differences automatically.
+Adding a loss is one decorated function here: ``@register_loss(label=..., task=..., short=...)``
+puts it in :data:`LOSSES`, which ``fit``'s name lookup, the CLI's ``--loss`` choices, the
+figures' labels and the test tables read, so every loss is checked against finite differences
+automatically.
 
     >>> import tinygrad_gd as tg
     >>> w = tg.Tensor(0.0, requires_grad=True)
@@ -23,9 +25,9 @@ that registry, so every loss is checked against finite differences automatically
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -35,8 +37,13 @@ from .tensor import Tensor, where
 
 __all__ = [
     "Reduction",
+    "Task",
+    "InputKind",
     "LossSpec",
     "LOSSES",
+    "register_loss",
+    "unregister_loss",
+    "loss_names",
     "mse",
     "half_mse",
     "mae",
@@ -48,6 +55,104 @@ __all__ = [
 
 Reduction = Literal["mean", "sum", "none"]
 _REDUCTIONS = ("mean", "sum", "none")
+
+Task = Literal["regression", "classification"]
+"""What a loss trains: a regression (real targets) or a classification (labels, probabilities)."""
+InputKind = Literal["residual", "probability", "logit", "class"]
+"""What a loss takes, so that tests and ``tinygrad-gd check`` can make valid inputs: a prediction
+and a target of the same shape ("residual"), probabilities in [0, 1] or logits with soft
+labels as targets ("probability", "logit"), or (n, C) logits with integer class ids ("class")."""
+_TASKS = ("regression", "classification")
+_INPUT_KINDS = ("residual", "probability", "logit", "class")
+
+
+# --------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class LossSpec:
+    """A registered loss: the function and what the CLI, the figures and the test tables read.
+
+    Plain data, no sampling code: the test-suite draws valid inputs for ``input_kind``
+    (tests/tables.py), passes ``options`` as keyword arguments, and keeps the residuals
+    |prediction − target| away from 0 and from each of ``kinks`` (where the loss switches
+    formula, as huber at delta), so that central finite differences are meaningful.
+    """
+
+    name: str
+    fn: Callable[..., Tensor]
+    label: str  # "mean squared error": for help texts
+    task: Task
+    short: str  # "MSE": for figure labels
+    input_kind: InputKind = "residual"
+    options: Mapping[str, Any] = field(default_factory=dict)
+    kinks: tuple[float, ...] = ()
+
+    @property
+    def target_differentiable(self) -> bool:
+        """Whether the loss has a gradient in its target too (class ids have none)."""
+        return self.input_kind != "class"
+
+
+LOSSES: dict[str, LossSpec] = {}
+"""Every loss by name, filled by :func:`register_loss`; the test-suite gradchecks each entry (all
+reductions) automatically, ``fit`` accepts these names, and ``tinygrad-gd check`` checks them."""
+
+LossFunction = TypeVar("LossFunction", bound=Callable[..., Tensor])
+
+
+def register_loss(
+    *,
+    label: str,
+    task: Task,
+    short: str | None = None,
+    input_kind: InputKind = "residual",
+    options: Mapping[str, Any] | None = None,
+    kinks: tuple[float, ...] = (),
+    name: str | None = None,
+) -> Callable[[LossFunction], LossFunction]:
+    """Decorator: register a loss ``fn(pred, target, reduction="mean", **options)`` in
+    :data:`LOSSES` under ``name`` (default: the function's name) and return it unchanged.
+
+    label: what it is in words ("mean squared error"); task: "regression" or
+    "classification"; short: its name in figure labels (default: the label); input_kind,
+    options, kinks: what the test tables need to exercise it (see :class:`LossSpec`).
+    Registering a name again replaces the entry only for a function of the same qualified
+    name (a re-run notebook cell, a reloaded module); otherwise it is a ``ValueError``.
+    """
+    if task not in _TASKS:
+        raise ValueError(f"register_loss: task must be one of {_TASKS}, got {task!r}")
+    if input_kind not in _INPUT_KINDS:
+        raise ValueError(f"register_loss: input_kind must be one of {_INPUT_KINDS}, got {input_kind!r}")
+    if not isinstance(label, str) or not label:
+        raise ValueError(f"register_loss: label must be a non-empty string, got {label!r}")
+
+    def register(fn: LossFunction) -> LossFunction:
+        key = name or fn.__name__
+        old = LOSSES.get(key)
+        if old is not None and _qualified(old.fn) != _qualified(fn):
+            raise ValueError(f"register_loss: the name {key!r} is taken by {_qualified(old.fn)}; "
+                             f"unregister_loss({key!r}) first or pass another name=")
+        LOSSES[key] = LossSpec(key, fn, label, task, short or label, input_kind, dict(options or {}),
+                               tuple(float(k) for k in kinks))
+        return fn
+
+    return register
+
+
+def _qualified(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def unregister_loss(name: str) -> LossSpec:
+    """Remove the loss registered as ``name`` from :data:`LOSSES`; returns its entry."""
+    if name not in LOSSES:
+        raise ValueError(f"no loss is registered as {name!r}; registered: {sorted(LOSSES)}")
+    return LOSSES.pop(name)
+
+
+def loss_names(task: Task | None = None) -> tuple[str, ...]:
+    """The registered losses' names, in registration order; only those of ``task`` when given
+    (``loss_names("regression")`` is what a linear model trains on)."""
+    return tuple(name for name, spec in LOSSES.items() if task is None or spec.task == task)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -133,6 +238,7 @@ def _squared_error(p: Tensor, t: Any, reduction: str, factor: float) -> Tensor:
     return _ops.SumSquares.apply(residual, scale=factor / count if count else float("nan"))
 
 
+@register_loss(label="mean squared error", task="regression", short="MSE")
 def mse(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
     """Mean squared error: mean((pred - target)²), the J = 1/N Σ (y - ŷ)² of seeds 000/001.
 
@@ -143,6 +249,7 @@ def mse(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
     return _squared_error(p, t, reduction, 1.0)
 
 
+@register_loss(label="half the mean squared error", task="regression", short="half-MSE")
 def half_mse(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
     """Half the mean squared error: 1/(2m) Σ (pred - target)², the convention of seed 002.
 
@@ -153,12 +260,14 @@ def half_mse(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
     return _squared_error(p, t, reduction, 0.5)
 
 
+@register_loss(label="mean absolute error", task="regression", short="MAE")
 def mae(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
     """Mean absolute error: mean(|pred - target|) (PyTorch's ``l1_loss``; gradient 0 where equal)."""
     p, t = _regression_pair(pred, target, reduction, "mae")
     return _reduce((p - t).abs(), reduction)
 
 
+@register_loss(label="Huber loss", task="regression", options={"delta": 1.0}, kinks=(1.0,))
 def huber(pred: Any, target: Any, delta: float = 1.0, reduction: Reduction = "mean") -> Tensor:
     """Huber loss (PyTorch's ``HuberLoss``): with d = pred - target, each term is
     ½d² where |d| < delta and delta·(|d| - ½delta) elsewhere.
@@ -184,6 +293,8 @@ def _outside_unit_interval(values: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- classification
+@register_loss(label="binary cross-entropy on probabilities", task="classification",
+               short="binary cross-entropy", input_kind="probability")
 def binary_cross_entropy(prob: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
     """Binary cross-entropy on probabilities: -(t·log p + (1-t)·log(1-p)).
 
@@ -208,6 +319,8 @@ def binary_cross_entropy(prob: Any, target: Any, reduction: Reduction = "mean") 
     return _reduce(_ops.BinaryCrossEntropy.apply(p, t), reduction)
 
 
+@register_loss(label="binary cross-entropy on logits", task="classification",
+               short="binary cross-entropy", input_kind="logit")
 def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
     """Binary cross-entropy on logits x (probability sigmoid(x)): softplus(x) - t·x.
 
@@ -283,6 +396,8 @@ def _class_labels(labels: Any, n: int, classes: int, shape: tuple[int, ...], nam
     return arr.astype(np.intp)
 
 
+@register_loss(label="cross-entropy of class labels", task="classification", short="cross-entropy",
+               input_kind="class")
 def cross_entropy(logits: Any, labels: Any, reduction: Reduction = "mean") -> Tensor:
     """Cross-entropy of integer class labels under softmax(logits): -log softmax(logits)[i, labels[i]].
 
@@ -304,58 +419,3 @@ def cross_entropy(logits: Any, labels: Any, reduction: Reduction = "mean") -> Te
     if x.ndim == 1:
         return _reduce(-x.log_softmax(axis=0)[ids], reduction)
     return _reduce(_ops.SoftmaxCrossEntropy.apply(x, labels=ids), reduction)
-
-
-# --------------------------------------------------------------------------- registry
-@dataclass(frozen=True)
-class LossSpec:
-    """How to exercise one loss: the function and a sampler of valid inputs.
-
-    ``sample(rng)`` returns ``(input, target)`` float64 numpy arrays inside the loss's domain
-    and away from its kinks (so central differences are meaningful). ``target_differentiable``
-    says whether the loss is differentiable in its target too (not for class labels).
-    ``options`` are extra keyword arguments the tests pass.
-    """
-
-    fn: Callable[..., Tensor]
-    sample: Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
-    target_differentiable: bool = True
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-def _residual_pair(rng: np.random.Generator, low: float = 0.2, high: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
-    """A prediction and a target whose differences have magnitude in [low, high], random sign."""
-    pred = rng.normal(size=(4, 3))
-    residual = rng.uniform(low, high, size=pred.shape) * rng.choice([-1.0, 1.0], size=pred.shape)
-    return pred, pred - residual
-
-
-def _huber_pair(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Residuals on both sides of delta = 1 (both branches), never close to the switch."""
-    pred = rng.normal(size=(4, 3))
-    size = np.where(rng.random(pred.shape) < 0.5, rng.uniform(0.1, 0.8, pred.shape), rng.uniform(1.2, 2.5, pred.shape))
-    return pred, pred - size * rng.choice([-1.0, 1.0], size=pred.shape)
-
-
-def _probability_pair(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    return rng.uniform(0.05, 0.95, size=(4, 3)), rng.uniform(0.0, 1.0, size=(4, 3))
-
-
-def _logit_pair(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    return rng.normal(scale=3.0, size=(4, 3)), rng.uniform(0.0, 1.0, size=(4, 3))
-
-
-def _class_pair(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    return rng.normal(scale=2.0, size=(5, 4)), rng.integers(0, 4, size=5)
-
-
-LOSSES: dict[str, LossSpec] = {
-    "mse": LossSpec(mse, _residual_pair),
-    "half_mse": LossSpec(half_mse, _residual_pair),
-    "mae": LossSpec(mae, _residual_pair),
-    "huber": LossSpec(huber, _huber_pair, options={"delta": 1.0}),
-    "binary_cross_entropy": LossSpec(binary_cross_entropy, _probability_pair),
-    "binary_cross_entropy_with_logits": LossSpec(binary_cross_entropy_with_logits, _logit_pair),
-    "cross_entropy": LossSpec(cross_entropy, _class_pair, target_differentiable=False),
-}
-"""Every loss by name; the test-suite gradchecks each entry (all reductions) automatically."""

@@ -1,4 +1,4 @@
-"""Optimizers (SGD, Adam, AdamW) and learning-rate schedulers, with PyTorch's update equations.
+"""Optimizers (SGD, Adam, AdamW) with PyTorch's update equations, and their registry.
 
     >>> import tinygrad_gd as tg
     >>> w = tg.Tensor([1.0, -2.0], requires_grad=True)
@@ -16,9 +16,15 @@ parameter's ``.data`` in place from its ``.grad``. Nothing is recorded for backw
 works on numpy arrays, and each parameter's version counter is bumped so that a graph that
 saved the old values refuses to backward through them.
 
-A new optimizer is one :class:`Optimizer` subclass that validates its hyperparameters in
-``_check_group`` and updates one parameter in ``_update``, plus an entry in
-:data:`OPTIMIZERS` (the test tables iterate it).
+A new optimizer is one :class:`Optimizer` subclass, registered by its class keywords::
+
+    class SignSGD(Optimizer, name="signsgd", test_kwargs={"lr": 0.05}):
+        def update(self, p, grad, state, group): ...
+
+It overrides ``update`` (one parameter's step), and where it needs to, ``check_group`` (validate
+its hyperparameters) and ``state_spec`` (what ``load_state_dict`` checks). The class keywords
+fill :data:`OPTIMIZERS`, which ``fit``'s name lookup, the CLI's ``--optimizer`` choices and the
+test tables read. The learning-rate schedules live in ``lr_scheduler`` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -26,12 +32,15 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .autograd import GraphTensor, enable_grad
+from ._optimizer_checks import checked_params, checked_state_dict, gradient, param_groups
+from ._validate import bounded, describe, number
+from .autograd import bump_version, enable_grad
+from .lr_scheduler import CosineAnnealingLR, ExponentialLR, LRScheduler, StepLR
 from .tensor import Tensor
 
 __all__ = [
@@ -45,7 +54,13 @@ __all__ = [
     "CosineAnnealingLR",
     "OptimizerSpec",
     "OPTIMIZERS",
+    "optimizer_names",
+    "resolve",
+    "unregister_optimizer",
 ]
+
+Params = Iterable[Tensor] | Iterable[dict[str, Any]]
+"""What an optimizer optimizes: Tensors, or parameter-group dicts ``{"params": [...], ...}``."""
 
 _NO_GRADIENT_WARNING = (
     "{name}.step() found no gradient on any parameter, so nothing was updated: backward() was "
@@ -54,39 +69,72 @@ _NO_GRADIENT_WARNING = (
 )
 
 
-# --------------------------------------------------------------------------- validation
-def _number(value: Any, owner: str, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__} {value!r}")
-    return float(value)
+# --------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """A registered optimizer, made by subclassing :class:`Optimizer` with ``name=``.
+
+    ``test_kwargs`` are the keyword arguments of a test run (hyperparameters off their defaults
+    where that exercises more); ``variants`` are further names ``fit`` and the CLI accept for
+    the class, each with the options it fixes (``"momentum"``: SGD with ``momentum=0.9``).
+    """
+
+    name: str
+    cls: type[Optimizer]
+    test_kwargs: Mapping[str, Any]
+    variants: Mapping[str, Mapping[str, Any]]
 
 
-def _check_range(
-    value: Any, owner: str, name: str, low: float = 0.0, high: float | None = None, high_open: bool = False
-) -> float:
-    """``value`` as a float; a ValueError unless it is finite and in [low, high] (or [low, high))."""
-    v = _number(value, owner, name)
-    bad = not math.isfinite(v) or v < low or (high is not None and (v >= high if high_open else v > high))
-    if bad:
-        upper = "" if high is None else (f" and < {high}" if high_open else f" and ≤ {high}")
-        raise ValueError(f"{owner}: {name} must be a finite number ≥ {low}{upper}, got {value!r}")
-    return v
+OPTIMIZERS: dict[str, OptimizerSpec] = {}
+"""Every optimizer by name, filled by subclassing; the test tables run each through the shared checks."""
 
 
-def _describe(x: Any) -> str:
-    if isinstance(x, np.ndarray):
-        return f"a numpy array of shape {x.shape}"
-    return f"{type(x).__name__} {x!r}" if isinstance(x, (int, float, str)) else type(x).__name__
+def optimizer_names() -> list[str]:
+    """Every name ``fit``, the estimators and the CLI accept: each optimizer and its variants, sorted."""
+    return sorted(name for spec in OPTIMIZERS.values() for name in (spec.name, *spec.variants))
 
 
-def _as_index(key: Any) -> int | None:
-    """A parameter index from a state-dict key: an int, or its decimal string (a JSON round
-    trip turns dict keys into strings); None for anything else."""
-    if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
-        return int(key)
-    if isinstance(key, str) and key.isdecimal():
-        return int(key)
-    return None
+def resolve(name: str) -> tuple[type[Optimizer], dict[str, Any]]:
+    """The class an optimizer name (any case) stands for and the options the name fixes."""
+    key = name.lower() if isinstance(name, str) else None
+    for spec in OPTIMIZERS.values():
+        if key == spec.name:
+            return spec.cls, {}
+        if key in spec.variants:
+            return spec.cls, dict(spec.variants[key])
+    raise ValueError(f"unknown optimizer {name!r}; choose one of {optimizer_names()}")
+
+
+def unregister_optimizer(name: str) -> OptimizerSpec:
+    """Remove the optimizer registered as ``name`` (and its variants); returns its entry."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"no optimizer is registered as {name!r}; registered: {sorted(OPTIMIZERS)}")
+    return OPTIMIZERS.pop(name)
+
+
+def _same_class(a: type, b: type) -> bool:
+    # A class defined again under the same name (a re-run notebook cell, a reloaded module)
+    # replaces its old registration instead of clashing with it.
+    return (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
+
+
+def _register(cls: type[Optimizer], name: str, test_kwargs: Mapping[str, Any] | None,
+              variants: Mapping[str, Mapping[str, Any]] | None) -> None:
+    if not isinstance(name, str) or not name or name != name.lower():
+        raise ValueError(f"{cls.__name__}: name= must be a non-empty lower-case string (names are "
+                         f"looked up in any case), got {name!r}")
+    if not isinstance(test_kwargs, Mapping):
+        raise TypeError(f"{cls.__name__}: registering name={name!r} needs test_kwargs=, the keyword "
+                        f"arguments of a test run (e.g. {{'lr': 0.1}}), got {describe(test_kwargs)}")
+    variants = {str(k): dict(v) for k, v in (variants or {}).items()}
+    for other in OPTIMIZERS.values():
+        clash = {name, *variants} & {other.name, *other.variants}
+        if clash and not _same_class(other.cls, cls):
+            raise ValueError(f"{cls.__name__}: the optimizer name(s) {sorted(clash)} are taken by "
+                             f"{other.cls.__name__}; unregister_optimizer({other.name!r}) first")
+    for old in [n for n, spec in OPTIMIZERS.items() if _same_class(spec.cls, cls)]:
+        del OPTIMIZERS[old]
+    OPTIMIZERS[name] = OptimizerSpec(name, cls, dict(test_kwargs), variants)
 
 
 # --------------------------------------------------------------------------- base
@@ -96,88 +144,49 @@ class Optimizer:
     ``params`` is an iterable of Tensors, or of dicts ``{"params": [...], "lr": ..., ...}``
     (parameter groups; keys a group leaves out take the constructor's values).
     ``state[p]`` is a dict of arrays and counters for parameter ``p``.
+
+    A subclass registers itself with class keywords: ``name=`` (how ``fit`` and the CLI call
+    it), ``test_kwargs=`` (a test run's keyword arguments) and optionally ``variants=``
+    (further names with fixed options); a subclass without ``name=`` is not registered.
     """
 
-    def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
+    def __init_subclass__(
+        cls,
+        *,
+        name: str | None = None,
+        test_kwargs: Mapping[str, Any] | None = None,
+        variants: Mapping[str, Mapping[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if name is not None:
+            _register(cls, name, test_kwargs, variants)
+        elif test_kwargs is not None or variants is not None:
+            raise TypeError(f"{cls.__name__}: test_kwargs= and variants= need a name= to register under")
+
+    def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
         self.defaults: dict[str, Any] = dict(defaults)
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Tensor, dict[str, Any]] = {}
-        self._check_group(dict(self.defaults))  # bad constructor arguments fail here, before params
-        if isinstance(params, GraphTensor):
-            raise TypeError(
-                f"{type(self).__name__}: params must be an iterable of Tensors (or of parameter-group "
-                f"dicts), got a single Tensor of shape {params.shape}. Wrap it in a list: [w]."
-            )
-        if isinstance(params, (dict, set, str)) or not isinstance(params, Iterable):
-            raise TypeError(
-                f"{type(self).__name__}: params must be a list (or other ordered iterable) of Tensors "
-                f"or of parameter-group dicts, got {_describe(params)}"
-            )
-        items = list(params)
-        if not items:
-            raise ValueError(
-                f"{type(self).__name__} got an empty parameter list: pass the tensors to optimize, "
-                f"e.g. [w, b] or model.parameters()"
-            )
-        if all(isinstance(item, dict) for item in items):
-            groups = items
-        elif any(isinstance(item, dict) for item in items):
-            raise TypeError(
-                f"{type(self).__name__}: params mixes Tensors and parameter-group dicts; pass either "
-                f"Tensors only or dicts only"
-            )
-        else:
-            groups = [{"params": items}]
-        for group in groups:
+        self.check_group(dict(self.defaults))  # bad constructor arguments fail here, before params
+        for group in param_groups(type(self).__name__, params):
             self.add_param_group(group)
 
     # ------------------------------------------------------------------ groups
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group ``{"params": [...], hyperparameter: value, ...}``; missing
         hyperparameters take the constructor's values. Useful to unfreeze layers mid-training."""
-        owner = type(self).__name__
-        if not isinstance(param_group, dict):
-            raise TypeError(f"{owner}: a parameter group must be a dict, got {_describe(param_group)}")
-        if "params" not in param_group:
-            raise ValueError(f"{owner}: a parameter group needs a 'params' key, got keys {sorted(param_group)}")
-        params = param_group["params"]
-        if isinstance(params, GraphTensor):
-            params = [params]
-        elif isinstance(params, set):
-            raise TypeError(f"{owner}: parameters must be given in an ordered collection (a list), not a set")
-        else:
-            params = list(params)
-        if not params:
-            raise ValueError(f"{owner}: a parameter group has an empty 'params' list")
         seen = {id(p) for group in self.param_groups for p in group["params"]}
-        for i, p in enumerate(params):
-            if not isinstance(p, GraphTensor):
-                raise TypeError(f"{owner}: params must be Tensors, but item {i} is {_describe(p)}")
-            if not p.requires_grad:
-                raise ValueError(
-                    f"{owner}: parameter {i} (shape {p.shape}) does not require grad, so it would never "
-                    f"get a gradient. Create it with requires_grad=True (or call .requires_grad_())."
-                )
-            if p._node is not None:
-                raise ValueError(
-                    f"{owner}: parameter {i} (shape {p.shape}) is not a leaf tensor (it was computed by "
-                    f"an operation), so it never keeps a .grad. Optimize the tensor it was computed from."
-                )
-            if id(p) in seen:
-                raise ValueError(
-                    f"{owner}: parameter {i} (shape {p.shape}) appears more than once (in this group or "
-                    f"an earlier one); each tensor must be optimized exactly once"
-                )
-            seen.add(id(p))
+        params = checked_params(type(self).__name__, param_group, seen)
         group = {**self.defaults, **{k: v for k, v in param_group.items() if k != "params"}}
-        self._check_group(group)
+        self.check_group(group)
         group["params"] = params
         self.param_groups.append(group)
 
-    def _check_group(self, group: dict[str, Any]) -> None:
+    def check_group(self, group: dict[str, Any]) -> None:
         """Validate (and normalize in place) one group's hyperparameters. Subclasses extend it."""
         owner = type(self).__name__
-        group["lr"] = _check_range(group["lr"], owner, "lr")
+        group["lr"] = bounded(group["lr"], f"{owner}: lr")
 
     # ------------------------------------------------------------------ the loop
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -207,7 +216,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    todo.append((p, self._gradient_of(p, index), group))
+                    todo.append((p, gradient(type(self).__name__, p, index), group))
                 index += 1
         if not todo:
             warnings.warn(_NO_GRADIENT_WARNING.format(name=type(self).__name__), UserWarning, stacklevel=2)
@@ -215,45 +224,21 @@ class Optimizer:
             state = self.state.get(p)
             if state is None:
                 state = self.state[p] = {}
-            self._update(p, grad, state, group)
+            self.update(p, grad, state, group)
         return loss
 
-    def _gradient_of(self, p: Tensor, index: int) -> np.ndarray:
-        """``p.grad`` as an array, or a clear error when it is not a real-valued Tensor of
-        ``p``'s shape (``index`` numbers the parameters as ``state_dict`` does)."""
-        owner, g = type(self).__name__, p.grad
-        if not isinstance(g, GraphTensor):
-            what = f"a {type(g).__name__} of length {len(g)}" if isinstance(g, (list, tuple)) else _describe(g)
-            raise TypeError(
-                f"{owner}.step(): parameter {index} (shape {p.shape}) has a .grad that is {what}; "
-                f".grad must be a Tensor (or None) with the parameter's shape. backward() sets it; to "
-                f"set it by hand, wrap the values: p.grad = tg.Tensor(values)"
-            )
-        grad = np.asarray(g.data)
-        if grad.dtype.kind not in "iuf":
-            raise TypeError(
-                f"{owner}.step(): parameter {index} (shape {p.shape}) has a .grad of dtype {grad.dtype}; "
-                f"a gradient must hold real numbers (a float Tensor)"
-            )
-        if grad.shape != p.data.shape:
-            raise ValueError(
-                f"{owner}.step(): parameter {index} (shape {p.data.shape}) has a .grad of shape "
-                f"{grad.shape}; a gradient must have its parameter's shape"
-            )
-        return grad
-
-    def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Update one parameter in place from its gradient (subclasses)."""
         raise NotImplementedError
 
     @staticmethod
-    def _write(p: Tensor, new_value: np.ndarray) -> None:
+    def write_parameter(p: Tensor, new_value: np.ndarray) -> None:
         """Store an updated value in ``p.data`` in place and bump its version counter."""
         if p.data.flags.writeable:
             np.copyto(p.data, new_value, casting="same_kind")
         else:  # e.g. a broadcast view: replace the array instead
             p.data = np.array(new_value, dtype=p.data.dtype)
-        p._version += 1
+        bump_version(p)
 
     # ------------------------------------------------------------------ saving
     def state_dict(self) -> dict[str, Any]:
@@ -274,7 +259,7 @@ class Optimizer:
                     }
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore hyperparameters and state saved by :meth:`state_dict` (from an optimizer of
         the same kind over parameters of the same shapes, in the same order).
 
@@ -283,138 +268,14 @@ class Optimizer:
         the wrong shape), raises a ``ValueError`` naming the index and what was expected, and
         the optimizer is left as it was.
         """
-        owner = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(state_dict, Mapping) or "state" not in state_dict or "param_groups" not in state_dict:
-            raise ValueError(f"{owner}: expected a dict with 'state' and 'param_groups' keys")
-        saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
-        if not isinstance(saved_groups, (list, tuple)) or not all(isinstance(g, Mapping) for g in saved_groups):
-            raise ValueError(
-                f"{owner}: 'param_groups' must be a list of dicts (one per parameter group), got "
-                f"{_describe(saved_groups)}"
-            )
-        if not isinstance(saved_state, Mapping):
-            raise ValueError(
-                f"{owner}: 'state' must be a dict {{parameter index: state dict}}, got {_describe(saved_state)}"
-            )
-        if len(saved_groups) != len(self.param_groups):
-            raise ValueError(
-                f"{owner}: the saved state has {len(saved_groups)} parameter group(s), "
-                f"this optimizer has {len(self.param_groups)}"
-            )
-        by_index: dict[int, tuple[Tensor, dict[str, Any]]] = {}
-        new_groups = []
-        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
-            indices = saved.get("params")
-            if not isinstance(indices, (list, tuple)):
-                raise ValueError(
-                    f"{owner}: parameter group {i} of the saved state needs 'params', a list of parameter "
-                    f"indices, got {_describe(indices)}"
-                )
-            if len(indices) != len(group["params"]):
-                raise ValueError(
-                    f"{owner}: parameter group {i} has {len(indices)} parameter(s) "
-                    f"in the saved state but {len(group['params'])} here"
-                )
-            missing = sorted(set(self.defaults) - set(saved))
-            if missing:
-                raise ValueError(
-                    f"{owner}: parameter group {i} of the saved state lacks {missing}: "
-                    f"was it saved by a different kind of optimizer?"
-                )
-            merged = {k: v for k, v in saved.items() if k != "params"}
-            self._check_group(merged)
-            merged["params"] = group["params"]
-            new_groups.append(merged)
-            for j, (key, p) in enumerate(zip(indices, group["params"])):
-                k = _as_index(key) if not isinstance(key, str) else None
-                if k is None:
-                    raise ValueError(
-                        f"{owner}: item {j} of parameter group {i}'s 'params' is {_describe(key)}; the saved "
-                        f"param_groups must list integer parameter indices, as state_dict() writes them"
-                    )
-                if k in by_index:
-                    raise ValueError(
-                        f"{owner}: parameter index {k} is listed twice in the saved param_groups (again in "
-                        f"group {i}); each index names exactly one parameter"
-                    )
-                by_index[k] = (p, merged)
-        new_state: dict[Tensor, dict[str, Any]] = {}
-        loaded: set[int] = set()
-        for key, values in saved_state.items():
-            k = _as_index(key)
-            if k is None or k not in by_index:
-                raise ValueError(
-                    f"{owner}: the saved state has an entry for parameter index {key!r}, but the saved "
-                    f"param_groups list the indices {sorted(by_index)}; a state_dict() keys its state by "
-                    f"those indices"
-                )
-            if k in loaded:
-                raise ValueError(f"{owner}: the saved state has two entries for parameter index {k}")
-            loaded.add(k)
-            if not isinstance(values, Mapping):
-                raise ValueError(
-                    f"{owner}: the state of parameter {k} must be a dict of name -> value, got {_describe(values)}"
-                )
-            p, group = by_index[k]
-            new_state[p] = self._load_parameter_state(k, p, values, group)
-        self.param_groups = new_groups
-        self.state = new_state
+        self.param_groups, self.state = checked_state_dict(self, state_dict)
 
-    def _state_spec(self, group: dict[str, Any]) -> dict[str, str] | None:
+    def state_spec(self, group: dict[str, Any]) -> dict[str, str] | None:
         """What a parameter's state holds once it has taken a step under ``group``: ``{name:
         "array" | "count"}`` (an array of the parameter's shape, or a whole number ≥ 0), all
         required; ``None`` when the optimizer does not say (then only arrays' shapes are
         checked). Subclasses that keep state override it."""
         return None
-
-    def _load_parameter_state(
-        self, k: int, p: Tensor, values: Mapping[str, Any], group: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Check one parameter's saved state against ``_state_spec`` and return a copy of it."""
-        owner = f"{type(self).__name__}.load_state_dict"
-        spec = self._state_spec(group)
-        if spec is not None and values:  # an empty state is a parameter that has not stepped yet
-            missing = sorted(set(spec) - set(values))
-            unexpected = sorted(set(values) - set(spec))
-            if missing or unexpected:
-                problems = ([f"lacks {missing}"] if missing else []) + (
-                    [f"has unexpected {unexpected}"] if unexpected else []
-                )
-                raise ValueError(
-                    f"{owner}: the state of parameter {k} " + " and ".join(problems)
-                    + f" (it has {sorted(values)}); after a step, {type(self).__name__} keeps "
-                    f"{sorted(spec)} for each parameter with these hyperparameters. Pass a state saved by "
-                    f"{type(self).__name__}.state_dict()"
-                )
-        entry: dict[str, Any] = {}
-        for name, v in values.items():
-            kind = spec.get(name) if spec is not None else ("array" if isinstance(v, np.ndarray) else None)
-            if kind == "array":
-                try:
-                    arr = np.asarray(v.data if isinstance(v, GraphTensor) else v)
-                except (TypeError, ValueError):
-                    arr = np.asarray(None, dtype=object)
-                if arr.dtype.kind not in "iuf":
-                    raise ValueError(
-                        f"{owner}: state '{name}' of parameter {k} is {_describe(v)} (dtype {arr.dtype}); "
-                        f"expected a float array of shape {p.data.shape}"
-                    )
-                if arr.shape != p.data.shape:
-                    raise ValueError(
-                        f"{owner}: state '{name}' of parameter {k} has shape {arr.shape}, "
-                        f"but the parameter has shape {p.data.shape}"
-                    )
-                v = np.array(arr, dtype=p.data.dtype, copy=True)
-            elif kind == "count":
-                whole = isinstance(v, (int, np.integer)) or (isinstance(v, (float, np.floating)) and float(v).is_integer())
-                if isinstance(v, (bool, np.bool_)) or not whole or v < 0:
-                    raise ValueError(
-                        f"{owner}: state '{name}' of parameter {k} must be a whole number ≥ 0 (steps "
-                        f"taken), got {_describe(v)}"
-                    )
-                v = int(v)
-            entry[name] = v
-        return entry
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -427,7 +288,12 @@ class Optimizer:
 
 
 # --------------------------------------------------------------------------- SGD
-class SGD(Optimizer):
+class SGD(
+    Optimizer,
+    name="sgd",
+    test_kwargs={"lr": 0.1, "momentum": 0.9},
+    variants={"momentum": {"momentum": 0.9}, "nesterov": {"momentum": 0.9, "nesterov": True}},
+):
     """Stochastic gradient descent, optionally with momentum, as PyTorch's ``torch.optim.SGD``.
 
     For each parameter θ with gradient g, at step t::
@@ -447,7 +313,7 @@ class SGD(Optimizer):
 
     def __init__(
         self,
-        params: Any,
+        params: Params,
         lr: float,
         momentum: float = 0.0,
         dampening: float = 0.0,
@@ -465,13 +331,13 @@ class SGD(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def _check_group(self, group: dict[str, Any]) -> None:
-        super()._check_group(group)
-        group["momentum"] = _check_range(group["momentum"], "SGD", "momentum")
-        group["dampening"] = _number(group["dampening"], "SGD", "dampening")
+    def check_group(self, group: dict[str, Any]) -> None:
+        super().check_group(group)
+        group["momentum"] = bounded(group["momentum"], "SGD: momentum")
+        group["dampening"] = number(group["dampening"], "SGD: dampening")
         if not math.isfinite(group["dampening"]):
             raise ValueError(f"SGD: dampening must be finite, got {group['dampening']}")
-        group["weight_decay"] = _check_range(group["weight_decay"], "SGD", "weight_decay")
+        group["weight_decay"] = bounded(group["weight_decay"], "SGD: weight_decay")
         group["nesterov"] = bool(group["nesterov"])
         group["maximize"] = bool(group["maximize"])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
@@ -480,10 +346,10 @@ class SGD(Optimizer):
                 f"momentum={group['momentum']}, dampening={group['dampening']}"
             )
 
-    def _state_spec(self, group: dict[str, Any]) -> dict[str, str]:
+    def state_spec(self, group: dict[str, Any]) -> dict[str, str]:
         return {"momentum_buffer": "array"} if group["momentum"] != 0 else {}
 
-    def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         theta = p.data
         g = -grad if group["maximize"] else grad
         if group["weight_decay"] != 0:
@@ -497,11 +363,11 @@ class SGD(Optimizer):
                 buf *= momentum
                 buf += (1.0 - group["dampening"]) * g
             g = g + momentum * buf if group["nesterov"] else buf
-        self._write(p, theta - group["lr"] * g)
+        self.write_parameter(p, theta - group["lr"] * g)
 
 
 # --------------------------------------------------------------------------- Adam
-class Adam(Optimizer):
+class Adam(Optimizer, name="adam", test_kwargs={"lr": 0.05}):
     """Adam, as PyTorch's ``torch.optim.Adam`` (L2 ``weight_decay`` added to the gradient).
 
     For each parameter θ with gradient g, at step t = 1, 2, ...::
@@ -522,7 +388,7 @@ class Adam(Optimizer):
 
     def __init__(
         self,
-        params: Any,
+        params: Params,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
@@ -533,29 +399,29 @@ class Adam(Optimizer):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _check_group(self, group: dict[str, Any]) -> None:
-        super()._check_group(group)
+    def check_group(self, group: dict[str, Any]) -> None:
+        super().check_group(group)
         owner = type(self).__name__
         betas = group["betas"]
         if isinstance(betas, (str, bytes)) or not isinstance(betas, Iterable) or len(tuple(betas)) != 2:
             raise TypeError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
         beta1, beta2 = tuple(betas)
         group["betas"] = (
-            _check_range(beta1, owner, "betas[0]", 0.0, 1.0, high_open=True),
-            _check_range(beta2, owner, "betas[1]", 0.0, 1.0, high_open=True),
+            bounded(beta1, f"{owner}: betas[0]", 0.0, 1.0, high_open=True),
+            bounded(beta2, f"{owner}: betas[1]", 0.0, 1.0, high_open=True),
         )
-        group["eps"] = _check_range(group["eps"], owner, "eps")
-        group["weight_decay"] = _check_range(group["weight_decay"], owner, "weight_decay")
+        group["eps"] = bounded(group["eps"], f"{owner}: eps")
+        group["weight_decay"] = bounded(group["weight_decay"], f"{owner}: weight_decay")
         group["amsgrad"] = bool(group["amsgrad"])
         group["maximize"] = bool(group["maximize"])
 
-    def _state_spec(self, group: dict[str, Any]) -> dict[str, str]:
+    def state_spec(self, group: dict[str, Any]) -> dict[str, str]:
         spec = {"step": "count", "exp_avg": "array", "exp_avg_sq": "array"}
         if group["amsgrad"]:
             spec["max_exp_avg_sq"] = "array"
         return spec
 
-    def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
+    def update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         theta = p.data
         if not state:
             state["step"] = 0
@@ -584,19 +450,20 @@ class Adam(Optimizer):
             np.maximum(v_max, v, out=v_max)
             v = v_max
         denom = np.sqrt(v) / bias2_sqrt + eps
-        self._write(p, theta - (lr / bias1) * (m / denom))
+        self.write_parameter(p, theta - (lr / bias1) * (m / denom))
 
 
-class AdamW(Adam):
+class AdamW(Adam, name="adamw", test_kwargs={"lr": 0.05, "weight_decay": 0.1}):
     """Adam with decoupled weight decay (PyTorch's ``torch.optim.AdamW``): each step first
     shrinks θ ← θ·(1 - lr·weight_decay), then takes the Adam step *without* adding
     weight_decay·θ to the gradient, so the decay is not rescaled by the moment estimates."""
 
     _decoupled = True
 
+    # Adam's signature with weight_decay=0.01, written out so that help() and editors show the default.
     def __init__(
         self,
-        params: Any,
+        params: Params,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
@@ -607,117 +474,3 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
 
 
-# --------------------------------------------------------------------------- schedulers
-class LRScheduler:
-    """Base of learning-rate schedules: ``step()`` once per epoch (after ``optimizer.step()``)
-    sets every group's ``lr`` to ``get_lr()`` at the new epoch count.
-
-    Schedules are computed in closed form from each group's ``initial_lr`` (its lr when the
-    scheduler was created); these equal PyTorch's recursive forms whenever the scheduler is
-    the only thing changing the learning rate.
-    """
-
-    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__} needs an Optimizer, got {_describe(optimizer)}")
-        if isinstance(last_epoch, bool) or not isinstance(last_epoch, (int, np.integer)) or last_epoch < -1:
-            raise ValueError(f"{type(self).__name__}: last_epoch must be an integer ≥ -1, got {last_epoch!r}")
-        self.optimizer = optimizer
-        if last_epoch == -1:
-            for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
-        elif any("initial_lr" not in group for group in optimizer.param_groups):
-            raise ValueError(
-                f"{type(self).__name__}: resuming with last_epoch={last_epoch} needs 'initial_lr' in every "
-                f"parameter group (restore the optimizer's state_dict first)"
-            )
-        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
-        self.last_epoch = int(last_epoch)
-        self._last_lr: list[float] = [group["lr"] for group in optimizer.param_groups]
-        self.step()
-
-    def get_lr(self) -> list[float]:
-        """The learning rate of each group at epoch ``last_epoch`` (subclasses)."""
-        raise NotImplementedError
-
-    def step(self) -> None:
-        """Advance one epoch and set each group's lr."""
-        self.last_epoch += 1
-        lrs = self.get_lr()
-        for group, lr in zip(self.optimizer.param_groups, lrs):
-            group["lr"] = lr
-        self._last_lr = list(lrs)
-
-    def get_last_lr(self) -> list[float]:
-        """The learning rates the last ``step()`` set, one per parameter group."""
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict[str, Any]:
-        """Everything but the optimizer (save that with its own ``state_dict``)."""
-        return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a schedule saved by :meth:`state_dict`."""
-        self.__dict__.update({k: (list(v) if isinstance(v, list) else v) for k, v in state_dict.items()})
-
-
-class StepLR(LRScheduler):
-    """lr = initial_lr · gamma^⌊epoch / step_size⌋: decay by ``gamma`` every ``step_size`` epochs."""
-
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
-        if isinstance(step_size, bool) or not isinstance(step_size, (int, np.integer)) or step_size < 1:
-            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
-        self.step_size = int(step_size)
-        self.gamma = _check_range(gamma, "StepLR", "gamma")
-        super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:
-        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
-
-
-class ExponentialLR(LRScheduler):
-    """lr = initial_lr · gamma^epoch: decay by ``gamma`` every epoch."""
-
-    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        self.gamma = _check_range(gamma, "ExponentialLR", "gamma")
-        super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:
-        return [base * self.gamma**self.last_epoch for base in self.base_lrs]
-
-
-class CosineAnnealingLR(LRScheduler):
-    """lr = eta_min + (initial_lr - eta_min)·(1 + cos(π·epoch / T_max)) / 2.
-
-    Falls from the initial lr to ``eta_min`` over ``T_max`` epochs, then (as PyTorch) rises
-    again along the same cosine if stepped further.
-    """
-
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:  # noqa: N803
-        if isinstance(T_max, bool) or not isinstance(T_max, (int, np.integer)) or T_max < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be a positive integer, got {T_max!r}")
-        self.T_max = int(T_max)
-        self.eta_min = _check_range(eta_min, "CosineAnnealingLR", "eta_min")
-        super().__init__(optimizer, last_epoch)
-
-    def get_lr(self) -> list[float]:
-        phase = (1.0 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2.0
-        return [self.eta_min + (base - self.eta_min) * phase for base in self.base_lrs]
-
-
-# --------------------------------------------------------------------------- registry
-@dataclass(frozen=True)
-class OptimizerSpec:
-    """One optimizer for the test tables: its class and keyword arguments that make a
-    reasonable test run (hyperparameters not at their defaults where that exercises more)."""
-
-    cls: type[Optimizer]
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-
-OPTIMIZERS: dict[str, OptimizerSpec] = {
-    "sgd": OptimizerSpec(SGD, {"lr": 0.1, "momentum": 0.9}),
-    "adam": OptimizerSpec(Adam, {"lr": 0.05}),
-    "adamw": OptimizerSpec(AdamW, {"lr": 0.05, "weight_decay": 0.1}),
-}
-"""Every optimizer by name; the test-suite runs each entry through its shared checks."""

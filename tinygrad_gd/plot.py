@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import losses as _losses
+from ._typing import TensorLike
 from .tensor import Tensor
 
 __all__ = [
@@ -187,20 +188,11 @@ def _loss_function(loss: str | Callable[..., Any]) -> tuple[Callable[..., Any], 
     return _losses.LOSSES[loss].fn, loss
 
 
-_SHORT_NAMES = {
-    "mse": "MSE",
-    "half_mse": "half-MSE",
-    "mae": "MAE",
-    "huber": "Huber loss",
-    "binary_cross_entropy": "binary cross-entropy",
-    "binary_cross_entropy_with_logits": "binary cross-entropy",
-    "cross_entropy": "cross-entropy",
-}
-
-
 def _short(loss_name: str) -> str:
-    """A loss's name as a figure label ("binary_cross_entropy_with_logits" is too long)."""
-    return _SHORT_NAMES.get(loss_name, loss_name)
+    """A loss's name as a figure label ("binary_cross_entropy_with_logits" is too long): the
+    short name its registration gives, or the name itself for an unregistered one."""
+    spec = _losses.LOSSES.get(loss_name)
+    return spec.short if spec is not None else loss_name
 
 
 def _column(a: Any, what: str) -> np.ndarray:
@@ -235,8 +227,8 @@ def _span(values: list[float], pad: float, minimum: float) -> tuple[float, float
 
 
 def cost_surface(
-    X: Any,
-    y: Any,
+    X: TensorLike,
+    y: TensorLike,
     path: Sequence[tuple[float, float]] | np.ndarray | None = None,
     file: str | os.PathLike[str] | None = None,
     *,
@@ -273,48 +265,16 @@ def cost_surface(
     loss_fn, loss_name = _loss_function(loss)
     pts = np.asarray(path, dtype=np.float64).reshape(-1, 2) if path is not None else np.zeros((0, 2))
     pts = pts[np.all(np.isfinite(pts), axis=1)]
-    anchor_w = [float(v) for v in pts[:, 0]] + ([float(optimum[0])] if optimum is not None else [])
-    anchor_b = [float(v) for v in pts[:, 1]] + ([float(optimum[1])] if optimum is not None else [])
-    if not anchor_w:  # nothing to frame: centre on the least-squares line
-        design = np.c_[x, np.ones_like(x)]
-        w0, b0 = np.linalg.lstsq(design, t, rcond=None)[0]
-        anchor_w, anchor_b = [float(w0)], [float(b0)]
-    if w_range is None:
-        w_range = _span(anchor_w, 0.2, 1.0)
-    if b_range is None:
-        b_range = _span(anchor_b, 0.2, 1.0)
-    ws = np.linspace(w_range[0], w_range[1], int(resolution))
-    bs = np.linspace(b_range[0], b_range[1], int(resolution))
+    w_default, b_default = _surface_window(x, t, pts, optimum)
+    w_lo, w_hi = w_range if w_range is not None else w_default
+    b_lo, b_hi = b_range if b_range is not None else b_default
+    ws = np.linspace(w_lo, w_hi, int(resolution))
+    bs = np.linspace(b_lo, b_hi, int(resolution))
     J = _cost_grid(x, t, ws, bs, loss_fn)
 
     fig, ax = _axes(ax, size=(6.0, 4.8))
-    from matplotlib import colors
-
-    positive = J[np.isfinite(J) & (J > 0)]
-    if positive.size and positive.max() > positive.min() * 1.0001:
-        lo, hi = float(positive.min()), float(positive.max())
-        levels = np.geomspace(lo, hi, 18)
-        filled = ax.contourf(ws, bs, np.clip(J, lo, hi), levels=levels, norm=colors.LogNorm(lo, hi),
-                             cmap="viridis")
-        ax.contour(ws, bs, np.clip(J, lo, hi), levels=levels, colors="white", linewidths=0.4, alpha=0.6)
-        from matplotlib import ticker
-
-        bar = fig.colorbar(filled, ax=ax, shrink=0.9, ticks=ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-        bar.ax.yaxis.set_major_formatter(ticker.FuncFormatter(_tick_text))
-        bar.ax.yaxis.set_minor_formatter(ticker.NullFormatter())
-        bar.set_label(f"J(w, b), mean {_short(loss_name)} (log scale)")
-    else:  # a flat window (e.g. zoomed far in): plain contours
-        ax.contourf(ws, bs, J, cmap="viridis")
-    if len(pts):
-        ax.plot(pts[:, 0], pts[:, 1], color="#ff5722", linewidth=1.6, label=path_label, zorder=3)
-        marks = np.unique(np.geomspace(1, len(pts), num=min(len(pts), 12)).astype(int) - 1)
-        ax.plot(pts[marks, 0], pts[marks, 1], "o", color="#ff5722", markersize=3.5, zorder=3)
-        ax.plot(*pts[0], "o", color="white", mec="#ff5722", mew=2, markersize=9, label="start", zorder=4)
-        ax.plot(*pts[-1], "s", color="#ff5722", mec="white", markersize=8,
-                label=f"end (step {len(pts) - 1})", zorder=4)
-    if optimum is not None:
-        ax.plot(optimum[0], optimum[1], "*", color="white", mec="black", markersize=15,
-                label="closed form", zorder=5)
+    _draw_cost(fig, ax, ws, bs, J, f"J(w, b), mean {_short(loss_name)} (log scale)")
+    _draw_path(ax, pts, optimum, path_label)
     ax.set_xlim(ws[0], ws[-1])
     ax.set_ylim(bs[0], bs[-1])
     ax.set_xlabel("w (slope)")
@@ -325,9 +285,55 @@ def cost_surface(
     return _finish(fig, file)
 
 
+def _surface_window(
+    x: np.ndarray, t: np.ndarray, pts: np.ndarray, optimum: tuple[float, float] | None
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The default (w, b) window: around the path and the optimum, else the least-squares line."""
+    anchor_w = [float(v) for v in pts[:, 0]] + ([float(optimum[0])] if optimum is not None else [])
+    anchor_b = [float(v) for v in pts[:, 1]] + ([float(optimum[1])] if optimum is not None else [])
+    if not anchor_w:  # nothing to frame: centre on the least-squares line
+        design = np.c_[x, np.ones_like(x)]
+        w0, b0 = np.linalg.lstsq(design, t, rcond=None)[0]
+        anchor_w, anchor_b = [float(w0)], [float(b0)]
+    return _span(anchor_w, 0.2, 1.0), _span(anchor_b, 0.2, 1.0)
+
+
+def _draw_cost(fig: Any, ax: Any, ws: np.ndarray, bs: np.ndarray, J: np.ndarray, bar_label: str) -> None:
+    """Filled contours of J, levels spaced evenly in log J, with a log colour bar."""
+    from matplotlib import colors, ticker
+
+    positive = J[np.isfinite(J) & (J > 0)]
+    if not (positive.size and positive.max() > positive.min() * 1.0001):
+        ax.contourf(ws, bs, J, cmap="viridis")  # a flat window (e.g. zoomed far in): plain contours
+        return
+    lo, hi = float(positive.min()), float(positive.max())
+    levels = np.geomspace(lo, hi, 18)
+    clipped = np.clip(J, lo, hi)
+    filled = ax.contourf(ws, bs, clipped, levels=levels, norm=colors.LogNorm(lo, hi), cmap="viridis")
+    ax.contour(ws, bs, clipped, levels=levels, colors="white", linewidths=0.4, alpha=0.6)
+    bar = fig.colorbar(filled, ax=ax, shrink=0.9, ticks=ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    bar.ax.yaxis.set_major_formatter(_formatter())
+    bar.ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+    bar.set_label(bar_label)
+
+
+def _draw_path(ax: Any, pts: np.ndarray, optimum: tuple[float, float] | None, path_label: str) -> None:
+    """The descent path (circle at the start, square at the end) and the optimum's star."""
+    if len(pts):
+        ax.plot(pts[:, 0], pts[:, 1], color="#ff5722", linewidth=1.6, label=path_label, zorder=3)
+        marks = np.unique(np.geomspace(1, len(pts), num=min(len(pts), 12)).astype(int) - 1)
+        ax.plot(pts[marks, 0], pts[marks, 1], "o", color="#ff5722", markersize=3.5, zorder=3)
+        ax.plot(*pts[0], "o", color="white", mec="#ff5722", mew=2, markersize=9, label="start", zorder=4)
+        ax.plot(*pts[-1], "s", color="#ff5722", mec="white", markersize=8,
+                label=f"end (step {len(pts) - 1})", zorder=4)
+    if optimum is not None:
+        ax.plot(optimum[0], optimum[1], "*", color="white", mec="black", markersize=15,
+                label="closed form", zorder=5)
+
+
 def fitted_line(
-    X: Any,
-    y: Any,
+    X: TensorLike,
+    y: TensorLike,
     lines: Mapping[str, tuple[float, float]],
     file: str | os.PathLike[str] | None = None,
     *,
@@ -371,7 +377,7 @@ def lr_sweep(
 
     results: one entry per learning rate with attributes ``lr``, ``losses`` (the loss per
         step, ending in NaN/inf if the run blew up) and ``verdict`` ("converges", "crawls"
-        or "diverges"), e.g. the ``SweepResult``s of ``tinygrad_gd.cli.sweep_learning_rates``.
+        or "diverges"), e.g. the ``SweepResult``s of ``tinygrad_gd.sweep.sweep_learning_rates``.
     optimum_loss: the best possible loss J* (e.g. at the least-squares solution); when given,
         both panels show the excess J − J*, so a run that stalls short of the minimum
         stands apart from one that reached it.
@@ -384,16 +390,31 @@ def lr_sweep(
     runs = sorted(results, key=lambda r: r.lr)
     curves = [_curve(r.losses) for r in runs]
     excess = optimum_loss is not None and math.isfinite(optimum_loss)
-    if excess:
-        # J − J*: on a log axis a linear convergence rate is a straight line, and a run that
-        # stalls short of the minimum (a crawl) is told apart from one that reached it.
-        starts0 = [c[0] - optimum_loss for c in curves if c.size and np.isfinite(c[0])]
-        floor = 1e-16 * max(max(starts0, default=1.0), abs(optimum_loss), 1e-300)
-        curves = [np.where(np.isfinite(c), np.maximum(c - optimum_loss, floor), c) for c in curves]
+    if optimum_loss is not None and excess:
+        curves = _excess_curves(curves, optimum_loss)
     what = "loss − best possible" if excess else "loss"
     starts = [c[0] for c in curves if c.size and np.isfinite(c[0]) and c[0] > 0]
     cap = 100.0 * max(starts) if starts else 1e6
     fig, (left, right) = new_figure(2, size=(12.0, 4.6))
+    _draw_sweep_curves(left, runs, curves, cap, what)
+    _draw_sweep_finals(right, runs, curves, cap, what)
+    if excess:
+        title += f"  (best possible loss {optimum_loss:.4g})"
+    fig.suptitle(title)
+    return _finish(fig, file)
+
+
+def _excess_curves(curves: list[np.ndarray], optimum_loss: float) -> list[np.ndarray]:
+    """J − J* per curve, floored just above 0: on a log axis a linear convergence rate is a
+    straight line, and a run that stalls short of the minimum (a crawl) is told apart from
+    one that reached it."""
+    starts = [c[0] - optimum_loss for c in curves if c.size and np.isfinite(c[0])]
+    floor = 1e-16 * max(max(starts, default=1.0), abs(optimum_loss), 1e-300)
+    return [np.where(np.isfinite(c), np.maximum(c - optimum_loss, floor), c) for c in curves]
+
+
+def _draw_sweep_curves(ax: Any, runs: list[Any], curves: list[np.ndarray], cap: float, what: str) -> None:
+    """Each run's loss per step, cut (with an ×) where it leaves the top of the panel."""
     dashes = ["-", "--", "-.", ":"]
     for k, (r, arr) in enumerate(zip(runs, curves)):
         color = VERDICT_COLORS.get(r.verdict, "#555555")
@@ -405,47 +426,46 @@ def lr_sweep(
             shown = shown[: end + 1]
             shown[end] = cap
         # the line style changes with lr, so runs with the same verdict (colour) stay apart
-        left.plot(steps[: shown.size], shown, dashes[k % len(dashes)], color=color, linewidth=1.7,
-                  label=f"lr={r.lr:g} ({r.verdict})")
+        ax.plot(steps[: shown.size], shown, dashes[k % len(dashes)], color=color, linewidth=1.7,
+                label=f"lr={r.lr:g} ({r.verdict})")
         if above.size:
-            left.plot(above[0], cap, "x", color=color, markersize=10, mew=2.5, clip_on=False)
-    left.set_yscale("log")
+            ax.plot(above[0], cap, "x", color=color, markersize=10, mew=2.5, clip_on=False)
+    ax.set_yscale("log")
     drawn = [c[np.isfinite(c) & (c > 0) & (c <= cap)] for c in curves]
     lowest = min((float(d.min()) for d in drawn if d.size), default=cap / 1e3)
-    left.set_ylim(lowest / 2, cap * 2)
-    _plain_log_axis(left)
-    left.set_xlabel("step")
-    left.set_ylabel(f"{what} (log scale)")
-    left.set_title("Loss per step (× = diverged)")
-    left.grid(True, alpha=0.35)
-    left.legend(fontsize=8, frameon=False)
+    ax.set_ylim(lowest / 2, cap * 2)
+    _plain_log_axis(ax)
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"{what} (log scale)")
+    ax.set_title("Loss per step (× = diverged)")
+    ax.grid(True, alpha=0.35)
+    ax.legend(fontsize=8, frameon=False)
 
+
+def _draw_sweep_finals(ax: Any, runs: list[Any], curves: list[np.ndarray], cap: float, what: str) -> None:
+    """Where each learning rate ended, on log-log axes, labelled with its verdict."""
     lrs = np.array([r.lr for r in runs], dtype=np.float64)
     finals = []
     for r, arr in zip(runs, curves):
         ok = arr[np.isfinite(arr) & (arr <= cap)]
         finals.append(cap if r.verdict == "diverges" or not ok.size else float(ok[-1]))
     finals_arr = np.array(finals)
-    right.plot(lrs, np.where(finals_arr > 0, finals_arr, np.nan), color="#9e9e9e", linewidth=1, zorder=1)
+    ax.plot(lrs, np.where(finals_arr > 0, finals_arr, np.nan), color="#9e9e9e", linewidth=1, zorder=1)
     for lr, final, r in zip(lrs, finals_arr, runs):
         color = VERDICT_COLORS.get(r.verdict, "#555555")
         diverged = r.verdict == "diverges"
         y = final if final > 0 else np.nan
-        right.plot(lr, y, "X" if diverged else "o", color=color, markersize=11, mec="black", mew=0.6, zorder=3)
-        right.annotate(r.verdict, (lr, y), textcoords="offset points", xytext=(0, -16 if diverged else 10),
-                       ha="center", fontsize=9, color=color)
-    right.set_xscale("log")
-    right.margins(x=0.15, y=0.15)
-    _plain_log_axis(right)
-    right.xaxis.set_major_formatter(_formatter())
-    right.set_xlabel("learning rate (log scale)")
-    right.set_ylabel(f"final {what} (log scale)")
-    right.set_title("Where each learning rate ended")
-    right.grid(True, which="major", alpha=0.3)
-    if excess:
-        title += f"  (best possible loss {optimum_loss:.4g})"
-    fig.suptitle(title)
-    return _finish(fig, file)
+        ax.plot(lr, y, "X" if diverged else "o", color=color, markersize=11, mec="black", mew=0.6, zorder=3)
+        ax.annotate(r.verdict, (lr, y), textcoords="offset points", xytext=(0, -16 if diverged else 10),
+                    ha="center", fontsize=9, color=color)
+    ax.set_xscale("log")
+    ax.margins(x=0.15, y=0.15)
+    _plain_log_axis(ax)
+    ax.xaxis.set_major_formatter(_formatter())
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel(f"final {what} (log scale)")
+    ax.set_title("Where each learning rate ended")
+    ax.grid(True, which="major", alpha=0.3)
 
 
 def _formatter() -> Any:

@@ -42,7 +42,6 @@ __all__ = [
     "StepInfo",
     "DivergenceError",
     "TrainingInterrupted",
-    "OPTIMIZER_NAMES",
     "make_optimizer",
     "resolve_loss",
 ]
@@ -65,22 +64,9 @@ Callback = Callable[[StepInfo], Any]
 
 
 # --------------------------------------------------------------------------- helpers
-OPTIMIZER_NAMES: dict[str, tuple[type, dict[str, Any]]] = {
-    "sgd": (_optim.SGD, {}),
-    "momentum": (_optim.SGD, {"momentum": 0.9}),
-    "nesterov": (_optim.SGD, {"momentum": 0.9, "nesterov": True}),
-    "adam": (_optim.Adam, {}),
-    "adamw": (_optim.AdamW, {}),
-}
-"""Optimizers ``fit`` (and the estimators) build from a name: class and fixed options."""
-
-
-def make_optimizer(name: str, params: Sequence[Tensor], lr: float, **options: Any) -> Any:
-    """Build the optimizer called ``name`` (see :data:`OPTIMIZER_NAMES`) over ``params``."""
-    key = name.lower()
-    if key not in OPTIMIZER_NAMES:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(OPTIMIZER_NAMES)}")
-    cls, fixed = OPTIMIZER_NAMES[key]
+def make_optimizer(name: str, params: Sequence[Tensor], lr: float, **options: Any) -> _optim.Optimizer:
+    """Build the optimizer called ``name`` (any of ``optim.optimizer_names()``) over ``params``."""
+    cls, fixed = _optim.resolve(name)  # a ValueError listing the names for an unknown one
     return cls(list(params), lr=lr, **{**fixed, **options})
 
 
@@ -425,7 +411,7 @@ def fit(
         and ``loss_fn(X, y)`` for a parameter list.
     data: ``(X, y)`` (batched by ``batch_size``: None = full batch, 1 = stochastic; shuffled
         with ``seed`` when mini-batched unless ``shuffle`` says otherwise) or a ``DataLoader``.
-    optimizer: an optimizer over the parameters, or a name from :data:`OPTIMIZER_NAMES`
+    optimizer: an optimizer over the parameters, or a name from ``optim.optimizer_names()``
         ("sgd", "momentum", "adam", ...) built with ``lr`` (default 0.01). Default: "sgd".
     max_steps / epochs: budgets (updates / passes over the data); with neither, 1000 steps.
     target_loss: stop once the loss is <= this value.
