@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from tables import registries_restored
 
 import tinygrad_gd as tg
 from tinygrad_gd import cli
@@ -75,9 +76,8 @@ def files(tmp_path_factory):
     return f
 
 
-# Code run in a subprocess to break a gradient on purpose: `check` must notice and exit 1.
-WRONG_LOSS = """
-import sys
+# A loss with a wrong backward, registered on purpose: `check` must notice and exit 1.
+BAD_SQUARE = """
 from tinygrad_gd import losses
 from tinygrad_gd.autograd import Function
 
@@ -94,7 +94,11 @@ def bad_square(pred, target, reduction="mean"):
     r = BadSquare.apply(pred - target)
     return r.mean() if reduction == "mean" else r.sum() if reduction == "sum" else r
 
-losses.LOSSES["bad_square"] = losses.LossSpec(bad_square, lambda rng: (rng.normal(size=(3, 2)), rng.normal(size=(3, 2))))
+losses.register_loss(label="squared residual with a wrong backward", task="regression")(bad_square)
+"""
+
+# ... and the same in a subprocess of its own.
+WRONG_LOSS = BAD_SQUARE + """
 from tinygrad_gd.cli import main
 raise SystemExit(main(["check"]))
 """
@@ -501,29 +505,31 @@ def test_version_and_entry_point(runs):
 
 
 # --------------------------------------------------------------------------- in-process API
-def test_classify_run():
-    assert cli.classify_run([10.0 * 0.5**k for k in range(60)]) == "converges"
-    assert cli.classify_run([10.0 - 0.01 * k for k in range(60)]) == "crawls"
-    assert cli.classify_run([1.0, 2.0, float("inf")]) == "diverges"
-    assert cli.classify_run([1.0, 0.5, 3.0]) == "diverges"
-    # levelled off, but short of the best possible loss: stuck in a flat valley
-    plateau = [1.0 + 10.0 * 0.5**k for k in range(60)]
-    assert cli.classify_run(plateau) == "converges"
-    assert cli.classify_run(plateau, best_loss=0.5) == "crawls"
-    assert cli.classify_run(plateau, best_loss=1.0) == "converges"
-    with pytest.raises(ValueError):
-        cli.classify_run([])
+def test_the_sweep_api_is_re_exported_from_tg_sweep():
+    # docs/api.md documents cli.sweep_learning_rates & co.; they live in tg.sweep (tests/test_sweep.py)
+    assert cli.sweep_learning_rates is tg.sweep.sweep_learning_rates
+    assert cli.classify_run is tg.sweep.classify_run and cli.SweepResult is tg.sweep.SweepResult
+    assert cli.MAX_LR == tg.sweep.MAX_LR
 
 
-def test_sweep_learning_rates_api():
-    X, y = tg.data.make_line()
-    results = cli.sweep_learning_rates(X, y, [0.001, 0.1, 1.0], steps=500)
-    assert [r.verdict for r in results] == ["crawls", "converges", "diverges"]
-    assert results[2].diverged_at is not None and not np.isfinite(results[2].losses[-1])
-    assert np.isfinite(results[2].final_loss)
-    assert len(results[1].losses) == 500
-    with pytest.raises(ValueError, match="absurdly large"):
-        cli.sweep_learning_rates(X, y, [1e5])
+def test_check_computes_loss_inputs_from_its_data_not_test_samplers(monkeypatch, capsys):
+    from tinygrad_gd import _checks
+
+    with registries_restored():  # the registration ends with the test
+        exec(BAD_SQUARE, {})
+        assert not hasattr(tg.losses.LOSSES["bad_square"], "sample")  # the library holds no test sampler
+        requested = set()
+        make_inputs = _checks.CheckData.loss_inputs
+        monkeypatch.setattr(_checks.CheckData, "loss_inputs",
+                            lambda self, kind: requested.add(kind) or make_inputs(self, kind))
+        assert cli.main(["check"]) == 1
+        out = capsys.readouterr().out
+        rows = {ln.split()[0]: ln.split()[1:] for ln in out.splitlines() if ln.startswith("  ") and len(ln.split()) == 4}
+        assert rows["bad_square"] == ["MISMATCH"] * 3
+        assert all(rows[name] == ["ok"] * 3 for name in tg.losses.LOSSES if name != "bad_square")
+        # every loss got inputs of the kind its registration declares, made from the check's data
+        assert requested == {spec.input_kind for spec in tg.losses.LOSSES.values()}
+    assert "bad_square" not in tg.losses.LOSSES
 
 
 def test_main_returns_exit_codes_in_process(capsys, files):

@@ -183,3 +183,77 @@ def test_logistic_regression_errors():
         LogisticRegression().fit(np.ones((3, 1)), np.zeros(3))
     with pytest.raises(NotFittedError):
         LogisticRegression().predict_proba(np.ones((1, 1)))
+
+
+# --------------------------------------------------------------------------- the shared helpers
+# estimators.py is the one place for unscaling, least squares, R² and class ids; the CLI and
+# tg.sweep train through _prepare/_descend (their end-to-end tests: test_cli.py, test_sweep.py).
+def test_signatures_take_loss_positionally_and_the_rest_by_keyword():
+    import inspect
+
+    linear = inspect.signature(LinearRegression).parameters
+    assert list(linear)[0] == "loss" and linear["loss"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for name, p in linear.items() if name != "loss")
+    logistic = inspect.signature(LogisticRegression).parameters
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in logistic.values())
+    assert logistic["lr"].default == 0.5 and linear["lr"].default == 0.1 and logistic["l2"].default == 0.0
+    with pytest.raises(TypeError):
+        LinearRegression("mse", "adam")
+    assert repr(LinearRegression()) == "LinearRegression(loss='mse', optimizer='sgd', lr=0.1, max_steps=1000)"
+    assert LinearRegression() != LinearRegression()  # identity, as scikit-learn estimators
+
+
+def test_unscale_least_squares_and_r2():
+    from tinygrad_gd.estimators import _least_squares, _r2, _unscale
+
+    X, y = two_scale_problem()
+    scaler = data.Standardizer().fit(X)
+    weight, bias = np.array([[0.5, -2.0]]), np.array([3.0])
+    w, b = _unscale(weight, bias, scaler)
+    np.testing.assert_allclose(X @ w[0] + b[0], scaler.transform(X) @ weight[0] + bias[0], rtol=1e-12)
+    coef, intercept = _least_squares(X, y)
+    np.testing.assert_allclose(np.r_[coef, intercept], np.linalg.lstsq(np.c_[X, np.ones(len(X))], y, rcond=None)[0])
+    assert _least_squares(X, y, fit_intercept=False)[1] == 0.0
+    assert _r2(y, X @ coef + intercept) > 0.99 and _r2(np.ones(3), np.ones(3)) is None
+
+
+def test_class_targets():
+    from tinygrad_gd.estimators import _class_targets
+
+    two = _class_targets(np.array(["b", "a", "b"]))
+    assert two.classes.tolist() == ["a", "b"] and two.loss_name == "binary_cross_entropy_with_logits"
+    assert two.outputs == 1 and two.target.tolist() == [[1.0], [0.0], [1.0]]
+    three = _class_targets(np.array([5, 1, 3, 1]))
+    assert three.loss_name == "cross_entropy" and three.outputs == 3
+    assert three.target.dtype == np.int64 and three.target.tolist() == [2, 0, 1, 0]
+
+
+def test_prepare_checks_the_target_and_the_loss():
+    from tinygrad_gd.estimators import _prepare
+
+    X = np.arange(6.0).reshape(-1, 1)
+    with pytest.raises(data.DataError, match="single value 1"):
+        _prepare(X, np.ones(6), "logistic", None, False, "label")
+    with pytest.raises(data.DataError, match="'label' holds 0.5, not a class label"):
+        _prepare(X, np.array([0, 0.5, 1, 1, 0, 1]), "logistic", None, False, "label")
+    with pytest.raises(data.DataError, match="trains on binary_cross_entropy_with_logits"):
+        _prepare(X, np.array([0, 1, 1, 0, 1, 0]), "logistic", "mse", False)
+    with pytest.raises(data.DataError, match="does not fit a linear regression"):
+        _prepare(X, np.arange(6.0), "linear", "cross_entropy", False)
+    problem = _prepare(X, np.array([0, 2, 1, 2, 0, 1]), "logistic", None, True)
+    assert problem.outputs == 3 and problem.loss_name == "cross_entropy"
+    np.testing.assert_allclose(problem.train_X.std(axis=0), 1.0)
+
+
+def test_the_cli_core_matches_the_estimator():
+    # the command line's fit (via _prepare/_descend) and LogisticRegression train identically
+    from tinygrad_gd.estimators import _prepare, _Settings
+
+    X, y = data.load_builtin("two_blobs", std=2.0)
+    problem = _prepare(X, y, "logistic", None, True)
+    run = problem.descend(_Settings(lr=0.5, max_steps=100, progress=False))
+    model = LogisticRegression(lr=0.5, max_steps=100, tol=None).fit(X, y)
+    np.testing.assert_array_equal(run.weight, model.coef_)
+    np.testing.assert_array_equal(run.bias, model.intercept_)
+    evaluation = problem.evaluate(run.weight, run.bias)
+    assert evaluation.accuracy == pytest.approx(model.score(X, y)) and evaluation.closed_form is None
