@@ -15,8 +15,8 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover - only for type checkers
     from .tensor import Tensor
 
-ArrayLike = Union[np.ndarray, np.generic, float, int, bool, Sequence[Any]]
-TensorLike = Union["Tensor", ArrayLike]
-Axis = Union[int, Sequence[int], None]
+ArrayLike = Union[np.ndarray, np.generic, float, int, bool, Sequence[Any]]  # noqa: UP007 (a runtime alias)
+TensorLike = Union["Tensor", ArrayLike]  # noqa: UP007 ("Tensor" is a forward reference)
+Axis = Union[int, Sequence[int], None]  # noqa: UP007
 
 __all__ = ["ArrayLike", "Axis", "TensorLike"]
