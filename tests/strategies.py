@@ -1,9 +1,15 @@
 """Hypothesis strategies for random Tensor programs (the gradient fuzzer, ``test_fuzz.py``).
 
 A *program* is a list of steps over 1–3 input tensors. Each step applies one *fuzz op* (a
-row of :data:`FUZZ_OPS`: a public-API expression exercising one or more registered
-primitives) to earlier nodes, chosen so that nodes are reused and graphs have diamonds. All
-node shapes broadcast to one *base shape*, so any binary op applies to any pair of nodes.
+row of :data:`FUZZ_OPS`) to earlier nodes, chosen so that nodes are reused and graphs have
+diamonds. All node shapes broadcast to one *base shape*, so any binary op applies to any
+pair of nodes.
+
+The fuzz ops are built from the registry: every registered op declares its fuzz steps at
+registration (``ops.Fuzz``: the call, each operand's domain, the kinks and ties to keep away
+from), so a new op is fuzzed with nothing to add here. :data:`SCENARIOS` adds steps that are
+not one op: compositions through functions above the ops layer (in-place operators,
+indexing forms, stack, the losses with their reductions) and regression scenarios.
 
 Every op runs inside its safe domain, decided while the program is built, from the actual
 values (as ``tests/op_table.py`` does with its ``Domain`` rows):
@@ -67,55 +73,151 @@ DOMAINS: dict[str, tuple[Callable[[np.ndarray], bool], Callable[[Any, int], Any]
 }
 
 
-# --------------------------------------------------------------------------- op helpers
-def _rng(param: int) -> np.random.Generator:
-    return np.random.default_rng(param)
+# --------------------------------------------------------------------------- step choices
+@dataclass(frozen=True)
+class Choices:
+    """A step's random choices, all drawn from its ``param`` (so a replay makes the same ones):
+    what an ``ops.Fuzz`` call receives as ``step``."""
+
+    base: Shape
+    param: int
+
+    def _rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.param)
+
+    def constant(self, shape: Shape) -> np.ndarray:
+        return self._rng().uniform(-1.5, 1.5, size=shape)
+
+    def mask(self, shape: Shape) -> np.ndarray:
+        return self._rng().random(shape) < 0.5
+
+    def integers(self, high: int, size: int) -> np.ndarray:
+        """``size`` integers in [0, high), with repeats (gradients must accumulate)."""
+        return self._rng().integers(0, high, size=size)
+
+    def pick(self, options: Sequence[Any]) -> Any:
+        return options[self.param % len(options)]
+
+    def axis(self, ndim: int) -> int:
+        return self.param % ndim
+
+    def axis_or_all(self, ndim: int) -> int | None:
+        """The axis a reduction step reduces over; None (all axes) for 0-d or every third param."""
+        return None if ndim == 0 or self.param % 3 == 0 else self.param % ndim
+
+    def spread_axis(self, shape: Shape) -> int:
+        """An axis with more than one element (var/std over it are not trivially 0)."""
+        axes = [i for i, n in enumerate(shape) if n > 1]
+        return axes[self.param % len(axes)]
+
+    @staticmethod
+    def common(*xs: Any) -> list[Any]:
+        """Every operand broadcast to their common shape (losses and cat never broadcast)."""
+        shape = np.broadcast_shapes(*(x.shape for x in xs))
+        return [x if x.shape == shape else x.broadcast_to(shape) for x in xs]
 
 
-def _axis(x: Any, param: int) -> int:
-    return param % x.ndim
+# --------------------------------------------------------------------------- kink gaps
+def _min_abs(v: np.ndarray) -> float:
+    return float(np.min(np.abs(v))) if v.size else np.inf
 
 
-def _common(*xs: Any) -> list[Any]:
-    """Broadcast every operand to their common shape (losses and cat never broadcast)."""
-    shape = np.broadcast_shapes(*(x.shape for x in xs))
-    return [x if x.shape == shape else x.broadcast_to(shape) for x in xs]
+def _top_gap(v: np.ndarray, axis: int | None) -> float:
+    """Smallest distance between the largest and second-largest value of any reduced slice."""
+    if axis is None:
+        v = v.reshape(1, -1)
+        axis = 1
+    if v.shape[axis] < 2:
+        return np.inf
+    s = np.sort(v, axis=axis)
+    top = np.take(s, -1, axis=axis) - np.take(s, -2, axis=axis)
+    bottom = np.take(s, 1, axis=axis) - np.take(s, 0, axis=axis)
+    return float(min(top.min(), bottom.min()))
 
 
-def _rows(x: Any, param: int) -> np.ndarray:
-    """An index along axis 0 of length x.shape[0], with repeats (gradients must accumulate)."""
-    return _rng(param).integers(0, x.shape[0], size=x.shape[0])
+def _has_spread(shapes: list[Shape]) -> bool:
+    return any(n > 1 for n in shapes[0])
 
 
-def _mask(shape: Shape, param: int) -> np.ndarray:
-    return _rng(param).random(shape) < 0.5
+def _kink_gap(kinks: tuple[float, ...], ties: str | None) -> Callable[[list[np.ndarray], int], float] | None:
+    """The distance to the nearest kink or tie that an ``ops.Fuzz`` declares (None: smooth)."""
+    if not kinks and ties is None:
+        return None
+
+    def gap(v: list[np.ndarray], param: int) -> float:
+        x, choices = v[0], Choices((), param)
+        distances = [_min_abs(x - k) for k in kinks]
+        if ties == "operands":
+            distances.append(_min_abs(np.subtract(*np.broadcast_arrays(x, v[1]))))
+        elif ties == "reduced":
+            distances.append(_top_gap(x, choices.axis_or_all(x.ndim)))
+        elif ties == "spread":
+            distances.append(float(np.min(np.std(x, axis=choices.spread_axis(x.shape)))))
+        return min(distances)
+
+    return gap
 
 
-def _constant(shape: Shape, param: int) -> np.ndarray:
-    return _rng(param).uniform(-1.5, 1.5, size=shape)
+# --------------------------------------------------------------------------- the vocabulary
+@dataclass(frozen=True)
+class FuzzOp:
+    """One kind of step. ``fn(operands, param, base_shape)`` builds it with the public API;
+    ``domains`` name each operand's safe domain; ``gap(arrays, param)`` is the distance to the
+    nearest kink (None: smooth); ``shift`` is "scalar" (add a constant to operand 0) or
+    "ramp" (add constant·arange, to break ties of a reduction) or "zero" (subtract operand
+    0's first value, so that entry is exactly 0: an exponent of 0 with a nonzero derivative,
+    whose second-order terms are easy to get wrong); ``applicable(shapes)`` says whether it
+    applies to operands of these shapes; ``second_order``: drawn in second-derivative
+    programs; ``op``: the registered op that declared it (None for a scenario)."""
+
+    name: str
+    arity: int
+    fn: Callable[[list[Any], int, Shape], Any]
+    domains: tuple[str, ...] = ()
+    gap: Callable[[list[np.ndarray], int], float] | None = None
+    shift: str = "scalar"
+    applicable: Callable[[list[Shape]], bool] = field(default=lambda shapes: True)
+    second_order: bool = True
+    op: str | None = None
+
+    def domain(self, i: int) -> str:
+        return self.domains[i] if i < len(self.domains) else "any"
 
 
-def _inverse(perm: Sequence[int]) -> tuple[int, ...]:
-    return tuple(int(i) for i in np.argsort(perm))
+def _registered(op_name: str, fuzz: ops.Fuzz, first_case: ops.Case) -> FuzzOp:
+    """The fuzz op an ``ops.Fuzz`` declaration describes."""
+    if fuzz.call is None:  # a shape-preserving op: its first table row, on the operands
+
+        def call(xs: Sequence[Any], choices: Choices) -> Any:
+            return first_case.call(*xs)
+    else:
+        call = fuzz.call
+
+    def applicable(shapes: list[Shape]) -> bool:
+        if len(np.broadcast_shapes(*shapes)) < fuzz.min_ndim:
+            return False
+        return fuzz.ties != "spread" or _has_spread(shapes)
+
+    return FuzzOp(
+        fuzz.name, len(fuzz.operands), lambda xs, p, base: call(xs, Choices(base, p)), fuzz.operands,
+        _kink_gap(fuzz.kinks, fuzz.ties), fuzz.shift, applicable, fuzz.second_order, op_name,
+    )
 
 
-def _matmul(a: Any, b: Any) -> Any:
-    a, b = _common(a, b)
-    if a.ndim == 1:
-        return a @ b
-    return (a @ b.transpose(*range(b.ndim - 2), b.ndim - 1, b.ndim - 2)) @ b
+def registered_fuzz_ops() -> dict[str, FuzzOp]:
+    """A fuzz op for every ``ops.Fuzz`` that a registered op declares."""
+    found: dict[str, FuzzOp] = {}
+    for name, op in ops.OPS.items():
+        check = getattr(op, "test_metadata", None)
+        for fuzz in check.fuzz if check is not None else ():
+            assert fuzz.name not in found, f"fuzz step {fuzz.name!r} declared twice ({name})"
+            found[fuzz.name] = _registered(name, fuzz, check.cases[0])
+    return found
 
 
-def _concat(a: Any, b: Any, param: int) -> Any:
-    a, b = _common(a, b)
-    if a.ndim == 0:
-        return tg.cat([a.reshape(1), b.reshape(1)]).sum()
-    both = tg.cat([a, b], axis=0)  # (2n, ...) -> (2, n, ...) -> sum of the halves
-    return both.reshape((2,) + a.shape).sum(axis=0) if param % 2 else both.reshape((2,) + a.shape).max(axis=0)
-
-
+# --------------------------------------------------------------------------- scenarios
 def _stack(a: Any, b: Any, param: int) -> Any:
-    a, b = _common(a, b)
+    a, b = Choices.common(a, b)
     axis = param % (a.ndim + 1)
     return tg.stack([a, b], axis=axis).mean(axis=axis)
 
@@ -133,24 +235,25 @@ def _in_place(a: Any, b: Any, param: int) -> Any:
 
 def _cross_entropy(x: Any, param: int) -> Any:
     logits = x.reshape(1, 1) if x.ndim == 0 else x.reshape(-1, x.shape[-1])
-    labels = _rng(param).integers(0, logits.shape[1], size=logits.shape[0])
+    labels = Choices((), param).integers(logits.shape[1], logits.shape[0])
     return L.cross_entropy(logits, labels, reduction=("sum", "mean")[param % 2])
 
 
-def _transpose_roundtrip(x: Any, param: int) -> Any:
+def _transpose_permutation(x: Any, param: int) -> Any:
+    choices = Choices((), param)
     if x.ndim == 2 and param % 2 == 0:
         perm, moved = (1, 0), x.T
     else:
-        perm = tuple(int(i) for i in _rng(param).permutation(x.ndim))
+        perm = tuple(int(i) for i in np.random.default_rng(param).permutation(x.ndim))
         moved = x.transpose(perm)
-    return (moved * _constant(moved.shape, param)).transpose(_inverse(perm))
+    return (moved * choices.constant(moved.shape)).transpose(tuple(int(i) for i in np.argsort(perm)))
 
 
 def _transpose_pair(x: Any, param: int) -> Any:
     """``transpose(i, j)`` with two integer axes swaps them, on 2-D as on 3-D (PyTorch), and
     swapping again undoes it. Checked against numpy's swapaxes here: a wrong meaning that is
     consistent with itself would pass the finite differences."""
-    rng = _rng(param)
+    rng = np.random.default_rng(param)
     i = int(rng.integers(0, x.ndim))
     j = (i + 1 + int(rng.integers(0, x.ndim - 1))) % x.ndim
     i, j = (a - x.ndim if rng.random() < 0.3 else a for a in (i, j))  # negative axes too
@@ -158,7 +261,7 @@ def _transpose_pair(x: Any, param: int) -> Any:
     expected = np.swapaxes(np.asarray(x.data), i, j)
     if moved.shape != expected.shape or not np.array_equal(np.asarray(moved.data), expected):
         raise AssertionError(f"transpose({i}, {j}) on shape {x.shape} is not np.swapaxes: shape {moved.shape}")
-    return (moved * _constant(moved.shape, param)).transpose(i, j)
+    return (moved * Choices((), param).constant(moved.shape)).transpose(i, j)
 
 
 def _repeats(n: int, rng: np.random.Generator) -> list[int]:
@@ -172,7 +275,7 @@ def _index_forms(x: Any, param: int) -> Any:
     None, Ellipsis and numpy integers): each is an integer-array index, as numpy reads it.
     The 2n picks along an axis are folded back to n (summing the two halves), so the result
     broadcasts to x's shape."""
-    rng = _rng(param)
+    rng = np.random.default_rng(param)
     n, rest = x.shape[0], x.shape[1:]
     rows = _repeats(n, rng)
     forms = ["tuple_in_tuple", "list", "nested_list", "none_tuple", "ellipsis_last"]
@@ -200,46 +303,9 @@ def _index_forms(x: Any, param: int) -> Any:
     return x[np.int64(rows[0]), tuple(cols)].reshape((2, m) + x.shape[2:]).sum(axis=0).unsqueeze(0)
 
 
-# --------------------------------------------------------------------------- kink gaps
-def _min_abs(v: np.ndarray) -> float:
-    return float(np.min(np.abs(v))) if v.size else np.inf
-
-
-def _top_gap(v: np.ndarray, axis: int | None) -> float:
-    """Smallest distance between the largest and second-largest value of any reduced slice."""
-    if axis is None:
-        v = v.reshape(1, -1)
-        axis = 1
-    if v.shape[axis] < 2:
-        return np.inf
-    s = np.sort(v, axis=axis)
-    top = np.take(s, -1, axis=axis) - np.take(s, -2, axis=axis)
-    bottom = np.take(s, 1, axis=axis) - np.take(s, 0, axis=axis)
-    return float(min(top.min(), bottom.min()))
-
-
-def _reduced_axis(v: np.ndarray, param: int) -> int | None:
-    return None if v.ndim == 0 or param % 3 == 0 else param % v.ndim
-
-
 def _reduce_extremum(x: Any, param: int, which: str) -> Any:
-    axis = _reduced_axis(x.data, param)
-    f = x.max if which == "max" else x.min
-    return f() if axis is None else f(axis=axis, keepdims=True)
-
-
-def _spread_axis(shape: Shape, param: int) -> int:
-    """An axis with more than one element (var/std over it are not trivially 0)."""
-    axes = [i for i, n in enumerate(shape) if n > 1]
-    return axes[param % len(axes)]
-
-
-def _has_spread(shapes: list[Shape]) -> bool:
-    return any(n > 1 for n in shapes[0])
-
-
-def _std_gap(v: np.ndarray, param: int) -> float:
-    return float(np.min(np.std(v, axis=_spread_axis(v.shape, param))))
+    axis = Choices((), param).axis_or_all(x.ndim)
+    return getattr(x, which)(axis=axis, keepdims=True)
 
 
 def _std_of_one(x: Any, param: int) -> Any:
@@ -291,7 +357,7 @@ def _masked_sqrt_gap(v: list[np.ndarray], param: int) -> float:
     if kind in ("min", "max"):
         # where every entry of a slice is on the live side, its two extremes must not tie
         y = x if kind == "min" else -x
-        axis = _reduced_axis(y, param)
+        axis = Choices((), param).axis_or_all(y.ndim)
         if axis is None:
             y, axis = y.reshape(1, -1), 1
         if y.shape[axis] > 1:
@@ -302,136 +368,53 @@ def _masked_sqrt_gap(v: list[np.ndarray], param: int) -> float:
     return gap
 
 
-# --------------------------------------------------------------------------- the vocabulary
-@dataclass(frozen=True)
-class FuzzOp:
-    """One kind of step. ``fn(operands, param, base_shape)`` builds it with the public API;
-    ``domains`` name each operand's safe domain; ``gap(arrays, param)`` is the distance to the
-    nearest kink (None: smooth); ``shift`` is "scalar" (add a constant to operand 0) or
-    "ramp" (add constant·arange, to break ties of a reduction) or "zero" (subtract operand
-    0's first value, so that entry is exactly 0: an exponent of 0 with a nonzero derivative,
-    whose second-order terms are easy to get wrong); ``applicable(shapes)`` says
-    whether it applies to operands of these shapes."""
-
-    name: str
-    arity: int
-    fn: Callable[[list[Any], int, Shape], Any]
-    domains: tuple[str, ...] = ()
-    gap: Callable[[list[np.ndarray], int], float] | None = None
-    shift: str = "scalar"
-    applicable: Callable[[list[Shape]], bool] = field(default=lambda shapes: True)
-
-    def domain(self, i: int) -> str:
-        return self.domains[i] if i < len(self.domains) else "any"
-
-
 def _nd(k: int) -> Callable[[list[Shape]], bool]:
     return lambda shapes: len(shapes[0]) >= k
 
 
-def _op(name: str, arity: int, fn: Callable[..., Any], *domains: str, **kw: Any) -> FuzzOp:
-    return FuzzOp(name, arity, fn, tuple(domains), **kw)
+def _reductions(loss: Callable[..., Any]) -> Callable[[list[Any], int, Shape], Any]:
+    return lambda xs, p, base: loss(*Choices.common(xs[0], xs[1]), reduction=("mean", "sum", "none")[p % 3])
 
 
-def _u(f: Callable[[Any], Any]) -> Callable[[list[Any], int, Shape], Any]:
-    return lambda xs, p, base: f(xs[0])
+SCENARIOS: tuple[FuzzOp, ...] = (
+    FuzzOp("in_place", 2, lambda xs, p, base: _in_place(xs[0], xs[1], p), applicable=lambda s: np.broadcast_shapes(*s) == s[0]),
+    FuzzOp("transpose_permutation", 1, lambda xs, p, base: _transpose_permutation(xs[0], p), applicable=_nd(2)),
+    FuzzOp("transpose_pair", 1, lambda xs, p, base: _transpose_pair(xs[0], p), applicable=_nd(2)),
+    FuzzOp("index_forms", 1, lambda xs, p, base: _index_forms(xs[0], p), applicable=_nd(1)),
+    FuzzOp("var", 1, lambda xs, p, base: xs[0].var(axis=Choices(base, p).spread_axis(xs[0].shape), ddof=p % 2, keepdims=True), applicable=_has_spread),
+    FuzzOp("std_zero_spread", 1, lambda xs, p, base: _std_of_one(xs[0], p)),
+    # first-order only: sqrt's recorded backward g / (2·sqrt(x)) has the derivative
+    # 1/(2·sqrt(x)) = inf in g at 0, and the 0 that the mask selects meets it as 0·inf = NaN
+    # wherever g itself depends on x (PyTorch and JAX give the same NaN); the first-order
+    # gradient, and its create_graph replay, are exact.
+    FuzzOp("masked_sqrt", 1, lambda xs, p, base: _masked_sqrt(xs[0], p), gap=_masked_sqrt_gap, second_order=False),
+    FuzzOp("stack", 2, lambda xs, p, base: _stack(xs[0], xs[1], p)),
+    FuzzOp("mse", 2, _reductions(L.mse)),
+    FuzzOp("half_mse", 2, _reductions(L.half_mse)),
+    FuzzOp("bce_loss", 2, lambda xs, p, base: L.binary_cross_entropy(*Choices.common(xs[0], xs[1]), reduction="none"), ("prob", "unit")),
+    FuzzOp("cross_entropy", 1, lambda xs, p, base: _cross_entropy(xs[0], p)),
+)
+"""Steps that are not one op: compositions through functions above the ops layer, and
+regression scenarios (std over a batch of one, masks in front of sqrt)."""
 
 
-def _b(f: Callable[[Any, Any], Any]) -> Callable[[list[Any], int, Shape], Any]:
-    return lambda xs, p, base: f(xs[0], xs[1])
+def fuzz_ops() -> dict[str, FuzzOp]:
+    """Every kind of step, by name: the registered ops' steps, then the scenarios."""
+    found = registered_fuzz_ops()
+    for scenario in SCENARIOS:
+        assert scenario.name not in found, f"scenario {scenario.name!r} shadows a registered fuzz step"
+        found[scenario.name] = scenario
+    return found
 
 
-INT_POWERS = (2, 3, 0, 1, -1, -2)
-
-FUZZ_OPS: dict[str, FuzzOp] = {
-    op.name: op
-    for op in (
-        # ---- binary arithmetic with broadcasting, reflected forms, numpy constants
-        _op("add", 2, _b(lambda a, b: a + b)),
-        _op("sub", 2, _b(lambda a, b: a - b)),
-        _op("mul", 2, _b(lambda a, b: a * b)),
-        _op("div", 2, _b(lambda a, b: a / b), "any", "nonzero"),
-        _op("pow", 2, _b(lambda a, b: a**b), "positive", "bounded"),
-        _op("pow_zero_exponent", 2, lambda xs, p, base: xs[1] ** xs[0], "bounded", "positive", shift="zero"),
-        # Non-negative powers only: "bounded" keeps x near 0, the pole of x**-1 and x**-2
-        # (there central differences fail); pow_int_negative covers those on "nonzero".
-        _op("pow_int", 1, lambda xs, p, base: xs[0] ** INT_POWERS[p % 4], "bounded"),
-        _op("pow_int_negative", 1, lambda xs, p, base: xs[0] ** INT_POWERS[4 + p % 2], "nonzero"),
-        _op("pow_float", 1, lambda xs, p, base: xs[0] ** (0.5, 1.5, -0.5)[p % 3], "positive"),
-        _op("rpow", 1, _u(lambda a: 2.0**a), "bounded"),
-        _op("radd", 1, lambda xs, p, base: _constant(base, p) + xs[0]),
-        _op("rsub", 1, lambda xs, p, base: 1.5 - xs[0]),
-        _op("rmul", 1, lambda xs, p, base: xs[0] * _constant(base, p)),
-        _op("rdiv", 1, lambda xs, p, base: _constant(base, p) / xs[0], "nonzero"),
-        _op("matmul", 2, _b(_matmul), "bounded", "bounded", applicable=lambda s: len(np.broadcast_shapes(*s)) >= 1),
-        _op("in_place", 2, lambda xs, p, base: _in_place(xs[0], xs[1], p),
-            applicable=lambda s: np.broadcast_shapes(*s) == s[0]),
-        _op("maximum", 2, _b(tg.maximum), gap=lambda v, p: _min_abs(v[0] - v[1])),
-        _op("minimum", 2, _b(lambda a, b: a.minimum(b)), gap=lambda v, p: _min_abs(v[0] - v[1])),
-        _op("where_mask", 2, lambda xs, p, base: tg.where(_mask(base, p), xs[0], xs[1])),
-        _op("where_data", 3, lambda xs, p, base: tg.where(xs[0] > 0.0, xs[1], xs[2]), gap=lambda v, p: _min_abs(v[0])),
-        # ---- unary elementwise
-        _op("neg", 1, _u(lambda a: -a)),
-        _op("exp", 1, _u(lambda a: a.exp()), "bounded"),
-        _op("log", 1, _u(lambda a: a.log()), "positive"),
-        _op("sqrt", 1, _u(lambda a: a.sqrt()), "positive"),
-        _op("abs", 1, _u(abs), gap=lambda v, p: _min_abs(v[0])),
-        _op("sin", 1, _u(lambda a: a.sin())),
-        _op("cos", 1, _u(lambda a: a.cos())),
-        _op("tanh", 1, _u(lambda a: a.tanh())),
-        _op("sigmoid", 1, _u(lambda a: a.sigmoid())),
-        _op("softplus", 1, _u(lambda a: a.softplus())),
-        _op("relu", 1, _u(lambda a: a.relu()), gap=lambda v, p: _min_abs(v[0])),
-        _op("leaky_relu", 1, lambda xs, p, base: xs[0].leaky_relu((0.01, 0.2)[p % 2]), gap=lambda v, p: _min_abs(v[0])),
-        _op("clip", 1, _u(lambda a: a.clip(-0.5, 0.8)), gap=lambda v, p: min(_min_abs(v[0] + 0.5), _min_abs(v[0] - 0.8))),
-        _op("square", 1, _u(lambda a: a.square())),
-        _op("cast", 1, _u(lambda a: (a.astype(np.longdouble) * 1.0).astype(np.float64))),
-        # ---- reductions (keepdims keeps the node broadcastable to the base shape)
-        _op("sum", 1, lambda xs, p, base: xs[0].sum() if xs[0].ndim == 0 or p % 3 == 0 else xs[0].sum(axis=_axis(xs[0], p), keepdims=True)),
-        _op("sum_axes", 1, lambda xs, p, base: xs[0].sum(axis=(0, -1), keepdims=True), applicable=_nd(2)),
-        _op("mean", 1, lambda xs, p, base: xs[0].mean() if xs[0].ndim == 0 or p % 3 == 0 else xs[0].mean(dim=_axis(xs[0], p), keepdim=True)),
-        _op("max", 1, lambda xs, p, base: _reduce_extremum(xs[0], p, "max"), gap=lambda v, p: _top_gap(v[0], _reduced_axis(v[0], p)), shift="ramp"),
-        _op("min", 1, lambda xs, p, base: _reduce_extremum(xs[0], p, "min"), gap=lambda v, p: _top_gap(v[0], _reduced_axis(v[0], p)), shift="ramp"),
-        _op("logsumexp", 1, lambda xs, p, base: xs[0].logsumexp() if xs[0].ndim == 0 or p % 3 == 0 else xs[0].logsumexp(axis=_axis(xs[0], p), keepdims=True)),
-        _op("var", 1, lambda xs, p, base: xs[0].var(axis=_spread_axis(xs[0].shape, p), ddof=p % 2, keepdims=True), applicable=_has_spread),
-        _op("std_zero_spread", 1, lambda xs, p, base: _std_of_one(xs[0], p)),
-        _op("masked_sqrt", 1, lambda xs, p, base: _masked_sqrt(xs[0], p), gap=_masked_sqrt_gap),
-        _op("std", 1, lambda xs, p, base: xs[0].std(axis=_spread_axis(xs[0].shape, p), keepdims=True), gap=lambda v, p: _std_gap(v[0], p),
-            shift="ramp", applicable=_has_spread),
-        _op("softmax", 1, lambda xs, p, base: xs[0].softmax(axis=_axis(xs[0], p)), applicable=_nd(1)),
-        _op("log_softmax", 1, lambda xs, p, base: xs[0].log_softmax(dim=_axis(xs[0], p)), applicable=_nd(1)),
-        # ---- shape round trips, indexing, joining
-        _op("reshape", 1, lambda xs, p, base: xs[0].reshape(-1).reshape(xs[0].shape)),
-        _op("flatten_unsqueeze", 1, lambda xs, p, base: xs[0].flatten().unsqueeze(0).squeeze(0).reshape(xs[0].shape)),
-        _op("transpose", 1, lambda xs, p, base: _transpose_roundtrip(xs[0], p), applicable=_nd(2)),
-        _op("transpose_pair", 1, lambda xs, p, base: _transpose_pair(xs[0], p), applicable=_nd(2)),
-        _op("broadcast_to", 1, lambda xs, p, base: xs[0].broadcast_to(base)),
-        _op("take_rows", 1, lambda xs, p, base: xs[0][_rows(xs[0], p)], applicable=_nd(1)),
-        _op("index_forms", 1, lambda xs, p, base: _index_forms(xs[0], p), applicable=_nd(1)),
-        _op("reverse", 1, lambda xs, p, base: xs[0][::-1], applicable=_nd(1)),
-        _op("mask_sum", 1, lambda xs, p, base: xs[0][_mask(xs[0].shape, p)].sum(), applicable=_nd(1)),
-        _op("positive_sum", 1, lambda xs, p, base: xs[0][xs[0] > 0.0].sum(), gap=lambda v, p: _min_abs(v[0]), applicable=_nd(1)),
-        _op("scatter_add", 1, lambda xs, p, base: ops.scatter_add(xs[0], _rows(xs[0], p), xs[0].shape, True), applicable=_nd(1)),
-        _op("concatenate", 2, lambda xs, p, base: _concat(xs[0], xs[1], p), gap=lambda v, p: 1.0 if p % 2 else _min_abs(np.subtract(*np.broadcast_arrays(v[0], v[1])))),
-        _op("stack", 2, lambda xs, p, base: _stack(xs[0], xs[1], p)),
-        # ---- losses (elementwise "none", or reduced to a scalar)
-        _op("mse", 2, lambda xs, p, base: L.mse(*_common(xs[0], xs[1]), reduction=("mean", "sum", "none")[p % 3])),
-        _op("half_mse", 2, lambda xs, p, base: L.half_mse(*_common(xs[0], xs[1]), reduction=("mean", "sum", "none")[p % 3])),
-        _op("bce", 2, lambda xs, p, base: L.binary_cross_entropy(*_common(xs[0], xs[1]), reduction="none"), "prob", "unit"),
-        _op("bce_logits", 2, lambda xs, p, base: L.binary_cross_entropy_with_logits(*_common(xs[0], xs[1]), reduction="none"), "any", "unit"),
-        _op("cross_entropy", 1, lambda xs, p, base: _cross_entropy(xs[0], p)),
-    )
-}
+FUZZ_OPS: dict[str, FuzzOp] = fuzz_ops()
 """Every kind of step, by name. ``test_fuzz.py`` checks that together they reach every
-primitive registered in ``tinygrad_gd.autograd.OPS``."""
+primitive registered in ``tinygrad_gd.ops.OPS``."""
 
 FALLBACK = "tanh"  # used when an op cannot be placed safely on the drawn operands
 
-SECOND_ORDER_OPS = tuple(sorted(set(FUZZ_OPS) - {"masked_sqrt"}))
-"""The fuzz ops of second-derivative programs. ``masked_sqrt`` is first-order only: sqrt's
-recorded backward g / (2·sqrt(x)) has the derivative 1/(2·sqrt(x)) = inf in g at 0, and the 0
-that the mask selects meets it as 0·inf = NaN wherever g itself depends on x (PyTorch and JAX
-give the same NaN); the first-order gradient, and its create_graph replay, are exact."""
+SECOND_ORDER_OPS = tuple(sorted(name for name, op in FUZZ_OPS.items() if op.second_order))
+"""The fuzz ops of second-derivative programs (``FuzzOp.second_order``)."""
 
 
 # --------------------------------------------------------------------------- programs

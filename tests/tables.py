@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_gd import losses, optim
+from tinygrad_gd import losses, ops, optim
 
 Sample = tuple[np.ndarray, np.ndarray]
 
@@ -121,15 +121,16 @@ def optimizer_row(name: str) -> OptimizerRow:
 
 
 # --------------------------------------------------------------------------- ops
-# (the op table is tests/op_table.py; the ops-package change may move its rows here)
+# The op table is tests/op_table.py (``op_rows()``), built from ``tinygrad_gd.ops.OPS`` and the
+# test metadata each op declares at registration; the fuzzer's steps come from the same place.
 
 
 # --------------------------------------------------------------------------- throwaway registrations
 @contextlib.contextmanager
 def registries_restored() -> Iterator[None]:
-    """Run the block, then put ``losses.LOSSES`` and ``optim.OPTIMIZERS`` back as they were
-    (the same dict objects, so every module that reads them sees the restored entries)."""
-    saved = [(registry, dict(registry)) for registry in (losses.LOSSES, optim.OPTIMIZERS)]
+    """Run the block, then put ``losses.LOSSES``, ``optim.OPTIMIZERS`` and ``ops.OPS`` back as
+    they were (the same dict objects, so every module that reads them sees the restored entries)."""
+    saved = [(registry, dict(registry)) for registry in (losses.LOSSES, optim.OPTIMIZERS, ops.OPS)]
     try:
         yield
     finally:

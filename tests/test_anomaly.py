@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tinygrad_gd as tg
-from tinygrad_gd import autograd
+from tinygrad_gd import _anomaly
 from tinygrad_gd import losses as L
 
 HERE = __file__
@@ -43,14 +43,42 @@ def test_off_by_default_nan_passes_silently():
 
 def test_free_when_off_no_stack_walk_and_no_location(monkeypatch):
     def boom() -> str:
-        raise AssertionError("_user_frame must not run outside anomaly mode")
+        raise AssertionError("user_frame must not run outside anomaly mode")
 
-    monkeypatch.setattr(autograd, "_user_frame", boom)
+    monkeypatch.setattr(_anomaly, "user_frame", boom)
     x = _leaf([1.0, 2.0])
     y = (x * 3.0).exp().sum()
     assert y._node.created_at is None
     y.backward()
     np.testing.assert_allclose(x.grad.data, 3.0 * np.exp(3.0 * x.data))
+
+
+def test_the_engine_tells_anomaly_mode_which_rule_runs_and_clears_it_after():
+    from tinygrad_gd import _modes
+
+    seen = []
+
+    class Spy(tg.Function):
+        def forward(self, x):
+            return x * 1.0
+
+        def backward(self, g):
+            seen.append(_modes.state.backward_node)
+            return g * np.nan if self.poison else g
+
+    x = _leaf([1.0])
+    with tg.detect_anomaly():
+        Spy.poison = False
+        y = Spy.apply(x)
+        y.sum().backward()
+        assert seen == [y.grad_fn] and _modes.state.backward_node is None
+        Spy.poison = True
+        with pytest.raises(RuntimeError, match="Spy"):
+            Spy.apply(x).sum().backward()
+        assert _modes.state.backward_node is None  # cleared when a rule fails too
+    Spy.poison = False
+    Spy.apply(x).sum().backward()
+    assert seen[-1] is None  # off: the engine does not even set it
 
 
 # --------------------------------------------------------------------------- forward

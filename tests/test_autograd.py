@@ -299,6 +299,31 @@ def test_set_grad_enabled_as_a_plain_call_switches_until_switched_back():
         tg.set_grad_enabled(True)
 
 
+def test_one_set_grad_enabled_switch_reused_as_a_context_restores_each_time():
+    switch = tg.set_grad_enabled(False)  # a plain call switches at once
+    try:
+        assert not tg.is_grad_enabled()
+        with switch:  # restores what was there before the call
+            assert not tg.is_grad_enabled()
+        assert tg.is_grad_enabled()
+        with switch:
+            assert not tg.is_grad_enabled()
+        assert tg.is_grad_enabled()
+    finally:
+        tg.set_grad_enabled(True)
+
+
+def test_bump_version_is_what_every_in_place_writer_calls():
+    # The engine's one function for "this tensor's memory was written in place" (the
+    # optimizers' step uses it): a backward that saved the old values then raises.
+    x = _leaf([1.0, 2.0])
+    y = (x * x).sum()
+    assert x.is_leaf and not y.is_leaf
+    tg.autograd.bump_version(x)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.backward()
+
+
 def test_backward_works_inside_no_grad():
     x = _leaf([1.0, 2.0])
     loss = (x * x).sum()

@@ -10,12 +10,12 @@ from op_table import OP_TABLE, sample_inputs
 from tables import loss_row
 
 import tinygrad_gd as tg
-from tinygrad_gd import analytic, autograd, losses
+from tinygrad_gd import analytic, losses
 from tinygrad_gd.checking import GradientReport
 
 
 # --------------------------------------------------------------------------- deliberately wrong ops
-# Not registered (no @register_op): they must not enter autograd.OPS.
+# Not registered (no @register_op): they must not enter ops.OPS.
 class WrongSin(tg.Function):
     """f(x) = sin(x) with the derivative of cos instead (a wrong sign and function)."""
 
@@ -170,7 +170,7 @@ def test_every_op_in_the_table_passes_gradcheck(row):
 
 
 def test_the_op_table_covers_every_registered_op():
-    assert set(autograd.OPS) <= {row.op for row in OP_TABLE}
+    assert set(tg.ops.OPS) <= {row.op for row in OP_TABLE}
 
 
 @pytest.mark.parametrize("name", sorted(losses.LOSSES))

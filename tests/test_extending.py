@@ -116,3 +116,79 @@ def test_unregistering_by_name_removes_every_trace(throwaway):
 # --------------------------------------------------------------------------- ops
 # The op case goes here (added by the ops-package change): a throwaway op registered with
 # register_op in the same kind of module, picked up by the op table and unregistered afterwards.
+
+OP_THROWAWAY = '''
+import numpy as np
+
+from tinygrad_gd import ops
+from tinygrad_gd.autograd import Function
+
+
+@ops.register_op(check=ops.OpCheck(
+    cases=(ops.Case("throwaway_cube", lambda x: ThrowawayCube.apply(x), lambda x: x**3, (((3,),), ((2, 3),))),),
+    fuzz=(ops.Fuzz("throwaway_cube", operands=("bounded",)),),
+))
+class ThrowawayCube(Function):
+    """f(x) = x³;  f'(x) = 3x²"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return x**3
+
+    def backward(self, g):
+        (x,) = self.saved
+        return g * 3.0 * x * x
+
+
+@ops.register_op
+class ThrowawayUnchecked(Function):
+    """registered without test metadata: the suite must say so"""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, g):
+        return g
+'''
+
+
+def _import_throwaway(tmp_path, name: str, source: str):
+    path = tmp_path / f"{name}.py"
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def throwaway_op(tmp_path):
+    with registries_restored():
+        try:
+            yield _import_throwaway(tmp_path, "throwaway_ops", OP_THROWAWAY)
+        finally:
+            del sys.modules["throwaway_ops"]
+    assert "ThrowawayCube" not in tg.ops.OPS  # restored: nothing leaks into other tests
+
+
+def test_a_new_op_is_in_the_op_table_and_the_fuzzer(throwaway_op, monkeypatch):
+    import strategies
+    from op_table import autodiff_vjp, numerical_vjp, op_rows, ops_without_metadata, sample_inputs
+    from strategies import registered_fuzz_ops, single_op_program
+    from test_fuzz import assert_gradients_match_finite_differences
+
+    row = {r.name: r for r in op_rows()}["throwaway_cube"]
+    assert row.op == "ThrowawayCube" and row.shapes == (((3,),), ((2, 3),))
+    rng = np.random.default_rng(0)
+    for shapes in row.shapes:  # the table's shared gradient check, as tests/test_ops.py runs it
+        xs = sample_inputs(row, shapes, rng)
+        upstream = rng.standard_normal(shapes[0])
+        np.testing.assert_allclose(autodiff_vjp(row.fn, xs, upstream)[0], numerical_vjp(row.fn, xs, upstream)[0], rtol=1e-6)
+    fuzz = registered_fuzz_ops()["throwaway_cube"]
+    assert fuzz.op == "ThrowawayCube" and fuzz.domains == ("bounded",)
+    monkeypatch.setitem(strategies.FUZZ_OPS, "throwaway_cube", fuzz)  # (FUZZ_OPS is built at import)
+    program = single_op_program("throwaway_cube", (2, 3))
+    assert program.steps[0].op == "throwaway_cube"
+    assert_gradients_match_finite_differences(program)
+    assert ops_without_metadata() == ["ThrowawayUnchecked"]  # what test_ops reports as a failure

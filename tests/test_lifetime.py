@@ -149,6 +149,96 @@ def test_backward_releases_saved_arrays_immediately():
     assert node.saved == ()
 
 
+# --------------------------------------------------------------------------- what a node keeps
+def _graph_nodes(out: tg.Tensor) -> list[autograd.Function]:
+    nodes, seen, stack = [], set(), [out._node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, autograd.Function) and id(node) not in seen:
+            seen.add(id(node))
+            nodes.append(node)
+            stack.extend(node.edges)
+    return nodes
+
+
+def _arrays_in(value: object, path: str) -> list[str]:
+    """Where ``value`` holds numpy arrays (looking into tuples, lists and dicts; not into
+    tensors, which the graph reaches only as leaves or saved inputs)."""
+    if isinstance(value, np.ndarray):
+        return [f"{path}: array of shape {value.shape}"]
+    if isinstance(value, (tuple, list)):
+        return [hit for i, v in enumerate(value) for hit in _arrays_in(v, f"{path}[{i}]")]
+    if isinstance(value, dict):
+        return [hit for k, v in value.items() for hit in _arrays_in(v, f"{path}[{k!r}]")]
+    return []
+
+
+def _node_state(node: autograd.Function, with_saved: bool) -> dict[str, object]:
+    """A node's own state: its attributes and slots, without its edges to other nodes."""
+    state = dict(getattr(node, "__dict__", {}))
+    for slot in autograd.Function.__slots__:
+        if slot not in ("edges", "saved", "saved_from") and hasattr(node, slot):
+            state[slot] = getattr(node, slot)
+    if with_saved:
+        state["saved"] = node.saved
+    return state
+
+
+def _op_rows():
+    from op_table import OP_TABLE
+
+    return [row for row in OP_TABLE if row.op is not None]
+
+
+@pytest.mark.parametrize("row", _op_rows(), ids=lambda row: row.name)
+def test_no_array_of_the_forward_outlives_backward(row):
+    """Every array a rule needs goes through save_for_backward: plain attributes hold only
+    options (axes, shapes, Python scalars), and backward releases what was saved."""
+    from op_table import sample_inputs
+
+    xs = [tg.Tensor(a, requires_grad=True) for a in sample_inputs(row, row.shapes[-1], np.random.default_rng(0))]
+    out = row.fn(*xs)
+    nodes = _graph_nodes(out)
+    assert nodes, row.name
+    for node in nodes:  # before backward: arrays only in saved
+        assert not _arrays_in(_node_state(node, with_saved=False), node.name), f"{row.name}: {_arrays_in(_node_state(node, False), node.name)}"
+    out.backward(gradient=np.ones(out.shape))
+    for node in nodes:
+        assert node.saved == () and not _arrays_in(_node_state(node, with_saved=True), node.name)
+
+
+def test_a_max_over_rows_keeps_no_memory_after_backward():
+    """The node of x.max(axis=1) on a 1000×1000 input keeps its 1 MB mask only until backward."""
+    x = tg.Tensor(np.random.default_rng(0).normal(size=(1000, 1000)), requires_grad=True)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        out = x.max(axis=1)
+        node = out._node
+        held = tracemalloc.get_traced_memory()[0]
+        assert held > 1_000_000  # the mask of the chosen entries (bool) at least
+        out.backward(gradient=np.ones(1000))
+        x.grad = None
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert node.saved == () and not _arrays_in(_node_state(node, with_saved=True), node.name)
+    assert after < 100_000, f"the graph of x.max(axis=1) still holds {after} bytes after backward"
+    del out
+
+
+def test_retain_graph_keeps_what_was_saved_and_a_second_backward_agrees():
+    x = tg.Tensor(np.random.default_rng(1).normal(size=(4, 5)), requires_grad=True)
+    out = x.max(axis=1)
+    out.backward(gradient=np.ones(4), retain_graph=True)
+    first = x.grad.numpy().copy()
+    assert out._node.saved  # kept for the second pass
+    out.backward(gradient=np.ones(4))
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * first)
+    assert out._node.saved == ()
+
+
 # --------------------------------------------------------------------------- failed backward
 def _model_with_grads():
     model = tg.nn.Sequential(tg.nn.Linear(3, 4, rng=0), tg.nn.Tanh(), tg.nn.Linear(4, 2, rng=1))

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from op_table import OP_TABLE, OpRow, autodiff_vjp, numerical_vjp, sample_inputs
+from op_table import OP_TABLE, OpRow, autodiff_vjp, numerical_vjp, ops_without_metadata, sample_inputs
 
 import tinygrad_gd as tg
-from tinygrad_gd.autograd import OPS
+from tinygrad_gd.ops import OPS
 
 ROW_IDS = [row.name for row in OP_TABLE]
 SEEDS = st.integers(min_value=0, max_value=2**32 - 1)
@@ -24,10 +24,15 @@ def _draw(row: OpRow, data: st.DataObject) -> tuple[list[np.ndarray], np.random.
 
 
 # --------------------------------------------------------------------------- the table itself
+def test_every_registered_op_declares_its_test_metadata():
+    missing = ops_without_metadata()
+    assert not missing, f"ops registered without test metadata (@register_op(check=OpCheck(...))): {missing}"
+
+
 def test_every_registered_op_has_a_row():
     covered = {row.op for row in OP_TABLE}
     missing = sorted(set(OPS) - covered)
-    assert not missing, f"ops with no row in tests/op_table.py (add one per op): {missing}"
+    assert not missing, f"ops with no row in the op table (declare a Case at registration): {missing}"
 
 
 def test_rows_are_well_formed():

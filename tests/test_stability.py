@@ -3,7 +3,8 @@ softplus, log_softmax, softmax, logsumexp, BCE-with-logits and cross-entropy, co
 50-digit references (mpmath when installed, otherwise closed forms that never overflow);
 ``where`` never leaks NaN/inf from the branch not taken into that branch's gradient; the
 "double where" case (docs/errors.md, "Numerics"); pow with a negative base and an integer
-exponent; sqrt, norms and std at 0 (PyTorch's choices).
+exponent; sqrt, norms and std at 0 (PyTorch's choices); masks that select the gradient
+(``ops.select``: bit for bit np.where, exact zeros for an inf upstream where the mask is off).
 
 Accuracy contract tested here (float64): values to 1e-13 relative (results that underflow
 may be 0; log-probabilities next to 0 to 1e-15 absolute); gradients to 1e-12 relative or 1e-15 absolute — these gradients are bounded by 1,
@@ -366,3 +367,43 @@ def test_abs_relu_at_zero_are_zero():
     x = tg.Tensor([0.0, 0.0], requires_grad=True)
     (x.abs() + x.relu()).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+
+
+# --------------------------------------------------------------------------- select (masks)
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.longdouble])
+@pytest.mark.parametrize("n", [5, 10_000])  # below and above the branch-free path's threshold
+def test_select_is_np_where_with_zero_bit_for_bit(dtype, n):
+    rng = np.random.default_rng(n)
+    g = rng.normal(size=n).astype(dtype)
+    g[::7], g[1::7], g[2::7], g[3::7] = np.inf, -np.inf, np.nan, -0.0
+    mask = rng.random(n) < 0.5
+    for gg, mm in [(g, mask), (g[::2], mask[::2]), (g.reshape(-1, 5)[:, :1], mask.reshape(-1, 5))]:  # strided, broadcast
+        out = tg.ops.select(mm, gg)
+        expected = np.where(mm, gg, 0.0)
+        assert out.dtype == expected.dtype and out.shape == expected.shape
+        np.testing.assert_array_equal(out, expected)
+        assert np.array_equal(np.signbit(out), np.signbit(expected))  # -0.0 kept where selected, +0.0 elsewhere
+
+
+MASKED = {  # name: (op, where it lets the gradient through)
+    "relu": (lambda t: t.relu(), lambda x: x > 0),
+    "clip": (lambda t: t.clip(0.0), lambda x: x >= 0),
+    "clip_hi": (lambda t: t.clip(hi=0.0) * -1.0, lambda x: x <= 0),
+    "where": (lambda t: tg.where(t.data > 0.5, t, 0.0), lambda x: x > 0.5),
+    "max_axis1": (lambda t: t.max(axis=1, keepdims=True), lambda x: x == x.max(axis=1, keepdims=True)),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(MASKED))
+def test_large_masks_give_exact_zeros_for_an_inf_upstream_and_keep_nan(dtype, name):
+    fn, passes = MASKED[name]
+    x = tg.Tensor(np.random.default_rng(0).normal(size=(100, 200)).astype(dtype), requires_grad=True)
+    out = fn(x)
+    upstream = np.full(out.shape, np.inf, dtype=dtype)
+    upstream.flat[0] = np.nan
+    out.backward(gradient=upstream)
+    g, through = x.grad.numpy(), passes(x.data)
+    assert g.dtype == dtype
+    assert np.all(g[~through] == 0.0)  # exactly 0 where the mask is off: never NaN from inf·0
+    assert not np.isfinite(g[through]).any()  # inf (or the NaN) where it is on

@@ -158,6 +158,30 @@ def test_random_constructors_take_a_generator_or_a_seed():
     assert tg.randn(2, 3).shape == (2, 3)  # rng=None: fresh entropy
     with pytest.raises(TypeError, match="rng"):
         tg.randn(2, rng="seed")
+    with pytest.raises(TypeError, match="rng"):
+        tg.rand(2, rng=True)  # not seed 1: a bool is a typo (one rng rule: _validate.generator)
+
+
+def test_constructors_and_joins_are_importable_from_tensor_and_the_top_level():
+    import sys
+
+    module = sys.modules["tinygrad_gd.tensor"]
+    for name in module.__all__:
+        assert getattr(module, name) is getattr(tg, name), name
+    assert {"zeros", "randn", "cat", "where", "maximum"} <= set(module.__all__)
+
+
+def test_operators_are_named_methods_and_reflected_ones_swap_the_operands():
+    a = np.arange(6.0).reshape(2, 3)
+    t = Tensor(a)
+    assert Tensor.__rsub__.__name__ == "__rsub__" and Tensor.add is Tensor.__add__
+    np.testing.assert_array_equal((a - t).numpy(), np.zeros((2, 3)))
+    np.testing.assert_array_equal((2.0 ** Tensor([1.0, 3.0])).numpy(), [2.0, 8.0])
+    np.testing.assert_array_equal((1.0 / Tensor([2.0, 4.0])).numpy(), [0.5, 0.25])
+    with pytest.raises(ValueError, match=r"shapes \(4,\) and \(2, 3\) cannot be broadcast together for '-'"):
+        np.zeros(4) - t  # the message keeps the written order: left operand first
+    with pytest.raises(ValueError, match=r"shapes \(2, 3\) and \(4,\) cannot be broadcast together for '\*'"):
+        t * np.zeros(4)
 
 
 # --------------------------------------------------------------------------- attributes

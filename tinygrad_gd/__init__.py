@@ -8,7 +8,7 @@
     -7.5
 """
 
-from . import analytic, autograd, checking, data, losses, nn, ops, optim, train, viz
+from . import analytic, autograd, checking, data, losses, nn, ops, optim, sweep, train, viz
 from .autograd import (
     Function,
     detect_anomaly,
@@ -51,6 +51,7 @@ __all__ = [
     "nn",
     "train",
     "viz",
+    "sweep",
     "fit",
     "History",
     "DivergenceError",

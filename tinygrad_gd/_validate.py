@@ -15,7 +15,7 @@ functions, so the rules and the messages are the same everywhere:
   raises, and a ``ValueError``, as numpy users catch), naming the axis, the tensor's number
   of dimensions and its shape, never wrapping around silently.
 
-This module imports nothing from the package (ops.py and tensor.py both use it).
+This module imports nothing from the package (the ops package and tensor.py both use it).
 """
 
 from __future__ import annotations
@@ -196,3 +196,39 @@ def as_tensor(value: Any, what: str | None = None) -> Any:
         return tensor(value)
     except (TypeError, ValueError) as e:
         raise TypeError(f"{what} must be a Tensor, a numpy array or a list of numbers ({e})") from None
+
+
+# --------------------------------------------------------------------------- numbers, descriptions
+def number(value: Any, argument: str) -> float:
+    """``value`` as a float; ``TypeError`` for bools, strings, arrays, ... (``argument`` names it
+    in the message, e.g. ``"SGD: lr"``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{argument} must be a number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def bounded(value: Any, argument: str, low: float = 0.0, high: float | None = None, high_open: bool = False) -> float:
+    """``value`` as a float; a ``ValueError`` unless it is finite and in [low, high] (or [low, high))."""
+    v = number(value, argument)
+    too_high = high is not None and (v >= high if high_open else v > high)
+    if not np.isfinite(v) or v < low or too_high:
+        upper = "" if high is None else (f" and < {high}" if high_open else f" and ≤ {high}")
+        raise ValueError(f"{argument} must be a finite number ≥ {low}{upper}, got {value!r}")
+    return v
+
+
+def is_whole_number(value: Any) -> bool:
+    """True for an integer or an integral float (``3.0``: what a JSON round trip makes of a
+    count), False for bools, fractions, NaN and everything else."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, np.integer)):
+        return True
+    return isinstance(value, (float, np.floating)) and float(value).is_integer()
+
+
+def describe(value: Any) -> str:
+    """A short description of a value a user passed by mistake, for error messages."""
+    if isinstance(value, np.ndarray):
+        return f"a numpy array of shape {value.shape}"
+    return f"{type(value).__name__} {value!r}" if isinstance(value, (int, float, str)) else type(value).__name__

@@ -241,7 +241,7 @@ def gradgradcheck(
     ``grad_outputs``), the worst element and both values (or returns ``False`` when
     ``raise_exception=False``). A backward rule that is right to first order but wrong under
     ``create_graph`` (typically one that reads raw arrays, ``.data`` or ``np.*`` where it
-    should use the differentiable operations of ``ops.py``) fails here and not in gradcheck.
+    should use the differentiable operations of ``tinygrad_gd.ops``) fails here and not in gradcheck.
 
         >>> import tinygrad_gd as tg
         >>> gradgradcheck(lambda x: x.sin() * x, [tg.randn(3, requires_grad=True, rng=0)])
@@ -332,7 +332,7 @@ def _gradgradcheck_message(m: Mismatch, label: str, eps: float) -> str:
         f"(both sides differentiate Σ⟨∂⟨fn, u⟩/∂x, v⟩ with the same random "
         f"u and v). If gradcheck passes, a backward rule between the inputs and the output is "
         f"right to first order but not differentiable as written: build it from the "
-        f"operations in ops.py (operators, methods, ops.exp/log/sin/cos/where/...) on the "
+        f"operations of tinygrad_gd.ops (operators, methods, ops.exp/log/sin/cos/where/select/...) on the "
         f"values in self.saved, never from np.* calls or .data."
     )
 

@@ -7,7 +7,7 @@ Tensors (then they can be differentiated too), numpy arrays or lists.
 
 Most losses are a few Tensor operations. The two whose naive composition overflows or divides
 by zero at the edges of their domain (binary cross-entropy on probabilities and on logits) are
-fused primitives in ``ops.py`` with their own stable backward.
+fused primitives in ``ops/fused.py`` with their own stable backward.
 
 Adding a loss is one decorated function here: ``@register_loss(label=..., task=..., short=...)``
 puts it in :data:`LOSSES`, which ``fit``'s name lookup, the CLI's ``--loss`` choices, the

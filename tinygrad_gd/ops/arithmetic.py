@@ -1,0 +1,382 @@
+"""Binary ops: arithmetic, powers, the matrix product, and elementwise choice."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+from . import constant, isfinite, log, register_op, select, swap_last, where
+from ._metadata import (
+    BINARY,
+    CONSTANT,
+    MASK,
+    NONZERO,
+    POSITIVE,
+    UNARY,
+    WIDE,
+    Case,
+    Domain,
+    Fuzz,
+    OpCheck,
+    ShapeSets,
+)
+
+MATMUL: ShapeSets = (
+    ((2, 3), (3, 4)),
+    ((3,), (3,)),
+    ((3,), (3, 2)),
+    ((2, 3), (3,)),
+    ((2, 2, 3), (3, 4)),
+    ((2, 2, 3), (2, 3, 2)),
+    ((1, 2, 3), (2, 3, 2)),
+    ((3,), (2, 3, 4)),
+    ((2, 2, 3), (3,)),
+)
+TWO = ("any", "any")  # two operands of any value (the fuzzer's default domain)
+
+
+# --------------------------------------------------------------------------- + - * /
+@register_op(check=OpCheck(
+    cases=(
+        Case("add", lambda a, b: a + b, np.add, BINARY),
+        Case("add_python_number", lambda a: 2.5 + a, lambda a: 2.5 + a, UNARY),
+        Case("add_ndarray_left", lambda a: CONSTANT + a, lambda a: CONSTANT + a, (((2, 3),), ((3,),), ((),)), float32_out=False),
+    ),
+    fuzz=(Fuzz("add", operands=TWO), Fuzz("radd", lambda xs, s: s.constant(s.base) + xs[0])),
+))
+class Add(Function):
+    """f(a, b) = a + b;  df/da = 1, df/db = 1"""
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        return g, g
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("sub", lambda a, b: a - b, np.subtract, BINARY),
+        Case("sub_reflected", lambda a: 2.0 - a, lambda a: 2.0 - a, UNARY),
+        Case("sub_ndarray_left", lambda a: CONSTANT - a, lambda a: CONSTANT - a, (((2, 3),), ((1, 3),)), float32_out=False),
+    ),
+    fuzz=(Fuzz("sub", operands=TWO), Fuzz("rsub", lambda xs, s: 1.5 - xs[0])),
+))
+class Sub(Function):
+    """f(a, b) = a - b;  df/da = 1, df/db = -1"""
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        return g, (-g if self.needs_input_grad[1] else None)
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("mul", lambda a, b: a * b, np.multiply, BINARY),
+        Case("mul_numpy_scalar", lambda a: np.float64(2.0) * a, lambda a: 2.0 * a, UNARY),
+        Case("mul_self", lambda a: a * a, lambda a: a * a, UNARY),
+        Case("square", lambda a: a.square(), np.square, UNARY),
+    ),
+    fuzz=(
+        Fuzz("mul", operands=TWO),
+        Fuzz("rmul", lambda xs, s: xs[0] * s.constant(s.base)),
+        Fuzz("square", lambda xs, s: xs[0].square()),
+    ),
+))
+class Mul(Function):
+    """f(a, b) = a * b;  df/da = b, df/db = a"""
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return a * b
+
+    def backward(self, g):
+        a, b = self.saved
+        need_a, need_b = self.needs_input_grad
+        return (g * b if need_a else None), (g * a if need_b else None)
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("div", lambda a, b: a / b, np.divide, BINARY, (Domain(), NONZERO)),
+        Case("div_reflected", lambda a: 2.0 / a, lambda a: 2.0 / a, UNARY, NONZERO),
+        Case("div_ndarray_left", lambda a: CONSTANT / a, lambda a: CONSTANT / a, (((2, 3),), ((3,),)), NONZERO, float32_out=False),
+    ),
+    fuzz=(
+        Fuzz("div", operands=("any", "nonzero")),
+        Fuzz("rdiv", lambda xs, s: s.constant(s.base) / xs[0], ("nonzero",)),
+    ),
+))
+class Div(Function):
+    """f(a, b) = a / b;  df/da = 1/b, df/db = -a/b² = -f/b"""
+
+    def forward(self, a, b):
+        out = a / b
+        self.save_for_backward(b, out)
+        return out
+
+    def backward(self, g):
+        b, out = self.saved
+        need_a, need_b = self.needs_input_grad
+        ga = g / b if need_a else None
+        gb = -g * out / b if need_b else None
+        return ga, gb
+
+
+# --------------------------------------------------------------------------- powers
+@register_op(check=OpCheck(
+    cases=(
+        Case("pow_int_negative_base", lambda a: a**3, lambda a: a**3, UNARY),
+        Case("pow_two", lambda a: a**2, lambda a: a**2, UNARY),
+        Case("pow_half", lambda a: a**0.5, np.sqrt, UNARY, POSITIVE),
+        Case("pow_negative", lambda a: a**-1.5, lambda a: a**-1.5, UNARY, POSITIVE),
+        Case("pow_zero", lambda a: a**0, lambda a: a**0.0, UNARY),
+    ),
+    fuzz=(
+        # Non-negative integer powers only on "bounded" (it holds 0, the pole of x**-1 and
+        # x**-2, where central differences fail); pow_int_negative covers those on "nonzero".
+        Fuzz("pow_int", lambda xs, s: xs[0] ** s.pick((2, 3, 0, 1)), ("bounded",)),
+        Fuzz("pow_int_negative", lambda xs, s: xs[0] ** s.pick((-1, -2)), ("nonzero",)),
+        Fuzz("pow_float", lambda xs, s: xs[0] ** s.pick((0.5, 1.5, -0.5)), ("positive",)),
+    ),
+))
+class PowScalar(Function):
+    """f(a) = a ** e for a Python-number exponent e;  df/da = e·a^(e-1), exactly 0 for e = 0
+    (at a = 0 and a = ±inf too)"""
+
+    @property
+    def name(self) -> str:
+        # Users wrote `x ** 2`: graphs, explanations and errors call it Pow either way.
+        return "Pow"
+
+    def forward(self, a, exponent=1.0):
+        self.exponent = exponent
+        if exponent != 0:
+            self.save_for_backward(a)
+        return np.power(a, exponent)
+
+    def backward(self, g):
+        e = self.exponent
+        if e == 0:
+            # a**0 = 1 for every a: the derivative is exactly 0 (selected: no 0·inf at a = 0 or
+            # a = ±inf, nor from an inf upstream gradient)
+            return select(False, g)
+        (a,) = self.saved
+        if e == 2:
+            return g * a * 2.0
+        return g * e * a ** (e - 1)
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("pow", lambda a, b: a**b, np.power, BINARY, (POSITIVE, Domain(-2.0, 2.0))),
+        Case("pow_ndarray_exponent", lambda a: a ** np.array([2.0, 0.0, -1.0]), lambda a: a ** np.array([2.0, 0.0, -1.0]), (((3,),), ((2, 3),)), NONZERO, float32_out=False),
+        Case("pow_reflected", lambda a: 2.0**a, lambda a: 2.0**a, UNARY),
+    ),
+    fuzz=(
+        Fuzz("pow", operands=("positive", "bounded")),
+        # b ** a with a's first entry exactly 0: an exponent of 0 with a nonzero derivative,
+        # whose second-order terms are easy to get wrong
+        Fuzz("pow_zero_exponent", lambda xs, s: xs[1] ** xs[0], ("bounded", "positive"), shift="zero"),
+        Fuzz("rpow", lambda xs, s: 2.0 ** xs[0], ("bounded",)),
+    ),
+))
+class Pow(Function):
+    """f(a, b) = a ** b;  df/da = b a^(b-1) (exactly 0 where b = 0, a = 0 and ±inf included),
+    df/db = a^b log(a) (0 where a = 0, NaN where a < 0)"""
+
+    @classmethod
+    def apply(cls, a: Any, b: Any) -> Any:
+        """``a ** b``; a Python-number exponent goes to :class:`PowScalar`, whose rule needs
+        neither the exponent's gradient nor a mask (``x ** 2`` is the hot case)."""
+        if type(b) is float or type(b) is int:
+            return PowScalar.apply(a, exponent=b)
+        return super().apply(a, b)
+
+    def forward(self, a, b):
+        out = np.power(a, b)
+        self.save_for_backward(a, b, out)
+        return out
+
+    def backward(self, g):
+        a, b, out = self.saved
+        need_a, need_b = self.needs_input_grad
+        ga = gb = None
+        if need_a:
+            # b·a^(b-1) is right everywhere, its derivative in b too (a^(b-1)·(1 + b log a),
+            # which is 1/a at b = 0: create_graph needs it), except where b = 0 meets a = 0
+            # (0·inf) or a non-finite upstream gradient. Only there the 0 is selected, with
+            # safe operands inside (a double where: no NaN in the branch not taken either).
+            stuck = (constant(b) == 0) & ((constant(a) == 0) | ~isfinite(g))
+            if stuck.any():
+                ga = select(~stuck, select(~stuck, g) * b * where(stuck, 1.0, a) ** (b - 1))
+            else:
+                ga = g * b * a ** (b - 1)
+        if need_b:
+            # Only computed when the exponent requires grad: log of a negative base is NaN.
+            base = constant(a)
+            positive = base > 0
+            if positive.all():
+                gb = g * out * log(a)
+            else:  # select (a double where: no 0·inf from an inf upstream where a ≤ 0)
+                inside = select(positive, g) * out * log(where(positive, a, 1.0))
+                gb = where(positive, inside, where(base < 0, math.nan, 0.0))
+        return ga, gb
+
+
+# --------------------------------------------------------------------------- matmul
+def _matmul_error(a: Any, b: Any) -> ValueError:
+    a_shape, b_shape = np.shape(a), np.shape(b)
+    if not a_shape or not b_shape:
+        return ValueError(
+            f"matmul needs at least 1-D operands, got shapes {a_shape} and {b_shape}; "
+            f"use * to multiply by a scalar"
+        )
+    inner_a = a_shape[-1]
+    inner_b = b_shape[-2] if len(b_shape) > 1 else b_shape[0]
+    if inner_a != inner_b:
+        return ValueError(
+            f"matmul shape mismatch: {a_shape} @ {b_shape} — the last axis of the left "
+            f"operand ({inner_a}) must equal the "
+            f"{'second-to-last' if len(b_shape) > 1 else 'only'} axis of the right "
+            f"operand ({inner_b}). Transpose one operand (e.g. X @ w.T) or fix the shapes."
+        )
+    return ValueError(
+        f"matmul: the batch axes of shapes {a_shape} and {b_shape} cannot be broadcast together"
+    )
+
+
+def _shape_preserving_matmul(a: Any, b: Any) -> Any:
+    """a @ b for vectors, (a @ bᵀ) @ b for (batches of) square matrices: the fuzzer's use,
+    whose result keeps the operands' common shape."""
+    return a @ b if a.ndim == 1 else (a @ swap_last(b)) @ b
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("matmul", lambda a, b: a @ b, np.matmul, MATMUL),
+        Case("matmul_method", lambda a, b: a.matmul(b), np.matmul, MATMUL[:2]),
+        Case("matmul_ndarray_left", lambda a: CONSTANT @ a, lambda a: CONSTANT @ a, (((3,),), ((3, 2),)), float32_out=False),
+    ),
+    fuzz=(Fuzz("matmul", lambda xs, s: _shape_preserving_matmul(*s.common(*xs)), ("bounded", "bounded"), min_ndim=1),),
+))
+class MatMul(Function):
+    """f(A, B) = A @ B;  dA = G Bᵀ, dB = Aᵀ G (1-D operands promoted as numpy does)"""
+
+    def forward(self, a, b):
+        try:
+            out = a @ b
+        except (ValueError, TypeError):
+            raise _matmul_error(a, b) from None
+        self.save_for_backward(a, b)
+        return out
+
+    def backward(self, g):
+        a, b = self.saved
+        need_a, need_b = self.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2:  # the common case, without the general reshaping
+            return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
+        if a.ndim == 2 and b.ndim == 1:  # X @ w
+            return (g.reshape((-1, 1)) * b if need_a else None), (a.T @ g if need_b else None)
+        a_vec, b_vec = a.ndim == 1, b.ndim == 1
+        a2 = a.reshape((1, a.shape[0])) if a_vec else a
+        b2 = b.reshape((b.shape[0], 1)) if b_vec else b
+        g2 = g
+        if a_vec:
+            g2 = g2.reshape(g2.shape[:-1] + (1,) + g2.shape[-1:]) if not b_vec else g2
+        if b_vec:
+            g2 = g2.reshape(g2.shape + (1,)) if not a_vec else g2.reshape((1, 1))
+        ga = gb = None
+        if need_a:
+            ga = g2 @ swap_last(b2)
+            if a_vec:
+                ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
+        if need_b:
+            gb = swap_last(a2) @ g2
+            if b_vec:
+                gb = gb.reshape(gb.shape[:-1])
+        return ga, gb
+
+
+# --------------------------------------------------------------------------- choice
+class _Choose(Function):
+    """Shared rule of elementwise maximum/minimum: the gradient goes to the chosen input,
+    split evenly on ties. It is *selected* (never multiplied by a 0/1 mask): where an input
+    lost, its gradient is exactly 0 even when the upstream one is inf (maximum(x, 0).sqrt()
+    at x < 0). A NaN operand passes the gradient to both inputs, as PyTorch."""
+
+    pick: Callable[..., Any] = staticmethod(np.maximum)
+    loses: Callable[..., Any] = staticmethod(np.less)  # a loses to b where loses(a, b)
+
+    def forward(self, a, b):
+        a_arr, b_arr = np.asarray(a), np.asarray(b)
+        tie = a_arr == b_arr
+        half = np.where(tie, 0.5, 1.0) if tie.any() else None
+        self.save_for_backward(~self.loses(a_arr, b_arr), ~self.loses(b_arr, a_arr), half)
+        return self.pick(a, b)
+
+    def backward(self, g):
+        keep_a, keep_b, half = self.saved
+        need_a, need_b = self.needs_input_grad
+        if half is not None:
+            g = g * half
+        return (select(keep_a, g) if need_a else None), (select(keep_b, g) if need_b else None)
+
+
+def _choice_cases(name: str, reference: Callable[..., Any]) -> tuple[Case, ...]:
+    return (
+        Case(name, lambda a, b: getattr(a, name)(b), reference, BINARY, WIDE, distinct=True),
+        Case(f"{name}_number", lambda a: getattr(a, name)(0.3), lambda a: reference(a, 0.3), UNARY, Domain(avoid=(0.3,))),
+    )
+
+
+@register_op(check=OpCheck(_choice_cases("maximum", np.maximum), fuzz=(Fuzz("maximum", operands=TWO, ties="operands"),)))
+class Maximum(_Choose):
+    """f(a, b) = max(a, b);  gradient to the larger input, split evenly on ties"""
+
+    pick = staticmethod(np.maximum)
+    loses = staticmethod(np.less)
+
+
+@register_op(check=OpCheck(_choice_cases("minimum", np.minimum), fuzz=(Fuzz("minimum", operands=TWO, ties="operands"),)))
+class Minimum(_Choose):
+    """f(a, b) = min(a, b);  gradient to the smaller input, split evenly on ties"""
+
+    pick = staticmethod(np.minimum)
+    loses = staticmethod(np.greater)
+
+
+def _where_by_data(xs: Sequence[Any], s: Any) -> Any:
+    return Where.apply(xs[0] > 0.0, xs[1], xs[2])  # a condition computed from the data
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("where", lambda a, b: Where.apply(MASK, a, b), lambda a, b: np.where(MASK, a, b), (((2, 3), (2, 3)), ((2, 3), ()), ((1, 3), (2, 1)), ((3,), (2, 3)))),
+        Case("where_scalar_branch", lambda a: Where.apply(MASK, a, 0.0), lambda a: np.where(MASK, a, 0.0), (((2, 3),), ((3,),))),
+        Case("where_tensor_condition", lambda a, b: Where.apply(a > b, a * b, a - b), lambda a, b: np.where(a > b, a * b, a - b), BINARY[:6], WIDE, distinct=True),
+    ),
+    fuzz=(
+        Fuzz("where_mask", lambda xs, s: Where.apply(s.mask(s.base), xs[0], xs[1]), TWO),
+        Fuzz("where_data", _where_by_data, ("any", "any", "any"), kinks=(0.0,)),
+    ),
+))
+class Where(Function):
+    """f(c, a, b) = a where c else b;  da = g where c else 0, db = g where not c else 0
+    (c is a constant mask; selected, so an inf on the side not taken never leaks)"""
+
+    def forward(self, cond, a, b):
+        cond = np.asarray(cond, dtype=bool)
+        self.save_for_backward(cond)
+        return np.where(cond, a, b)
+
+    def backward(self, g):
+        (cond,) = self.saved
+        _, need_a, need_b = self.needs_input_grad
+        return None, (select(cond, g) if need_a else None), (select(~cond, g) if need_b else None)

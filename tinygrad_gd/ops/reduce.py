@@ -1,0 +1,265 @@
+"""Reductions over axes (sum, mean, max/min, std, logsumexp) and the softmax normalisations.
+
+``axis`` arrives normalised (``None`` or a sorted tuple of non-negative axes, checked by the
+Tensor method); each rule brings its gradient back to the input's rank with
+:func:`~tinygrad_gd.ops.expand_reduced`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd import Function
+from . import (
+    broadcast_to,
+    constant,
+    exp,
+    expand_reduced,
+    floating,
+    max_keepdims,
+    register_op,
+    select,
+    stable_softmax,
+    where,
+)
+from ._metadata import MATRIX, UNARY, WIDE, Case, Fuzz, OpCheck
+
+
+def _squeezed(out: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
+    """A keepdims result in the shape the caller asked for."""
+    if keepdims:
+        return out
+    return np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+
+
+def _reference_logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    m = np.max(x, axis=axis, keepdims=True)
+    return _squeezed(np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m, axis, keepdims)
+
+
+# --------------------------------------------------------------------------- sum, mean
+@register_op(check=OpCheck(
+    cases=(
+        Case("sum", lambda a: a.sum(), np.sum, UNARY),
+        Case("sum_axis0", lambda a: a.sum(axis=0), lambda a: a.sum(axis=0), MATRIX),
+        Case("sum_last_keepdims", lambda a: a.sum(axis=-1, keepdims=True), lambda a: a.sum(axis=-1, keepdims=True), MATRIX + (((3,),),)),
+        Case("sum_axes_tuple", lambda a: a.sum(axis=(0, 2)), lambda a: a.sum(axis=(0, 2)), (((2, 3, 2),), ((1, 2, 4),))),
+        Case("sum_dim_alias", lambda a: a.sum(dim=1, keepdim=True), lambda a: a.sum(axis=1, keepdims=True), MATRIX),
+    ),
+    fuzz=(
+        Fuzz("sum", lambda xs, s: xs[0].sum(axis=s.axis_or_all(xs[0].ndim), keepdims=True)),
+        Fuzz("sum_axes", lambda xs, s: xs[0].sum(axis=(0, -1), keepdims=True), min_ndim=2),
+    ),
+))
+class Sum(Function):
+    """f(x) = Σ x over axis;  df/dx = 1 (gradient broadcast back)"""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    def backward(self, g):
+        g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
+        return broadcast_to(g, self.in_shape)
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("mean", lambda a: a.mean(), np.mean, UNARY),
+        Case("mean_axis1", lambda a: a.mean(axis=1), lambda a: a.mean(axis=1), MATRIX),
+        Case("mean_axes_keepdims", lambda a: a.mean(axis=(0, -1), keepdims=True), lambda a: a.mean(axis=(0, -1), keepdims=True), MATRIX),
+    ),
+    fuzz=(Fuzz("mean", lambda xs, s: xs[0].mean(dim=s.axis_or_all(xs[0].ndim), keepdim=True)),),
+))
+class Mean(Function):
+    """f(x) = (1/n) Σ x over axis;  df/dx = 1/n"""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        out = np.mean(x, axis=axis, keepdims=keepdims)
+        # (an empty input has an empty gradient: any nonzero count keeps 1/count finite)
+        self.count = x.size // max(np.size(out), 1) if x.size else 1
+        return out
+
+    def backward(self, g):
+        g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
+        return broadcast_to(g * (1.0 / self.count), self.in_shape)
+
+
+# --------------------------------------------------------------------------- max, min
+class _Extremum(Function):
+    """Shared rule of max/min reductions: ties share the gradient evenly. The gradient is
+    *selected* onto the extreme entries (never multiplied by a 0/1 mask): the others get
+    exactly 0 even when the upstream gradient is inf. A NaN extreme sends it to the NaN."""
+
+    reduce = staticmethod(np.max)
+
+    def forward(self, x, axis=None, keepdims=False):
+        if x.size == 0:
+            raise ValueError(f"{type(self).__name__.lower()}() of an empty tensor (shape {x.shape}) has no value")
+        self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        out = self.reduce(x, axis=axis, keepdims=True)
+        chosen = x == out
+        if out.dtype.kind == "f" and np.isnan(out).any():
+            chosen |= np.isnan(x)  # (NaN == NaN is False: without this no entry would be chosen)
+        share = 1.0 / chosen.sum(axis=axis, keepdims=True)  # 1/k for k tied extremes
+        self.save_for_backward(chosen, share.astype(x.dtype if x.dtype.kind == "f" else np.float64, copy=False))
+        return _squeezed(out, axis, keepdims)
+
+    def backward(self, g):
+        chosen, share = self.saved
+        g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
+        return select(chosen, g * share)
+
+
+def _extremum_fuzz(name: str) -> Fuzz:
+    def reduce_kept(xs: Any, s: Any) -> Any:
+        return getattr(xs[0], name)(axis=s.axis_or_all(xs[0].ndim), keepdims=True)
+
+    return Fuzz(name, reduce_kept, ties="reduced", shift="ramp")
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("max", lambda a: a.max(), np.max, UNARY, WIDE, distinct=True),
+        Case("max_axis1", lambda a: a.max(axis=1), lambda a: a.max(axis=1), MATRIX, WIDE, distinct=True),
+        Case("max_axis0_keepdims", lambda a: a.max(axis=0, keepdims=True), lambda a: a.max(axis=0, keepdims=True), MATRIX, WIDE, distinct=True),
+    ),
+    fuzz=(_extremum_fuzz("max"),),
+))
+class Max(_Extremum):
+    """f(x) = max x over axis;  df/dx = 1/k on the k tied maxima, 0 elsewhere"""
+
+    reduce = staticmethod(np.max)
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("min", lambda a: a.min(), np.min, UNARY, WIDE, distinct=True),
+        Case("min_axes", lambda a: a.min(axis=(0, 1)), lambda a: a.min(axis=(0, 1)), MATRIX, WIDE, distinct=True),
+    ),
+    fuzz=(_extremum_fuzz("min"),),
+))
+class Min(_Extremum):
+    """f(x) = min x over axis;  df/dx = 1/k on the k tied minima, 0 elsewhere"""
+
+    reduce = staticmethod(np.min)
+
+
+# --------------------------------------------------------------------------- std, logsumexp
+@register_op(check=OpCheck(
+    cases=(
+        Case("std", lambda a: a.std(), np.std, UNARY[1:3], WIDE, distinct=True),
+        Case("std_axis_keepdims", lambda a: a.std(axis=-1, keepdims=True), lambda a: a.std(axis=-1, keepdims=True), (((2, 3),), ((3, 4),)), WIDE, distinct=True),
+        Case("std_axis_ddof", lambda a: a.std(axis=0, ddof=1), lambda a: a.std(axis=0, ddof=1), (((3, 2),), ((2, 3, 2),)), WIDE, distinct=True),
+        Case("std_length_one_axis", lambda a: a.std(axis=0), lambda a: a.std(axis=0), (((1, 3),), ((1,),), ((1, 2, 2),))),
+    ),
+    fuzz=(Fuzz("std", lambda xs, s: xs[0].std(axis=s.spread_axis(xs[0].shape), keepdims=True), ties="spread", shift="ramp"),),
+))
+class Std(Function):
+    """f(x) = √(Σ (x - mean)² / (n - ddof)) over axis;  df/dx = (x - mean) / ((n - ddof)·f),
+    and 0 where f = 0 (equal values, or one value: a batch of one), as PyTorch"""
+
+    def forward(self, x, axis=None, ddof=0, keepdims=False):
+        self.in_shape, self.axis, self.ddof, self.keepdims = x.shape, axis, ddof, keepdims
+        self.count = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
+        out = np.std(floating(x), axis=axis, ddof=ddof, keepdims=keepdims)
+        self.save_for_backward(x, out)
+        return out
+
+    def backward(self, g):
+        x, out = self.saved
+        g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
+        out = expand_reduced(out, self.in_shape, self.axis, self.keepdims)
+        # √'(0) = inf meets (x - mean) = 0 where the spread is 0: select 0 there (not 0·inf =
+        # NaN), with a safe divisor inside; a NaN std stays NaN.
+        spread = constant(out) != 0
+        scale = select(spread, g / (where(spread, out, 1.0) * float(self.count - self.ddof)))
+        return scale * (x - x.mean(axis=self.axis, keepdims=True))
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("logsumexp", lambda a: a.logsumexp(), _reference_logsumexp, UNARY),
+        Case("logsumexp_axis1", lambda a: a.logsumexp(axis=1), lambda a: _reference_logsumexp(a, axis=1), MATRIX),
+        Case("logsumexp_keepdims", lambda a: a.logsumexp(axis=0, keepdims=True), lambda a: _reference_logsumexp(a, axis=0, keepdims=True), MATRIX),
+    ),
+    fuzz=(Fuzz("logsumexp", lambda xs, s: xs[0].logsumexp(axis=s.axis_or_all(xs[0].ndim), keepdims=True)),),
+))
+class LogSumExp(Function):
+    """f(x) = log Σ exp(x) over axis (shifted by the max: stable);  df/dx = exp(x - f) = softmax(x)"""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        m = max_keepdims(x, axis)
+        m = np.where(np.isfinite(m), m, 0.0)
+        with np.errstate(divide="ignore"):  # an empty axis: log Σ∅ = log 0 = -inf, as PyTorch
+            out = _squeezed(np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m, axis, keepdims)
+        # The output itself is saved (not the keepdims intermediate): under create_graph it is
+        # this node's output tensor, so the rule's exp(x - f) records its dependence on x.
+        self.save_for_backward(x, out)
+        return out
+
+    def backward(self, g):
+        x, out = self.saved
+        out = expand_reduced(out, self.in_shape, self.axis, self.keepdims)
+        g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
+        return g * exp(x - out)
+
+
+# --------------------------------------------------------------------------- softmax
+def _reference_softmax(x: np.ndarray, axis: Any = -1) -> np.ndarray:
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("softmax", lambda a: a.softmax(), _reference_softmax, UNARY[1:]),
+        Case("softmax_axis0", lambda a: a.softmax(axis=0), lambda a: _reference_softmax(a, axis=0), MATRIX),
+        Case("softmax_dim_alias", lambda a: a.softmax(dim=1), lambda a: _reference_softmax(a, axis=1), MATRIX),
+        Case("softmax_axes_tuple", lambda a: a.softmax(axis=(0, -1)), lambda a: _reference_softmax(a, axis=(0, -1)), (((2, 3),), ((2, 3, 2),))),
+        Case("softmax_0d", lambda a: a.softmax(), lambda a: np.ones_like(a), (((),),)),
+    ),
+    fuzz=(Fuzz("softmax", lambda xs, s: xs[0].softmax(axis=s.axis(xs[0].ndim)), min_ndim=1),),
+))
+class Softmax(Function):
+    """f(x)_i = exp(x_i) / Σ_j exp(x_j) along axis (an int, a tuple of axes: normalised over
+    them jointly, or None: over all);  df = f · (g - Σ g·f)"""
+
+    def forward(self, x, axis=-1):
+        self.axis = axis
+        out = stable_softmax(x, axis)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        (out,) = self.saved
+        return out * (g - (g * out).sum(axis=self.axis, keepdims=True))
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("log_softmax", lambda a: a.log_softmax(), lambda a: np.log(_reference_softmax(a)), UNARY[1:]),
+        Case("log_softmax_axis0", lambda a: a.log_softmax(axis=0), lambda a: np.log(_reference_softmax(a, axis=0)), MATRIX),
+        Case("log_softmax_axes_tuple", lambda a: a.log_softmax(axis=(0, 1)), lambda a: np.log(_reference_softmax(a, axis=(0, 1))), (((2, 3),), ((2, 3, 2),))),
+        Case("log_softmax_0d", lambda a: a.log_softmax(0), lambda a: np.zeros_like(a), (((),),)),
+    ),
+    fuzz=(Fuzz("log_softmax", lambda xs, s: xs[0].log_softmax(dim=s.axis(xs[0].ndim)), min_ndim=1),),
+))
+class LogSoftmax(Function):
+    """f(x)_i = x_i - logsumexp(x) along axis (axes as Softmax);  df = g - softmax(x) · Σ g"""
+
+    def forward(self, x, axis=-1):
+        self.axis = axis
+        x = floating(x)
+        shifted = x - max_keepdims(x, axis)
+        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        (out,) = self.saved
+        return g - exp(out) * g.sum(axis=self.axis, keepdims=True)
