@@ -1,5 +1,7 @@
 """Tensor: a numpy array plus its place in the graph. Operators and methods are thin calls
-into ``ops``; the machinery behind them (operators built once, argument conversion, axis
+into ``ops``. The methods come by kind from three mixins, one file each, where a new op's
+method goes: ``_tensor_elementwise``, ``_tensor_reductions`` and ``_tensor_shape``; the
+machinery behind them (operators built once, argument conversion, axis
 and shape arithmetic) lives in ``_tensor_methods``. The module-level constructors and joins
 (``zeros``, ``randn``, ``cat``, ``where``, ...) live in ``_creation`` and are importable
 from here too (``tinygrad_gd.tensor.zeros``)."""
@@ -13,32 +15,26 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from . import _validate, autograd
+from . import autograd
 from . import ops as _ops
 from ._graph_tensor import GraphTensor, bump_version, new_tensor, share_version_box
+from ._tensor_elementwise import ElementwiseMethods
 from ._tensor_methods import (
     FLOAT_KINDS,
     DtypeError,
-    binary,
     binary_operator,
     check_requires_grad,
     comparison,
-    flatten_shape,
     inplace,
     operand,
-    reduction_axes,
-    shape_argument,
-    softmax_axis,
-    spread_count,
-    squeeze_shape,
     to_array,
-    transpose_permutation,
 )
-from ._typing import Axis, TensorLike
-from .autograd import is_grad_enabled
+from ._tensor_reductions import ReductionMethods
+from ._tensor_shape import ShapeMethods
+from ._typing import TensorLike
 
 
-class Tensor(GraphTensor):
+class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
     """An n-dimensional array that records the operations applied to it for backward.
 
     ``Tensor(data, requires_grad=False, dtype=None)``: numbers, lists and int/bool arrays
@@ -280,192 +276,6 @@ class Tensor(GraphTensor):
     __ge__ = comparison("__ge__", np.greater_equal)
     __eq__ = comparison("__eq__", np.equal)  # type: ignore[assignment]
     __ne__ = comparison("__ne__", np.not_equal)  # type: ignore[assignment]
-
-    # ------------------------------------------------------------------ elementwise
-    def exp(self) -> Tensor:
-        """exp(x)"""
-        return _ops.Exp.apply(self)
-
-    def log(self) -> Tensor:
-        """natural log(x)"""
-        return _ops.Log.apply(self)
-
-    def sqrt(self) -> Tensor:
-        """√x"""
-        return _ops.Sqrt.apply(self)
-
-    def abs(self) -> Tensor:
-        """|x| (gradient 0 at 0)"""
-        return _ops.Abs.apply(self)
-
-    def sin(self) -> Tensor:
-        return _ops.Sin.apply(self)
-
-    def cos(self) -> Tensor:
-        return _ops.Cos.apply(self)
-
-    def tanh(self) -> Tensor:
-        return _ops.Tanh.apply(self)
-
-    def sigmoid(self) -> Tensor:
-        """1 / (1 + exp(-x)), stable for large |x|"""
-        return _ops.Sigmoid.apply(self)
-
-    def relu(self) -> Tensor:
-        """max(x, 0) (gradient 0 at 0)"""
-        return _ops.Relu.apply(self)
-
-    def leaky_relu(self, slope: float = 0.01) -> Tensor:
-        """x for x > 0, slope·x otherwise"""
-        return _ops.LeakyRelu.apply(self, slope=float(slope))
-
-    def softplus(self) -> Tensor:
-        """log(1 + exp(x)), stable for large |x|"""
-        return _ops.Softplus.apply(self)
-
-    def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
-        """min(max(x, lo), hi); either bound may be None"""
-        if lo is None and hi is None:
-            raise ValueError("clip needs at least one of lo and hi")
-        if lo is not None and hi is not None and lo > hi:
-            raise ValueError(f"clip bounds are reversed: lo={lo} > hi={hi}")
-        return _ops.Clip.apply(self, lo=lo, hi=hi)
-
-    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
-        """PyTorch's name for :meth:`clip`."""
-        return self.clip(min, max)
-
-    def maximum(self, other: TensorLike) -> Tensor:
-        """Elementwise max(self, other); ties share the gradient evenly."""
-        return binary(_ops.Maximum, self, operand(other), "maximum")
-
-    def minimum(self, other: TensorLike) -> Tensor:
-        """Elementwise min(self, other); ties share the gradient evenly."""
-        return binary(_ops.Minimum, self, operand(other), "minimum")
-
-    def square(self) -> Tensor:
-        return self * self
-
-
-    # ------------------------------------------------------------------ reductions
-    def sum(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
-        """Σ over ``axis`` (all axes when None)."""
-        axis, keepdims = reduction_axes(axis, keepdims, dim, keepdim, self.shape)
-        return _ops.Sum.apply(self, axis=axis, keepdims=keepdims)
-
-    def mean(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
-        """Arithmetic mean over ``axis``."""
-        axis, keepdims = reduction_axes(axis, keepdims, dim, keepdim, self.shape)
-        return _ops.Mean.apply(self, axis=axis, keepdims=keepdims)
-
-    def max(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
-        """Maximum over ``axis`` (values only; ties share the gradient evenly)."""
-        axis, keepdims = reduction_axes(axis, keepdims, dim, keepdim, self.shape)
-        return _ops.Max.apply(self, axis=axis, keepdims=keepdims)
-
-    def min(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
-        """Minimum over ``axis`` (values only; ties share the gradient evenly)."""
-        axis, keepdims = reduction_axes(axis, keepdims, dim, keepdim, self.shape)
-        return _ops.Min.apply(self, axis=axis, keepdims=keepdims)
-
-    def var(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
-        """Σ (x - mean)² / (n - ddof) over ``axis`` (ddof=0: numpy's population variance)."""
-        axis, keepdims = reduction_axes(axis, keepdims, dim, keepdim, self.shape)
-        n = spread_count(self.shape, axis, ddof, "var")
-        centered = self - _ops.Mean.apply(self, axis=axis, keepdims=True)
-        return _ops.Sum.apply(centered * centered, axis=axis, keepdims=keepdims) / float(n - ddof)
-
-    def std(self, axis: Axis = None, ddof: int = 0, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
-        """√var over ``axis``. Its gradient is 0 where the spread is 0 (all values equal, or an
-        axis of length 1 with ddof=0: a batch of one), as PyTorch; never NaN."""
-        axis, keepdims = reduction_axes(axis, keepdims, dim, keepdim, self.shape)
-        spread_count(self.shape, axis, ddof, "std")
-        return _ops.Std.apply(self, axis=axis, ddof=ddof, keepdims=keepdims)
-
-    def logsumexp(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Tensor:
-        """log Σ exp(x) over ``axis``, stable for large inputs."""
-        axis, keepdims = reduction_axes(axis, keepdims, dim, keepdim, self.shape)
-        return _ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
-
-    # ------------------------------------------------------------------ nn helpers
-    def softmax(self, axis: Axis = -1, *, dim: Axis = None) -> Tensor:
-        """exp(x) / Σ exp(x) along ``axis``, stable for large inputs. A tuple of axes
-        normalises over them jointly (as ``scipy.special.softmax``)."""
-        return _ops.Softmax.apply(self, axis=softmax_axis(axis if dim is None else dim, self.shape, "softmax"))
-
-    def log_softmax(self, axis: Axis = -1, *, dim: Axis = None) -> Tensor:
-        """x - logsumexp(x) along ``axis`` (an int or a tuple of axes), stable for large inputs."""
-        return _ops.LogSoftmax.apply(self, axis=softmax_axis(axis if dim is None else dim, self.shape, "log_softmax"))
-
-    # ------------------------------------------------------------------ shape
-    def reshape(self, *shape: Any) -> Tensor:
-        """The same values with a new shape (one entry may be -1)."""
-        return _ops.Reshape.apply(self, shape=shape_argument(shape, "reshape shape", allow_unknown=True))
-
-    view = reshape
-
-    def transpose(self, *axes: Any) -> Tensor:
-        """Swap or permute axes.
-
-        ``transpose(i, j)`` (exactly two integer arguments) swaps axes i and j, as PyTorch,
-        on a 2-D tensor too; ``transpose()`` reverses the axes; a full permutation, as
-        separate arguments (``transpose(2, 0, 1)``) or one tuple/list (numpy's
-        ``transpose((2, 0, 1))``, ``transpose((0, 1))``), moves axis ``axes[k]`` to position
-        k, as numpy. Axes out of range raise, never wrap around.
-        """
-        return _ops.Transpose.apply(self, axes=transpose_permutation(axes, self.shape))
-
-    def permute(self, *axes: Any) -> Tensor:
-        """Reorder the axes by a full permutation (PyTorch's ``permute``)."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list, np.ndarray)):
-            axes = tuple(axes[0])
-        return _ops.Transpose.apply(self, axes=_validate.permutation(axes, self.ndim, "permute axes", self.shape))
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        """Merge axes start_dim..end_dim into one (all of them by default)."""
-        return self.reshape(flatten_shape(self.shape, start_dim, end_dim))
-
-    def squeeze(self, axis: Axis = None, *, dim: Axis = None) -> Tensor:
-        """Drop size-1 axes (all of them, or the given ones)."""
-        return self.reshape(squeeze_shape(self.shape, dim if dim is not None else axis))
-
-    def unsqueeze(self, axis: int) -> Tensor:
-        """Insert a size-1 axis at ``axis``."""
-        a = _validate.axis(axis, self.ndim, "unsqueeze axis", self.shape, insert=True)
-        return self.reshape(self.shape[:a] + (1,) + self.shape[a:])
-
-    expand_dims = unsqueeze
-
-    def broadcast_to(self, *shape: Any) -> Tensor:
-        """Repeat along size-1 (or new leading) axes to ``shape``."""
-        return _ops.BroadcastTo.apply(self, shape=shape_argument(shape, "broadcast_to shape"))
-
-    def __getitem__(self, index: Any) -> Tensor:
-        """Slices, integer arrays (repeats accumulate in the gradient) and boolean masks."""
-        return _ops.GetItem.apply(self, index=index)  # GetItem normalises the index
-
-    def __setitem__(self, index: Any, value: TensorLike) -> None:
-        """``t[index] = value`` writes into the data in place (not recorded). Allowed where an
-        in-place operator is allowed: inside ``no_grad()`` or on tensors that need no grad."""
-        other = operand(value)
-        recording = is_grad_enabled() and (
-            self.requires_grad or (isinstance(other, GraphTensor) and other.requires_grad)
-        )
-        if recording:
-            raise RuntimeError(
-                f"item assignment t[...] = ... on a tensor of shape {self.shape} would not be "
-                f"recorded for backward (the tensor or the assigned value requires grad). Do it "
-                f"inside `with tg.no_grad():` (e.g. to edit parameters), or build a new tensor "
-                f"with tg.where(mask, value, t)."
-            )
-        if not self.data.flags.writeable:
-            raise RuntimeError(
-                f"item assignment on a read-only tensor of shape {self.shape} (a broadcast_to "
-                f"view repeats one memory location); copy it first (t * 1.0)."
-            )
-        # The index as numpy reads it: one rule, shared with GetItem (its gradient too).
-        self.data[_ops.normalize_index(index)] = other.data if isinstance(other, GraphTensor) else other
-        bump_version(self)
 
 
 # The constructors and joins (tensor, zeros, ..., randn, cat, stack, where, maximum, minimum)
