@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,7 +26,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 def user_frame() -> str:
     """file:line of the innermost stack frame outside this package (where the user made the op)."""
-    frame = sys._getframe(1)
+    frame: types.FrameType | None = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
         if not os.path.abspath(filename).startswith(_PACKAGE_DIR):

@@ -22,7 +22,7 @@ from ._tensor_methods import binary, check_requires_grad, operand, shape_argumen
 from ._typing import TensorLike
 from .tensor import Tensor
 
-__all__ = [
+__all__: list[str] = [
     "tensor",
     "zeros",
     "ones",
@@ -45,7 +45,7 @@ Seed = np.random.Generator | int | None
 
 
 # --------------------------------------------------------------------------- constructors
-def tensor(data: TensorLike, requires_grad: bool = False, dtype: DTypeLike = None) -> Tensor:
+def tensor(data: TensorLike, requires_grad: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """Same as ``Tensor(data, requires_grad, dtype)``."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
@@ -56,27 +56,27 @@ def _leaf(arr: np.ndarray, requires_grad: bool) -> Tensor:
     return new_tensor(Tensor, arr, bool(requires_grad), None)
 
 
-def _float_dtype(dtype: DTypeLike) -> np.dtype:
+def _float_dtype(dtype: DTypeLike | None) -> np.dtype:
     return np.dtype(np.float64 if dtype is None else dtype)
 
 
-def zeros(*shape: Any, requires_grad: bool = False, dtype: DTypeLike = None) -> Tensor:
+def zeros(*shape: Any, requires_grad: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
     return _leaf(np.zeros(shape_argument(shape), dtype=_float_dtype(dtype)), requires_grad)
 
 
-def ones(*shape: Any, requires_grad: bool = False, dtype: DTypeLike = None) -> Tensor:
+def ones(*shape: Any, requires_grad: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """A tensor of ones."""
     return _leaf(np.ones(shape_argument(shape), dtype=_float_dtype(dtype)), requires_grad)
 
 
-def full(shape: Any, fill_value: float, requires_grad: bool = False, dtype: DTypeLike = None) -> Tensor:
+def full(shape: Any, fill_value: float, requires_grad: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """A tensor of ``shape`` filled with ``fill_value``."""
     shape = _validate.shape(shape)
     return _leaf(np.full(shape, fill_value, dtype=_float_dtype(dtype)), requires_grad)
 
 
-def _like(t: TensorLike, dtype: DTypeLike) -> tuple[tuple[int, ...], np.dtype]:
+def _like(t: TensorLike, dtype: DTypeLike | None) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and dtype for ``zeros_like``/``ones_like``: ``dtype=`` wins; a Tensor keeps its
     dtype, integer ones included (as numpy and PyTorch); other data follows the Tensor rule
     (an int array or list gives float64, as ``Tensor(data)`` would)."""
@@ -89,36 +89,36 @@ def _like(t: TensorLike, dtype: DTypeLike) -> tuple[tuple[int, ...], np.dtype]:
     return ref.shape, (default if dtype is None else np.dtype(dtype))
 
 
-def zeros_like(t: TensorLike, requires_grad: bool = False, dtype: DTypeLike = None) -> Tensor:
+def zeros_like(t: TensorLike, requires_grad: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """Zeros with the shape and dtype of ``t`` (see ``_like``)."""
     shape, dtype = _like(t, dtype)
     return _leaf(np.zeros(shape, dtype=dtype), requires_grad)
 
 
-def ones_like(t: TensorLike, requires_grad: bool = False, dtype: DTypeLike = None) -> Tensor:
+def ones_like(t: TensorLike, requires_grad: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """Ones with the shape and dtype of ``t`` (see ``_like``)."""
     shape, dtype = _like(t, dtype)
     return _leaf(np.ones(shape, dtype=dtype), requires_grad)
 
 
-def eye(n: int, m: int | None = None, requires_grad: bool = False, dtype: DTypeLike = None) -> Tensor:
+def eye(n: int, m: int | None = None, requires_grad: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """The n×m identity matrix."""
     return _leaf(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
-def arange(start: float, stop: float | None = None, step: float = 1, requires_grad: bool = False, dtype: DTypeLike = None) -> Tensor:
+def arange(start: float, stop: float | None = None, step: float = 1, requires_grad: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """Evenly spaced values in [start, stop) as float64 (numpy's arange)."""
     arr = np.arange(start, stop, step) if stop is not None else np.arange(start)
     return _leaf(arr.astype(_float_dtype(dtype)), requires_grad)
 
 
-def randn(*shape: Any, rng: Seed = None, requires_grad: bool = False, dtype: DTypeLike = None) -> Tensor:
+def randn(*shape: Any, rng: Seed = None, requires_grad: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """Standard normal samples; ``rng`` is a ``np.random.Generator`` or an int seed."""
     arr = _validate.generator(rng).standard_normal(shape_argument(shape))
     return _leaf(arr.astype(_float_dtype(dtype), copy=False), requires_grad)
 
 
-def rand(*shape: Any, rng: Seed = None, requires_grad: bool = False, dtype: DTypeLike = None) -> Tensor:
+def rand(*shape: Any, rng: Seed = None, requires_grad: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """Uniform samples in [0, 1); ``rng`` is a ``np.random.Generator`` or an int seed."""
     arr = _validate.generator(rng).random(shape_argument(shape))
     return _leaf(arr.astype(_float_dtype(dtype), copy=False), requires_grad)

@@ -79,7 +79,7 @@ def new_tensor(
 ) -> Any:
     """A tensor of type ``cls`` made without ``__init__`` (no dtype rules, no copy): how the
     engine makes results and gradients of whatever Tensor class it was handed."""
-    out = object.__new__(cls)
+    out: Any = object.__new__(cls)
     out.data = data
     out.requires_grad = requires_grad
     out.grad = None

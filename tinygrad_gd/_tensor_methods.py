@@ -141,7 +141,7 @@ def operand_error(a: Any, b: Any, symbol: str, error: ValueError) -> ValueError:
     return error
 
 
-def binary(op: type, a: Any, b: Any, symbol: str) -> Any:
+def binary(op: Any, a: Any, b: Any, symbol: str) -> Any:
     """``op.apply(a, b)`` for operands already converted, with :func:`operand_error`'s
     message when their shapes do not broadcast."""
     try:
@@ -156,7 +156,7 @@ def binary(op: type, a: Any, b: Any, symbol: str) -> Any:
 _PLAIN_NUMBERS = frozenset({float, int})
 
 
-def binary_operator(name: str, op: type, symbol: str, reflected: bool = False) -> Callable[[Any, TensorLike], Any]:
+def binary_operator(name: str, op: Any, symbol: str, reflected: bool = False) -> Callable[[Any, TensorLike], Any]:
     """The method ``name`` (``__add__``, ``__radd__``, ...): ``self <symbol> other`` as one
     call of ``op`` (``other <symbol> self`` when ``reflected``), with a clear error for
     shapes that do not broadcast. Built once per operator, so every operator is one line."""
@@ -279,9 +279,8 @@ def reduction_axes(
 def shape_argument(shape: tuple[Any, ...], argument: str = "shape", allow_unknown: bool = False) -> tuple[int, ...]:
     """A shape passed as separate integers (``reshape(2, 3)``) or as one sequence
     (``reshape((2, 3))``)."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
-        shape = shape[0]
-    return _validate.shape(shape, argument, allow_unknown=allow_unknown)
+    given: Any = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)) else shape
+    return _validate.shape(given, argument, allow_unknown=allow_unknown)
 
 
 def transpose_permutation(axes: tuple[Any, ...], shape: tuple[int, ...]) -> tuple[int, ...] | None:

@@ -18,5 +18,9 @@ if TYPE_CHECKING:  # pragma: no cover - only for type checkers
 ArrayLike = Union[np.ndarray, np.generic, float, int, bool, Sequence[Any]]  # noqa: UP007 (a runtime alias)
 TensorLike = Union["Tensor", ArrayLike]  # noqa: UP007 ("Tensor" is a forward reference)
 Axis = Union[int, Sequence[int], None]  # noqa: UP007
+# What a backward rule computes with: an ndarray in an ordinary backward, a Tensor under
+# create_graph. The ops namespace branches on which at run time, so for the type checker it
+# is either (Any), named so that signatures say what is meant.
+Operand = Any
 
-__all__ = ["ArrayLike", "Axis", "TensorLike"]
+__all__ = ["ArrayLike", "Axis", "Operand", "TensorLike"]

@@ -76,9 +76,21 @@ class Function:
         "input_shapes",
     )
 
-    edges: list[Any] | None  # None on a node that was not recorded (no input requires grad)
+    # The engine sets these in ``apply`` (by ``_link``) and reads them in backward; the
+    # declarations are for readers and the type checker. ``edges`` is None on a node that was
+    # not recorded (no input requires grad); the backward pass only meets recorded nodes.
+    edges: list[Any]
     needs_input_grad: list[bool]
     saved: tuple[Any, ...]
+    saved_from: tuple[Any, ...]
+    checks: tuple[tuple[list[int], int], ...]
+    released: bool
+    created_at: str | None
+    out_shape: tuple[int, ...]
+    out_dtype: np.dtype
+    out_type: type
+    retain_ref: Any
+    input_shapes: Any
 
     returns_view = False  # True for ops whose output may be a view of an input's memory
 
@@ -118,7 +130,7 @@ class Function:
                 node.saved = tuple(out if v is scalar else v for v in node.saved)
         if anomaly:
             _anomaly.check_forward(out, node, datas, state.backward_node)
-        result = object.__new__(node.out_type)
+        result: Any = object.__new__(node.out_type)
         result.data = out
         result.grad = None
         result._retains_grad = False
@@ -168,7 +180,7 @@ def _read_inputs(node: Function, args: tuple[Any, ...]) -> list[Any]:
         node.edges = edges
         node.needs_input_grad = needs
     else:
-        node.edges = None
+        node.edges = None  # type: ignore[assignment]  # not recorded: never reached by backward
     return datas
 
 
@@ -427,14 +439,17 @@ def grad(
     if retain_graph is None:
         retain_graph = create_graph
     single_out = not isinstance(outputs, (list, tuple))
-    outs = [outputs] if single_out else list(outputs)
-    if grad_outputs is None or single_out:
-        gouts = [grad_outputs] if single_out else [None] * len(outs)
-    else:
+    outs: list[Any] = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    gouts: list[Any]
+    if single_out:
+        gouts = [grad_outputs]
+    elif isinstance(grad_outputs, (list, tuple)):
         gouts = list(grad_outputs)
+    else:
+        gouts = [grad_outputs] * len(outs) if grad_outputs is None else [grad_outputs]
     if len(gouts) != len(outs):
         raise ValueError(f"grad: {len(outs)} outputs but {len(gouts)} grad_outputs")
-    ins = [inputs] if not isinstance(inputs, (list, tuple)) else list(inputs)
+    ins: list[Any] = [inputs] if not isinstance(inputs, (list, tuple)) else list(inputs)
     for t in ins:
         if not t.requires_grad:
             raise RuntimeError(
@@ -445,7 +460,7 @@ def grad(
         require_differentiable(o)
     seeds = [seed_gradient(o, go, create_graph) for o, go in zip(outs, gouts)]
     captured = _run_backward(outs, seeds, retain_graph, create_graph, targets=ins).captured
-    results = []
+    results: list[Any] = []
     for t in ins:
         g = captured.get(id(t if t._node is None else t._node))
         if g is None:

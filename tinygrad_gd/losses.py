@@ -191,6 +191,7 @@ def _shape_hint(pred_shape: tuple[int, ...], target_shape: tuple[int, ...]) -> s
 def _as_target(target: Any, pred: Tensor, name: str, what: str = "prediction") -> Any:
     """A Tensor target stays a Tensor (it may require grad); anything else becomes a numpy
     constant in the prediction's dtype. Shapes must match exactly: losses never broadcast."""
+    value: Any
     if isinstance(target, GraphTensor):
         value = target
         if not target.requires_grad and target.data.dtype != pred.data.dtype:
@@ -213,7 +214,7 @@ def _as_target(target: Any, pred: Tensor, name: str, what: str = "prediction") -
     return value
 
 
-def _regression_pair(pred: Any, target: Any, reduction: Any, name: str) -> tuple[Tensor, Any]:
+def _regression_pair(pred: Any, target: Any, reduction: Any, name: str) -> tuple[Any, Any]:
     if (
         isinstance(pred, GraphTensor)
         and isinstance(target, GraphTensor)

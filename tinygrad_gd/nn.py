@@ -379,6 +379,7 @@ class Linear(Module):
         bound = 1.0 / math.sqrt(self.in_features)
         w = gen.uniform(-bound, bound, size=(self.out_features, self.in_features))
         self.weight = Tensor(w.astype(dtype), requires_grad=True)
+        self.bias: Tensor | None
         if bias:
             b = gen.uniform(-bound, bound, size=(self.out_features,))
             self.bias = Tensor(b.astype(dtype), requires_grad=True)
@@ -387,16 +388,16 @@ class Linear(Module):
 
     def forward(self, x: TensorLike) -> Tensor:
         """x: (..., in_features) → (..., out_features)."""
-        x = as_tensor(x)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
-            width = x.shape[-1] if x.ndim else 1
+        t = as_tensor(x)
+        if t.ndim == 0 or t.shape[-1] != self.in_features:
+            width = t.shape[-1] if t.ndim else 1
             raise ValueError(
                 f"{self!r} expects inputs whose last axis has {self.in_features} features, got an "
-                f"input of shape {x.shape} (weight shape {self.weight.shape}). Reshape the input "
+                f"input of shape {t.shape} (weight shape {self.weight.shape}). Reshape the input "
                 f"(a single feature column is x.reshape(-1, 1)) or build "
                 f"Linear({width}, {self.out_features})."
             )
-        out = x @ self.weight.T
+        out = t @ self.weight.T
         return out if self.bias is None else out + self.bias
 
     def extra_repr(self) -> str:
@@ -494,8 +495,8 @@ class Softplus(Module):
         self.beta = float(beta)
 
     def forward(self, x: TensorLike) -> Tensor:
-        x = as_tensor(x)
-        return x.softplus() if self.beta == 1.0 else (x * self.beta).softplus() / self.beta
+        t = as_tensor(x)
+        return t.softplus() if self.beta == 1.0 else (t * self.beta).softplus() / self.beta
 
     def extra_repr(self) -> str:
         return "" if self.beta == 1.0 else f"beta={self.beta}"

@@ -8,6 +8,7 @@ from here too (``tinygrad_gd.tensor.zeros``)."""
 
 from __future__ import annotations
 
+import builtins
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -46,7 +47,7 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + t is a Tensor
     __array_priority__ = 1000
 
-    def __init__(self, data: TensorLike, requires_grad: bool = False, dtype: DTypeLike = None) -> None:
+    def __init__(self, data: TensorLike, requires_grad: bool = False, dtype: DTypeLike | None = None) -> None:
         arr = to_array(data, dtype)
         check_requires_grad(arr, requires_grad)
         self.data = arr
@@ -130,7 +131,7 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
         out._version_box = share_version_box(self, out)
         return out
 
-    def astype(self, dtype: DTypeLike) -> Tensor:
+    def astype(self, dtype: DTypeLike | None) -> Tensor:
         """Cast to ``dtype``; float-to-float casts are differentiable, others are detached."""
         dtype = np.dtype(dtype)
         if dtype == self.dtype:
@@ -145,7 +146,7 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
     def double(self) -> Tensor:
         return self.astype(np.float64)
 
-    def __array__(self, dtype: DTypeLike = None, copy: bool | None = None) -> np.ndarray:
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         arr = self.data if dtype is None else self.data.astype(dtype, copy=False)
         return arr.copy() if copy else arr
 
@@ -179,8 +180,8 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
     def __bool__(self) -> bool:
         return bool(self.data)
 
-    def __float__(self) -> float:
-        return float(self.item())
+    def __float__(self) -> builtins.float:
+        return builtins.float(self.item())
 
     def __int__(self) -> int:
         return int(self.item())
@@ -274,8 +275,8 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
     __le__ = comparison("__le__", np.less_equal)
     __gt__ = comparison("__gt__", np.greater)
     __ge__ = comparison("__ge__", np.greater_equal)
-    __eq__ = comparison("__eq__", np.equal)  # type: ignore[assignment]
-    __ne__ = comparison("__ne__", np.not_equal)  # type: ignore[assignment]
+    __eq__ = comparison("__eq__", np.equal)
+    __ne__ = comparison("__ne__", np.not_equal)
 
 
 # The constructors and joins (tensor, zeros, ..., randn, cat, stack, where, maximum, minimum)
@@ -284,4 +285,4 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
 from . import _creation  # noqa: E402
 from ._creation import *  # noqa: E402, F403
 
-__all__ = ["Tensor", "DtypeError", *_creation.__all__]
+__all__: list[str] = ["Tensor", "DtypeError", *_creation.__all__]

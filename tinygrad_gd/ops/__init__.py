@@ -24,7 +24,7 @@ from typing import Any, overload
 import numpy as np
 
 from .. import _validate
-from .._typing import Axis, TensorLike
+from .._typing import Axis, Operand
 from ..autograd import Function
 from ._metadata import Case, Domain, Fuzz, OpCheck
 
@@ -39,55 +39,55 @@ def _is_array(x: Any) -> bool:
     return type(x) is np.ndarray or isinstance(x, _ARRAY_TYPES)
 
 
-def constant(x: TensorLike) -> np.ndarray:
+def constant(x: Operand) -> np.ndarray:
     """The values of ``x`` as a plain array (a Tensor's data): what is computed from it (a
     mask, a sign) is a constant of the rule, through which no gradient flows."""
     return np.asarray(x if _is_array(x) else x.data)
 
 
-def exp(x: TensorLike) -> TensorLike:
+def exp(x: Operand) -> Operand:
     return np.exp(x) if _is_array(x) else Exp.apply(x)
 
 
-def log(x: TensorLike) -> TensorLike:
+def log(x: Operand) -> Operand:
     return np.log(x) if _is_array(x) else Log.apply(x)
 
 
-def sin(x: TensorLike) -> TensorLike:
+def sin(x: Operand) -> Operand:
     return np.sin(x) if _is_array(x) else Sin.apply(x)
 
 
-def cos(x: TensorLike) -> TensorLike:
+def cos(x: Operand) -> Operand:
     return np.cos(x) if _is_array(x) else Cos.apply(x)
 
 
-def sigmoid(x: TensorLike) -> TensorLike:
+def sigmoid(x: Operand) -> Operand:
     return stable_sigmoid(x) if _is_array(x) else Sigmoid.apply(x)
 
 
-def softmax(x: TensorLike, axis: Axis) -> TensorLike:
+def softmax(x: Operand, axis: Axis) -> Operand:
     """softmax along ``axis`` (shifted by the max: stable)."""
     return stable_softmax(x, axis) if _is_array(x) else Softmax.apply(x, axis=axis)
 
 
-def sign(x: TensorLike) -> np.ndarray:
+def sign(x: Operand) -> np.ndarray:
     """sign as a constant (its derivative is 0 almost everywhere)."""
     return np.sign(constant(x))
 
 
-def isfinite(x: TensorLike) -> np.ndarray:
+def isfinite(x: Operand) -> np.ndarray:
     """Where ``x`` is neither inf nor NaN, as a constant mask."""
     return np.isfinite(constant(x))
 
 
-def where(cond: Any, a: TensorLike, b: TensorLike) -> TensorLike:
+def where(cond: Any, a: Operand, b: Operand) -> Operand:
     """``a`` where ``cond`` (a constant mask) is true, else ``b``."""
     if _is_array(a) and _is_array(b):
         return np.where(cond, a, b)
     return Where.apply(constant(cond), a, b)
 
 
-def select(mask: Any, g: TensorLike) -> TensorLike:
+def select(mask: Any, g: Operand) -> Operand:
     """``g`` where ``mask`` is true, exactly 0 elsewhere: how every masking rule passes a
     gradient on (never ``g * mask``: an inf or NaN upstream where the mask is off gives 0, not
     NaN). The shape is ``mask`` and ``g`` broadcast together."""
@@ -106,25 +106,25 @@ def select(mask: Any, g: TensorLike) -> TensorLike:
     return where(mask, g, 0.0)
 
 
-def broadcast_to(x: TensorLike, shape: tuple[int, ...]) -> TensorLike:
+def broadcast_to(x: Operand, shape: tuple[int, ...]) -> Operand:
     return np.broadcast_to(x, shape) if _is_array(x) else BroadcastTo.apply(x, shape=shape)
 
 
-def swap_last(x: TensorLike) -> TensorLike:
+def swap_last(x: Operand) -> Operand:
     """Swap the last two axes (matrix transpose of a batch)."""
     axes = list(range(x.ndim))
     axes[-1], axes[-2] = axes[-2], axes[-1]
     return x.transpose(axes)
 
 
-def scatter_add(g: TensorLike, index: Any, shape: tuple[int, ...], accumulate: bool) -> TensorLike:
+def scatter_add(g: Operand, index: Any, shape: tuple[int, ...], accumulate: bool) -> Operand:
     """zeros(shape) with ``g`` added at ``index`` (the gradient of indexing)."""
     if _is_array(g):
         return scatter(g, index, shape, accumulate)
     return ScatterAdd.apply(g, index=index, shape=shape, accumulate=accumulate)
 
 
-def expand_reduced(g: TensorLike, shape: tuple[int, ...], axis: tuple[int, ...] | None, keepdims: bool) -> TensorLike:
+def expand_reduced(g: Operand, shape: tuple[int, ...], axis: tuple[int, ...] | None, keepdims: bool) -> Operand:
     """Bring a reduction's gradient (or output) back to the input's rank (size-1 reduced axes)."""
     if keepdims or axis is None and g.ndim == len(shape):
         return g
