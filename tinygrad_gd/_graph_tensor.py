@@ -51,6 +51,23 @@ class GraphTensor:
     _version_box: list[int]
     _retains_grad: bool
 
+    # The array's attributes, here so that every layer above the engine can read them.
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
     @property
     def is_leaf(self) -> bool:
         """True for tensors the user created (not the result of a recorded op)."""

@@ -61,22 +61,6 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
 
     # ------------------------------------------------------------------ attributes
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.data.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.data.ndim
-
-    @property
-    def size(self) -> int:
-        return self.data.size
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
-
-    @property
     def grad_fn(self) -> Any:
         """The graph node that produced this tensor (``None`` for leaves)."""
         return self._node
