@@ -232,3 +232,16 @@ def describe(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"a numpy array of shape {value.shape}"
     return f"{type(value).__name__} {value!r}" if isinstance(value, (int, float, str)) else type(value).__name__
+
+
+def one_element_loss(loss: Any, not_a_tensor: str, not_one_element: str) -> None:
+    """Raise unless ``loss`` is a one-element Tensor: ``TypeError(not_a_tensor)`` for anything
+    else, ``ValueError(not_one_element)`` for other shapes. The messages may name the loss's
+    ``{type}`` and ``{shape}``; each caller says where the loss came from and the fix."""
+    from ._graph_tensor import GraphTensor  # the engine's tensor type; imported late (layering)
+
+    if not isinstance(loss, GraphTensor):
+        raise TypeError(not_a_tensor.format(type=type(loss).__name__))
+    if loss.data.size != 1:
+        raise ValueError(not_one_element.format(shape=loss.shape))
+

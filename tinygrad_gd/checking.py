@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import autograd
+from . import _validate, autograd
 from ._finite_differences import (
     Mismatch,
     caller,
@@ -438,16 +438,13 @@ def _loss_gradients(loss_fn: Callable[..., Any], arrays: list[np.ndarray], fn_na
     leaves = [Tensor(a.copy(), requires_grad=True) for a in arrays]
     with enable_grad():
         loss = loss_fn(*leaves)
-    if not isinstance(loss, GraphTensor):
-        raise TypeError(
-            f"{fn_name} returned {type(loss).__name__}, not a Tensor: build the loss from Tensor "
-            f"operations on its arguments so that autodiff can follow it"
-        )
-    if loss.data.size != 1:
-        raise ValueError(
-            f"{fn_name} must return a scalar (one-element) loss, got shape {loss.shape}; reduce it "
-            f"with .mean() or .sum()"
-        )
+    _validate.one_element_loss(
+        loss,
+        f"{fn_name} returned {{type}}, not a Tensor: build the loss from Tensor operations on its "
+        f"arguments so that autodiff can follow it",
+        f"{fn_name} must return a scalar (one-element) loss, got shape {{shape}}; reduce it with "
+        f".mean() or .sum()",
+    )
     if loss.requires_grad:
         loss.backward()
     return [grad_array(t.grad, a.shape) for a, t in zip(arrays, leaves)]

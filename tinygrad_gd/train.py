@@ -30,7 +30,7 @@ import numpy as np
 from . import losses as _losses
 from . import optim as _optim
 from ._history import DivergenceError, History, StepInfo, TrainingInterrupted, _ParamRecorder
-from ._validate import as_tensor, is_integer
+from ._validate import as_tensor, is_integer, one_element_loss
 from .autograd import GraphTensor, no_grad
 from .data import DataLoader
 from .nn import Module
@@ -130,16 +130,13 @@ def _batch_loss(model: Any, loss_fn: Callable[..., Any], batch: Any) -> Any:
 
 
 def _loss_value(loss: Any, step: int) -> float:
-    if not isinstance(loss, GraphTensor):
-        raise TypeError(
-            f"the loss function must return a Tensor, got {type(loss).__name__} at step {step}; build "
-            f"it from Tensor operations (e.g. losses.mse(pred, y)), not from .numpy() or floats"
-        )
-    if loss.data.size != 1:
-        raise ValueError(
-            f"the loss must be a single number, got shape {loss.shape} at step {step}; reduce it "
-            f"(reduction='mean' or .mean())"
-        )
+    one_element_loss(
+        loss,
+        f"the loss function must return a Tensor, got {{type}} at step {step}; build it from Tensor "
+        f"operations (e.g. losses.mse(pred, y)), not from .numpy() or floats",
+        f"the loss must be a single number, got shape {{shape}} at step {step}; reduce it "
+        f"(reduction='mean' or .mean())",
+    )
     if not loss.requires_grad:
         raise RuntimeError(
             "the loss does not depend on any parameter that requires grad (was it computed under "
