@@ -41,6 +41,7 @@ from ._finite_differences import (
     warn_float32,
 )
 from ._report import Discrepancy, GradientReport, ParameterCheck, discrepancy, make_report
+from ._typing import TensorLike
 from .autograd import GraphTensor, enable_grad
 from .tensor import Tensor
 
@@ -81,9 +82,9 @@ class GradcheckError(AssertionError):
 # --------------------------------------------------------------------------- numerical_grad
 def numerical_grad(
     fn: Callable[..., Any],
-    inputs: Any,
+    inputs: TensorLike | Sequence[TensorLike],
     eps: float = 1e-6,
-    grad_output: Any = None,
+    grad_output: TensorLike | None = None,
 ) -> list[np.ndarray | None]:
     """Gradients of ``fn`` by central differences in float64: one array per input.
 
@@ -125,7 +126,7 @@ def numerical_grad(
 # --------------------------------------------------------------------------- gradcheck
 def gradcheck(
     fn: Callable[..., Any],
-    inputs: Any,
+    inputs: TensorLike | Sequence[TensorLike],
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
@@ -212,8 +213,8 @@ class _Target(NamedTuple):
 
 def gradgradcheck(
     fn: Callable[..., Any],
-    inputs: Any,
-    grad_outputs: Any = None,
+    inputs: TensorLike | Sequence[TensorLike],
+    grad_outputs: TensorLike | Sequence[TensorLike] | None = None,
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
@@ -340,7 +341,7 @@ def _gradgradcheck_message(m: Mismatch, label: str, eps: float) -> str:
 # --------------------------------------------------------------------------- compare_gradients
 def compare_gradients(
     loss_fn: Callable[..., Any],
-    params: Any,
+    params: TensorLike | Sequence[TensorLike],
     hand_grad: Callable[..., Any] | None = None,
     *,
     eps: float = 1e-6,

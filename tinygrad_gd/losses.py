@@ -32,6 +32,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 
 from . import ops as _ops
+from ._typing import TensorLike
 from .autograd import GraphTensor
 from .tensor import Tensor, where
 
@@ -240,7 +241,7 @@ def _squared_error(p: Tensor, t: Any, reduction: str, factor: float) -> Tensor:
 
 
 @register_loss(label="mean squared error", task="regression", short="MSE")
-def mse(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
+def mse(pred: TensorLike, target: TensorLike, reduction: Reduction = "mean") -> Tensor:
     """Mean squared error: mean((pred - target)²), the J = 1/N Σ (y - ŷ)² of seeds 000/001.
 
     Its gradient carries a factor 2: dJ/dŷ = 2/N (ŷ - y). ``reduction="sum"`` gives
@@ -251,7 +252,7 @@ def mse(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
 
 
 @register_loss(label="half the mean squared error", task="regression", short="half-MSE")
-def half_mse(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
+def half_mse(pred: TensorLike, target: TensorLike, reduction: Reduction = "mean") -> Tensor:
     """Half the mean squared error: 1/(2m) Σ (pred - target)², the convention of seed 002.
 
     The 1/2 cancels the 2 of the derivative: dJ/dŷ = 1/m (ŷ - y). Exactly ``mse / 2`` for
@@ -262,14 +263,14 @@ def half_mse(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
 
 
 @register_loss(label="mean absolute error", task="regression", short="MAE")
-def mae(pred: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
+def mae(pred: TensorLike, target: TensorLike, reduction: Reduction = "mean") -> Tensor:
     """Mean absolute error: mean(|pred - target|) (PyTorch's ``l1_loss``; gradient 0 where equal)."""
     p, t = _regression_pair(pred, target, reduction, "mae")
     return _reduce((p - t).abs(), reduction)
 
 
 @register_loss(label="Huber loss", task="regression", options={"delta": 1.0}, kinks=(1.0,))
-def huber(pred: Any, target: Any, delta: float = 1.0, reduction: Reduction = "mean") -> Tensor:
+def huber(pred: TensorLike, target: TensorLike, delta: float = 1.0, reduction: Reduction = "mean") -> Tensor:
     """Huber loss (PyTorch's ``HuberLoss``): with d = pred - target, each term is
     ½d² where |d| < delta and delta·(|d| - ½delta) elsewhere.
 
@@ -296,7 +297,7 @@ def _outside_unit_interval(values: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- classification
 @register_loss(label="binary cross-entropy on probabilities", task="classification",
                short="binary cross-entropy", input_kind="probability")
-def binary_cross_entropy(prob: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
+def binary_cross_entropy(prob: TensorLike, target: TensorLike, reduction: Reduction = "mean") -> Tensor:
     """Binary cross-entropy on probabilities: -(t·log p + (1-t)·log(1-p)).
 
     ``prob`` must lie in [0, 1] (a ``ValueError`` otherwise: pass logits to
@@ -322,7 +323,7 @@ def binary_cross_entropy(prob: Any, target: Any, reduction: Reduction = "mean") 
 
 @register_loss(label="binary cross-entropy on logits", task="classification",
                short="binary cross-entropy", input_kind="logit")
-def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: Reduction = "mean") -> Tensor:
+def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike, reduction: Reduction = "mean") -> Tensor:
     """Binary cross-entropy on logits x (probability sigmoid(x)): softplus(x) - t·x.
 
     A fused op, computed as max(x, 0) - t·x + log(1 + exp(-|x|)), with gradient
@@ -399,7 +400,7 @@ def _class_labels(labels: Any, n: int, classes: int, shape: tuple[int, ...], nam
 
 @register_loss(label="cross-entropy of class labels", task="classification", short="cross-entropy",
                input_kind="class")
-def cross_entropy(logits: Any, labels: Any, reduction: Reduction = "mean") -> Tensor:
+def cross_entropy(logits: TensorLike, labels: TensorLike, reduction: Reduction = "mean") -> Tensor:
     """Cross-entropy of integer class labels under softmax(logits): -log softmax(logits)[i, labels[i]].
 
     ``logits`` has shape (n, C) (or (C,) with a single label); ``labels`` are class ids in
