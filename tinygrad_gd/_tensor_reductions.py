@@ -3,14 +3,34 @@ thin call into ``tinygrad_gd.ops``. A new reduction's method goes here."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
+
+from . import _validate
 from . import ops as _ops
-from ._graph_tensor import GraphTensor
+from ._graph_tensor import GraphTensor, new_tensor
 from ._tensor_methods import reduction_axes, softmax_axis, spread_count
 from ._typing import Axis
 
-__all__ = ["ReductionMethods"]
+__all__ = ["ReductionMethods", "Sorted"]
+
+_NORM_ORDS = (None, 1, 2, np.inf, -np.inf)
+
+
+class Sorted(NamedTuple):
+    """What ``sort`` and ``topk`` return, as torch's: the values (differentiable) and their
+    positions along the axis (an int64 tensor without grad)."""
+
+    values: Any
+    indices: Any
+
+
+def _one_axis(axis: Any, shape: tuple[int, ...], name: str) -> int:
+    """A scan's or sort's single axis, non-negative (a 0-d tensor accepts 0 or -1)."""
+    if isinstance(axis, (tuple, list)) or axis is None:
+        raise TypeError(f"{name} takes one integer axis, got axis={axis!r}")
+    return _validate.axis(axis, max(len(shape), 1), f"{name} axis", shape)
 
 
 class ReductionMethods(GraphTensor):
@@ -57,6 +77,91 @@ class ReductionMethods(GraphTensor):
         """log Σ exp(x) over ``axis``, stable for large inputs."""
         axis, keepdims = reduction_axes(axis, keepdims, dim, keepdim, self.data.shape)
         return _ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Any:
+        """Π over ``axis``; the gradient is right with zeros in the input (the product of the
+        other entries, computed without dividing)."""
+        axis, keepdims = reduction_axes(axis, keepdims, dim, keepdim, self.data.shape)
+        return _ops.Prod.apply(self, axis=axis, keepdims=keepdims)
+
+    def norm(self, ord: float | None = None, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Any:  # noqa: A002
+        """The vector norm over ``axis`` (all axes when None, as torch's ``Tensor.norm``):
+        ord None or 2 √Σx², 1 Σ|x|, inf max|x|, -inf min|x|. Gradient 0 at x = 0 (as PyTorch)."""
+        if not any(ord is o or ord == o for o in _NORM_ORDS) or isinstance(ord, bool):
+            raise ValueError(f"norm(ord={ord!r}): use None or 2 (Euclidean), 1, np.inf or -np.inf")
+        axis, keepdims = reduction_axes(axis, keepdims, dim, keepdim, self.data.shape)
+        if ord in (np.inf, -np.inf) and self.data.size == 0:
+            raise ValueError(f"norm(ord={ord}) of an empty tensor (shape {self.shape}) has no value")
+        return _ops.Norm.apply(self, ord=None if ord == 2 else ord, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None, keepdim: bool | None = None) -> Any:
+        """The position of the largest value (in the flattened tensor when ``axis`` is None),
+        an int64 tensor without grad (as torch's argmax; the first of tied maxima)."""
+        return self._arg_extremum(np.argmax, axis, keepdims, dim, keepdim)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None, keepdim: bool | None = None) -> Any:
+        """The position of the smallest value, as :meth:`argmax`."""
+        return self._arg_extremum(np.argmin, axis, keepdims, dim, keepdim)
+
+    def _arg_extremum(self, find: Any, axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> Any:
+        axis = axis if dim is None else dim
+        keepdims = keepdims if keepdim is None else keepdim
+        if self.data.size == 0:
+            raise ValueError(f"{find.__name__} of an empty tensor (shape {self.shape}) has no value")
+        if axis is not None:
+            axis = _one_axis(axis, self.data.shape, find.__name__)
+        index = find(self.data, axis=axis, keepdims=bool(keepdims)).astype(np.int64)
+        return new_tensor(type(self), np.asarray(index), False, None)
+
+    def any(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Any:
+        """Whether any value over ``axis`` is nonzero: a bool tensor without grad."""
+        axis, keepdims = reduction_axes(axis, keepdims, dim, keepdim, self.data.shape)
+        return new_tensor(type(self), np.asarray(np.any(self.data, axis=axis, keepdims=keepdims)), False, None)
+
+    def all(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, keepdim: bool | None = None) -> Any:
+        """Whether every value over ``axis`` is nonzero: a bool tensor without grad."""
+        axis, keepdims = reduction_axes(axis, keepdims, dim, keepdim, self.data.shape)
+        return new_tensor(type(self), np.asarray(np.all(self.data, axis=axis, keepdims=keepdims)), False, None)
+
+    # ------------------------------------------------------------------ scans and orderings
+    def cumsum(self, axis: int | None = None, *, dim: int | None = None) -> Any:
+        """Running Σ along ``axis`` (over the flattened tensor when None, as numpy)."""
+        return self._scan(_ops.CumSum, axis if dim is None else dim, "cumsum")
+
+    def cumprod(self, axis: int | None = None, *, dim: int | None = None) -> Any:
+        """Running Π along ``axis`` (flattened when None); the gradient is right with zeros."""
+        return self._scan(_ops.CumProd, axis if dim is None else dim, "cumprod")
+
+    def _scan(self, op: Any, axis: int | None, name: str) -> Any:
+        me: Any = self
+        x = me if axis is not None and me.ndim > 0 else me.reshape(-1)
+        return op.apply(x, axis=0 if axis is None else _one_axis(axis, self.data.shape, name))
+
+    def sort(self, axis: int = -1, descending: bool = False, *, dim: int | None = None) -> Sorted:
+        """``(values, indices)`` of each slice along ``axis`` in ascending (or descending)
+        order, as torch.sort; stable: tied values keep their order. Values are differentiable."""
+        axis = _one_axis(axis if dim is None else dim, self.data.shape, "sort")
+        me: Any = self
+        if me.ndim == 0:
+            return Sorted(me * 1.0, new_tensor(type(self), np.zeros((), np.int64), False, None))
+        index = np.argsort(-self.data if descending else self.data, axis=axis, kind="stable")
+        return self._taken(_ops.Sort, index, axis)
+
+    def topk(self, k: int, axis: int = -1, largest: bool = True, *, dim: int | None = None) -> Sorted:
+        """``(values, indices)`` of the ``k`` largest (or smallest) values of each slice along
+        ``axis``, in order, as torch.topk. Values are differentiable."""
+        axis = _one_axis(axis if dim is None else dim, self.data.shape, "topk")
+        n = self.data.shape[axis] if self.ndim else 1
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
+            raise ValueError(f"topk: k={k!r} must be an integer in [0, {n}] (the size of axis {axis} of shape {self.shape})")
+        me: Any = self
+        if me.ndim == 0:
+            return me.reshape(1).topk(k, 0, largest)
+        index = np.argsort(-self.data if largest else self.data, axis=axis, kind="stable")
+        return self._taken(_ops.TopK, np.take(index, np.arange(k), axis=axis), axis)
+
+    def _taken(self, op: Any, index: np.ndarray, axis: int) -> Sorted:
+        return Sorted(op.apply(self, index=index, axis=axis), new_tensor(type(self), index.astype(np.int64), False, None))
 
     # ------------------------------------------------------------------ nn helpers
     def softmax(self, axis: Axis = -1, *, dim: Axis = None) -> Any:

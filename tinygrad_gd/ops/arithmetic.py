@@ -1,4 +1,5 @@
-"""Binary ops: arithmetic, powers, the matrix product, and elementwise choice."""
+"""Binary ops: arithmetic, powers, the matrix product, elementwise choice, and the binary
+special functions (arctan2, hypot, logaddexp, remainder/fmod)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function
-from . import constant, isfinite, log, register_op, select, swap_last, where
+from . import constant, exp, floor, isfinite, log, register_op, select, swap_last, trunc, where
 from ._metadata import (
     BINARY,
     CONSTANT,
@@ -380,3 +381,106 @@ class Where(Function):
         (cond,) = self.saved
         _, need_a, need_b = self.needs_input_grad
         return None, (select(cond, g) if need_a else None), (select(~cond, g) if need_b else None)
+
+
+# --------------------------------------------------------------------------- special
+@register_op(check=OpCheck(
+    cases=(Case("arctan2", lambda a, b: a.arctan2(b), np.arctan2, BINARY, (NONZERO, Domain())),),
+    fuzz=(Fuzz("arctan2", operands=("nonzero", "any")),),
+))
+class Arctan2(Function):
+    """f(a, b) = the angle of the point (b, a), in (-π, π];  df/da = b/(a² + b²),
+    df/db = -a/(a² + b²) (a jump of 2π across a = 0 for b < 0)"""
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return np.arctan2(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        scale = g / (a * a + b * b)
+        return scale * b, -scale * a
+
+
+@register_op(check=OpCheck(
+    cases=(Case("hypot", lambda a, b: a.hypot(b), np.hypot, BINARY, (NONZERO, Domain())),),
+    fuzz=(Fuzz("hypot", operands=("nonzero", "any")),),
+))
+class Hypot(Function):
+    """f(a, b) = √(a² + b²) (no overflow);  df/da = a/f, df/db = b/f (0 at a = b = 0: the
+    subgradient, as the 2-norm)"""
+
+    def forward(self, a, b):
+        out = np.hypot(a, b)
+        self.save_for_backward(a, b, out)
+        return out
+
+    def backward(self, g):
+        a, b, out = self.saved
+        nonzero = constant(out) != 0
+        scale = select(nonzero, g / where(nonzero, out, 1.0))
+        return scale * a, scale * b
+
+
+@register_op(check=OpCheck(
+    cases=(Case("logaddexp", lambda a, b: a.logaddexp(b), np.logaddexp, BINARY, Domain(-4.0, 4.0)),),
+    fuzz=(Fuzz("logaddexp", operands=TWO),),
+))
+class LogAddExp(Function):
+    """f(a, b) = log(eᵃ + eᵇ) (stable);  df/da = e^(a - f), df/db = e^(b - f)"""
+
+    def forward(self, a, b):
+        out = np.logaddexp(a, b)
+        self.save_for_backward(a, b, out)
+        return out
+
+    def backward(self, g):
+        a, b, out = self.saved
+        need_a, need_b = self.needs_input_grad
+        return (g * exp(a - out) if need_a else None), (g * exp(b - out) if need_b else None)
+
+
+class _Modulo(Function):
+    """Shared rule of remainder and fmod: f(a, b) = a - b·q(a/b) with q piecewise constant;
+    df/da = 1, df/db = -q(a/b) (as PyTorch; jumps where a/b crosses an integer)"""
+
+    modulo = staticmethod(np.remainder)
+    quotient = staticmethod(floor)
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        return self.modulo(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        need_a, need_b = self.needs_input_grad
+        return (g if need_a else None), (-g * self.quotient(constant(a) / constant(b)) if need_b else None)
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("remainder", lambda a, b: a % b, np.remainder, BINARY, (Domain(), NONZERO)),
+        Case("remainder_method", lambda a, b: a.remainder(b), np.remainder, BINARY[:3], (Domain(), NONZERO)),
+        Case("remainder_reflected", lambda a: 2.5 % a, lambda a: 2.5 % a, UNARY, NONZERO),
+        Case("remainder_number", lambda a: a % 0.75, lambda a: a % 0.75, UNARY),
+    ),
+    fuzz=(Fuzz("remainder", operands=("bounded", "nonzero")), Fuzz("rmod", lambda xs, s: 1.3 % xs[0], ("nonzero",))),
+))
+class Remainder(_Modulo):
+    """f(a, b) = a mod b with the sign of b (Python's %, numpy's remainder, torch.remainder):
+    a - b·⌊a/b⌋;  df/da = 1, df/db = -⌊a/b⌋"""
+
+    modulo = staticmethod(np.remainder)
+    quotient = staticmethod(floor)
+
+
+@register_op(check=OpCheck(
+    cases=(Case("fmod", lambda a, b: a.fmod(b), np.fmod, BINARY, (Domain(), NONZERO)),),
+    fuzz=(Fuzz("fmod", operands=("bounded", "nonzero")),),
+))
+class Fmod(_Modulo):
+    """f(a, b) = a mod b with the sign of a (C's fmod, numpy's and torch's fmod):
+    a - b·trunc(a/b);  df/da = 1, df/db = -trunc(a/b)"""
+
+    modulo = staticmethod(np.fmod)
+    quotient = staticmethod(trunc)

@@ -1,4 +1,5 @@
-"""Reductions over axes (sum, mean, max/min, std, logsumexp) and the softmax normalisations.
+"""Reductions over axes (sum, mean, prod, max/min, norm, std, logsumexp) and the softmax
+normalisations.
 
 ``axis`` arrives normalised (``None`` or a sorted tuple of non-negative axes, checked by the
 Tensor method); each rule brings its gradient back to the input's rank with
@@ -14,17 +15,20 @@ import numpy as np
 from ..autograd import Function
 from . import (
     broadcast_to,
+    concatenate,
     constant,
+    cumprod,
     exp,
     expand_reduced,
     floating,
     max_keepdims,
     register_op,
     select,
+    sign,
     stable_softmax,
     where,
 )
-from ._metadata import MATRIX, UNARY, WIDE, Case, Fuzz, OpCheck
+from ._metadata import AWAY_FROM_ZERO, MATRIX, UNARY, WIDE, Case, Domain, Fuzz, OpCheck
 
 
 def _squeezed(out: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
@@ -86,6 +90,102 @@ class Mean(Function):
     def backward(self, g):
         g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
         return broadcast_to(g * (1.0 / self.count), self.in_shape)
+
+
+# --------------------------------------------------------------------------- prod
+def _others_product(x: Any, axis: tuple[int, ...] | None) -> Any:
+    """Π of every other entry of each reduced slice, at each position, without dividing (so
+    right with zeros in the slice): the product of the entries before times the product of
+    the entries after, each an exclusive cumulative product. (TensorFlow's Prod gradient.)"""
+    ndim = x.ndim
+    reduced = tuple(range(ndim)) if axis is None else axis
+    kept = tuple(i for i in range(ndim) if i not in reduced)
+    perm = kept + reduced
+    moved = x.transpose(perm) if perm != tuple(range(ndim)) else x
+    flat = moved.reshape(tuple(x.shape[i] for i in kept) + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), dtype=constant(x).dtype)
+    before = cumprod(concatenate([ones, flat[..., :-1]], -1), -1)
+    after = cumprod(concatenate([ones, flat[..., :0:-1]], -1), -1)[..., ::-1]
+    others = (before * after).reshape(moved.shape)
+    return others.transpose(tuple(int(i) for i in np.argsort(perm))) if perm != tuple(range(ndim)) else others
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("prod", lambda a: a.prod(), np.prod, UNARY),
+        Case("prod_axis1", lambda a: a.prod(axis=1), lambda a: a.prod(axis=1), MATRIX),
+        Case("prod_axes_keepdims", lambda a: a.prod(axis=(0, -1), keepdims=True), lambda a: a.prod(axis=(0, -1), keepdims=True), MATRIX),
+    ),
+    fuzz=(Fuzz("prod", lambda xs, s: xs[0].prod(axis=s.axis_or_all(xs[0].ndim), keepdims=True), ("bounded",)),),
+))
+class Prod(Function):
+    """f(x) = Π x over axis;  df/dx_i = Π_{j≠i} x_j = f/x_i where no entry of the slice is 0;
+    with zeros, the product of the other entries (one zero: nonzero only at the zero; two or
+    more: 0), computed without dividing"""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        out = np.prod(x, axis=axis, keepdims=keepdims)
+        self.save_for_backward(x, out)
+        return out
+
+    def backward(self, g):
+        x, out = self.saved
+        g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
+        if (constant(x) != 0).all():
+            return g * expand_reduced(out, self.in_shape, self.axis, self.keepdims) / x
+        return g * _others_product(x, self.axis)
+
+
+# --------------------------------------------------------------------------- norm
+def _reference_norm(x: np.ndarray, ord: Any = None, axis: Any = None, keepdims: bool = False) -> np.ndarray:  # noqa: A002
+    a = np.abs(x)
+    if ord in (None, 2):
+        return np.sqrt(np.sum(a * a, axis=axis, keepdims=keepdims))
+    if ord == 1:
+        return np.sum(a, axis=axis, keepdims=keepdims)
+    return (np.max if ord == np.inf else np.min)(a, axis=axis, keepdims=keepdims)
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("norm", lambda a: a.norm(), _reference_norm, UNARY, AWAY_FROM_ZERO),
+        Case("norm_axis_keepdims", lambda a: a.norm(axis=-1, keepdims=True), lambda a: _reference_norm(a, axis=-1, keepdims=True), MATRIX),
+        Case("norm_1", lambda a: a.norm(1, axis=0), lambda a: _reference_norm(a, 1, axis=0), MATRIX, AWAY_FROM_ZERO),
+        Case("norm_inf", lambda a: a.norm(np.inf, axis=-1), lambda a: _reference_norm(a, np.inf, axis=-1), MATRIX, WIDE, distinct=True),
+        Case("norm_minus_inf", lambda a: a.norm(-np.inf), lambda a: _reference_norm(a, -np.inf), MATRIX[:2], Domain(0.2, 2.0, margin=0.05), distinct=True),
+    ),
+    fuzz=(
+        Fuzz("norm", lambda xs, s: xs[0].norm(s.pick((None, 1)), axis=s.axis_or_all(xs[0].ndim), keepdims=True), kinks=(0.0,)),
+        Fuzz("norm_inf", lambda xs, s: xs[0].norm(np.inf, axis=s.axis_or_all(xs[0].ndim), keepdims=True), ("positive",), ties="reduced", shift="ramp"),
+    ),
+))
+class Norm(Function):
+    """f(x) = ‖x‖ over axis: ord 2 (None) √Σx², 1 Σ|x|, inf max|x|, -inf min|x|;
+    df/dx = x/f (0 where f = 0, as PyTorch), sign(x), and sign(x) on the extreme |x| (ties share
+    it evenly)"""
+
+    def forward(self, x, ord=None, axis=None, keepdims=False):  # noqa: A002
+        self.in_shape, self.axis, self.keepdims, self.ord = x.shape, axis, keepdims, ord
+        x = floating(x)
+        out = _reference_norm(x, ord, axis, keepdims)
+        chosen = None
+        if ord in (np.inf, -np.inf):
+            chosen = np.abs(x) == expand_reduced(out, x.shape, axis, keepdims)
+            chosen = (chosen / chosen.sum(axis=axis, keepdims=True)).astype(x.dtype)  # 1/k on k tied extremes
+        self.save_for_backward(x, out, chosen)
+        return out
+
+    def backward(self, g):
+        x, out, chosen = self.saved
+        g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
+        if self.ord == 1:
+            return g * sign(x)
+        if chosen is not None:
+            return g * (sign(x) * chosen)
+        out = expand_reduced(out, self.in_shape, self.axis, self.keepdims)
+        nonzero = constant(out) != 0
+        return select(nonzero, g / where(nonzero, out, 1.0)) * x
 
 
 # --------------------------------------------------------------------------- max, min
