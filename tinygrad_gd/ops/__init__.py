@@ -24,6 +24,7 @@ from typing import Any, overload
 import numpy as np
 
 from .. import _validate
+from .. import autograd as _autograd
 from .._typing import Axis, Operand
 from ..autograd import Function
 from ._metadata import Case, Domain, Fuzz, OpCheck
@@ -42,6 +43,8 @@ def _is_array(x: Any) -> bool:
 def constant(x: Operand) -> np.ndarray:
     """The values of ``x`` as a plain array (a Tensor's data): what is computed from it (a
     mask, a sign) is a constant of the rule, through which no gradient flows."""
+    if _autograd._tracer is not None:  # tg.compile: the rule computes with values no op records
+        _autograd._tracer.escaped = True
     return np.asarray(x if _is_array(x) else x.data)
 
 
@@ -78,6 +81,41 @@ def sign(x: Operand) -> np.ndarray:
 def isfinite(x: Operand) -> np.ndarray:
     """Where ``x`` is neither inf nor NaN, as a constant mask."""
     return np.isfinite(constant(x))
+
+
+def floor(x: Operand) -> np.ndarray:
+    """floor as a constant (piecewise constant: derivative 0 almost everywhere)."""
+    return np.floor(constant(x))
+
+
+def trunc(x: Operand) -> np.ndarray:
+    """Rounding toward 0 as a constant (piecewise constant: derivative 0 almost everywhere)."""
+    return np.trunc(constant(x))
+
+
+def erf(x: Operand) -> Operand:
+    """The error function (needs scipy on arrays, as the ops that use it)."""
+    return erf_array(x) if _is_array(x) else Erf.apply(x)
+
+
+def cumsum(x: Operand, axis: int, reverse: bool = False) -> Operand:
+    """Σ of the entries up to each position along ``axis`` (from the far end when ``reverse``)."""
+    if not reverse:
+        return np.cumsum(x, axis=axis) if _is_array(x) else CumSum.apply(x, axis=axis)
+    flip = (slice(None),) * (axis % x.ndim) + (slice(None, None, -1),)
+    return cumsum(x[flip], axis)[flip]
+
+
+def cumprod(x: Operand, axis: int) -> Operand:
+    """Π of the entries up to each position along ``axis``."""
+    return np.cumprod(x, axis=axis) if _is_array(x) else CumProd.apply(x, axis=axis)
+
+
+def concatenate(xs: list[Any], axis: int) -> Operand:
+    """Join along ``axis`` (arrays, or Tensors mixed with constant arrays)."""
+    if all(_is_array(x) for x in xs):
+        return np.concatenate(xs, axis=axis)
+    return Concatenate.apply(*xs, axis=axis)
 
 
 def where(cond: Any, a: Operand, b: Operand) -> Operand:
@@ -172,6 +210,20 @@ def stable_softmax(x: Any, axis: Any) -> np.ndarray:
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def erf_array(x: Any) -> np.ndarray:
+    """erf on a numpy array, by ``scipy.special.erf``; without scipy an ImportError that says
+    what needs it and the way out."""
+    try:
+        from scipy.special import erf as scipy_erf
+    except ImportError:
+        raise ImportError(
+            "erf (and gelu(approximate='none'), the exact erf form) needs scipy, which is not "
+            "installed: pip install scipy, or use gelu() / gelu(approximate='tanh')"
+        ) from None
+    x = floating(x)
+    return scipy_erf(x).astype(x.dtype, copy=False)
+
+
 def scatter(g: np.ndarray, index: Any, shape: tuple[int, ...], accumulate: bool) -> np.ndarray:
     out = np.zeros(shape, dtype=g.dtype)
     if accumulate:
@@ -213,24 +265,109 @@ def register_op(cls: _FunctionType | None = None, /, *, check: OpCheck | None = 
 # --------------------------------------------------------------------------- the ops
 # Imported last: their modules use the namespace above, and the namespace's Tensor paths use
 # their classes (looked up when called).
-from .arithmetic import Add, Div, MatMul, Maximum, Minimum, Mul, Pow, PowScalar, Sub, Where  # noqa: E402
-from .elementwise import Abs, Clip, Cos, Exp, LeakyRelu, Log, Neg, Relu, Sigmoid, Sin, Softplus, Sqrt, Tanh  # noqa: E402
+from .arithmetic import (  # noqa: E402
+    Add,
+    Arctan2,
+    Div,
+    Fmod,
+    Hypot,
+    LogAddExp,
+    MatMul,
+    Maximum,
+    Minimum,
+    Mul,
+    Pow,
+    PowScalar,
+    Remainder,
+    Sub,
+    Where,
+)
+from .contract import Einsum  # noqa: E402
+from .conv import Col2Im, Im2Col, col2im, im2col  # noqa: E402
+from .elementwise import (  # noqa: E402
+    Abs,
+    Ceil,
+    Clip,
+    Cos,
+    Elu,
+    Erf,
+    Exp,
+    Floor,
+    Gelu,
+    Hardtanh,
+    LeakyRelu,
+    Log,
+    Neg,
+    Relu,
+    Round,
+    Sigmoid,
+    Sign,
+    Silu,
+    Sin,
+    Softplus,
+    Softsign,
+    Sqrt,
+    Tanh,
+)
 from .fused import BinaryCrossEntropy, BinaryCrossEntropyWithLogits, SoftmaxCrossEntropy, SumSquares  # noqa: E402
-from .reduce import LogSoftmax, LogSumExp, Max, Mean, Min, Softmax, Std, Sum  # noqa: E402
+from .indexing import (  # noqa: E402
+    Diagonal,
+    Flip,
+    MaskedFill,
+    Pad,
+    Repeat,
+    Roll,
+    ScatterAddAlong,
+    Tile,
+    Trace,
+    Tril,
+    Triu,
+    along_axis_index,
+    check_along_axis,
+)
+from .linalg import Cholesky, Det, Eigh, Inv, LogAbsDet, MatrixNorm, Solve  # noqa: E402
+from .reduce import LogSoftmax, LogSumExp, Max, Mean, Min, Norm, Prod, Softmax, Std, Sum  # noqa: E402
+from .scan import CumProd, CumSum, Sort, TopK, take_index  # noqa: E402
 from .shape import BroadcastTo, Cast, Concatenate, GetItem, Reshape, ScatterAdd, Transpose, normalize_index  # noqa: E402
+from .special import (  # noqa: E402
+    Arccos,
+    Arccosh,
+    Arcsin,
+    Arcsinh,
+    Arctan,
+    Arctanh,
+    Cosh,
+    Exp2,
+    Expm1,
+    Log1p,
+    Log2,
+    Log10,
+    Reciprocal,
+    Sinh,
+    Tan,
+)
 
 __all__ = [
     # the namespace of backward rules
     "constant", "exp", "log", "sin", "cos", "sigmoid", "softmax", "sign", "isfinite", "where", "select",
+    "floor", "trunc", "erf", "cumsum", "cumprod", "concatenate",
     "broadcast_to", "swap_last", "scatter_add", "expand_reduced", "normalize_axis", "normalize_index",
     # forward helpers
-    "floating", "stable_sigmoid", "stable_softmax", "max_keepdims", "scatter",
+    "floating", "stable_sigmoid", "stable_softmax", "max_keepdims", "scatter", "erf_array", "take_index",
     # the registry and its metadata
     "OPS", "register_op", "OpCheck", "Case", "Fuzz", "Domain",
     # the ops
     "Add", "Sub", "Mul", "Div", "Pow", "PowScalar", "MatMul", "Maximum", "Minimum", "Where",
     "Neg", "Exp", "Log", "Sqrt", "Abs", "Sin", "Cos", "Tanh", "Sigmoid", "Relu", "LeakyRelu", "Softplus", "Clip",
+    "Arctan2", "Hypot", "LogAddExp", "Remainder", "Fmod",
+    "Tan", "Arcsin", "Arccos", "Arctan", "Sinh", "Cosh", "Arcsinh", "Arccosh", "Arctanh",
+    "Log1p", "Expm1", "Log2", "Log10", "Exp2", "Reciprocal",
+    "Silu", "Elu", "Gelu", "Erf", "Softsign", "Hardtanh", "Floor", "Ceil", "Round", "Sign",
     "Sum", "Mean", "Max", "Min", "Std", "LogSumExp", "Softmax", "LogSoftmax",
+    "Prod", "Norm", "CumSum", "CumProd", "Sort", "TopK",
     "Reshape", "Transpose", "BroadcastTo", "GetItem", "ScatterAdd", "Concatenate", "Cast",
+    "Flip", "Roll", "Tile", "Repeat", "Pad", "Tril", "Triu", "Diagonal", "Trace", "MaskedFill", "ScatterAddAlong",
+    "along_axis_index", "check_along_axis", "Einsum", "Inv", "Solve", "Det", "LogAbsDet", "Cholesky", "Eigh", "MatrixNorm",
     "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "SumSquares", "SoftmaxCrossEntropy",
+    "Im2Col", "Col2Im", "im2col", "col2im",
 ]  # fmt: skip

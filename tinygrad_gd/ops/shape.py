@@ -14,6 +14,7 @@ from ..autograd import Function
 from . import register_op, scatter, scatter_add
 from ._metadata import AWAY_FROM_ZERO, MASK, MATRIX, UNARY, Case, Fuzz, OpCheck
 
+GATHER = np.array([[2, 0, 2], [1, 1, 0]])  # gather/take_along_axis picks, repeats included
 REPEATED = np.array([0, 2, 0, 1, 0])  # sample indices with repeats: gradients must accumulate
 ROWS, COLS = np.array([0, 0, 1, 1]), np.array([2, 2, 0, 2])
 
@@ -66,6 +67,8 @@ class Reshape(Function):
         Case("transpose_axes", lambda a: a.transpose(1, 0, 2), lambda a: a.transpose(1, 0, 2), (((2, 3, 2),), ((1, 2, 3),))),
         Case("transpose_swap_pair", lambda a: a.transpose(0, 2), lambda a: np.swapaxes(a, 0, 2), (((2, 3, 4),),)),
         Case("permute", lambda a: a.permute(2, 0, 1), lambda a: a.transpose(2, 0, 1), (((2, 3, 4),),)),
+        Case("swapaxes", lambda a: a.swapaxes(0, -1), lambda a: np.swapaxes(a, 0, -1), (((2, 3),), ((2, 3, 4),))),
+        Case("moveaxis", lambda a: a.moveaxis((0, 1), (-1, 0)), lambda a: np.moveaxis(a, (0, 1), (-1, 0)), (((2, 3, 4),),)),
     ),
     # moved, weighted by a constant (so the gradient is not all ones), and moved back
     fuzz=(Fuzz("transpose", lambda xs, s: (xs[0].T * s.constant(xs[0].shape[::-1])).T, min_ndim=2),),
@@ -169,12 +172,18 @@ def _with_own_tensor_index(a: Any) -> Any:
         Case("getitem_tensor_index", _with_own_tensor_index, lambda a: a[[2, 0, 2]], (((3,),), ((3, 2),))),
         Case("getitem_mask", lambda a: a[MASK], lambda a: a[MASK], (((2, 3),),)),
         Case("getitem_comparison_mask", lambda a: a[a > 0.0], lambda a: a[a > 0.0], (((2, 3),), ((4,),)), AWAY_FROM_ZERO),
+        Case("split_piece", lambda a: a.split([1, 3], axis=-1)[1], lambda a: np.split(a, [1, 3], axis=-1)[1], (((4,),), ((2, 4),))),
+        Case("chunk_last_piece", lambda a: a.chunk(2)[-1], lambda a: a[2:], (((3,),), ((3, 2),))),
+        Case("gather", lambda a: a.gather(1, GATHER), lambda a: np.take_along_axis(a[:2], GATHER, 1), (((2, 3),), ((3, 4),))),
+        Case("take_along_axis", lambda a: a.take_along_axis(GATHER[:1], 0), lambda a: np.take_along_axis(a, GATHER[:1], 0), (((3, 3),), ((4, 3),))),
     ),
     fuzz=(
         Fuzz("take_rows", lambda xs, s: xs[0][s.integers(xs[0].shape[0], xs[0].shape[0])], min_ndim=1),
         Fuzz("reverse", lambda xs, s: xs[0][::-1], min_ndim=1),
         Fuzz("mask_sum", lambda xs, s: xs[0][s.mask(xs[0].shape)].sum(), min_ndim=1),
         Fuzz("positive_sum", lambda xs, s: xs[0][xs[0] > 0.0].sum(), kinks=(0.0,), min_ndim=1),
+        Fuzz("split_sum", lambda xs, s: sum(xs[0].split(xs[0].shape[-1], axis=-1)[1:], xs[0].split(xs[0].shape[-1], axis=-1)[0]), min_ndim=1),
+        Fuzz("gather", lambda xs, s: xs[0].gather(-1, s.integers(xs[0].shape[-1], xs[0].size).reshape(xs[0].shape)), min_ndim=1),
     ),
 ))
 class GetItem(Function):

@@ -1,0 +1,426 @@
+"""Shape and indexing ops that move, repeat or pick values: flip, roll, tile, repeat, pad,
+tril/triu, diagonal/trace, masked_fill and scatter_add along an axis.
+
+Nothing is computed, so every gradient is the inverse move: flipped or rolled back, summed
+over the copies (tile, repeat, the reflected border of pad), sliced out, or scattered back
+onto the diagonal. The rules use indexing, reshapes, sums and the namespace's
+``scatter_add``/``select``, so they record under ``create_graph`` like any other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _validate
+from ..autograd import Function
+from . import register_op, scatter_add, select
+from ._metadata import MASK, MATRIX, UNARY, Case, Fuzz, OpCheck
+
+NOT_0D = UNARY[1:]
+SQUARE = (((3, 3),), ((2, 3),), ((2, 3, 3),))
+PICKS = np.array([[0, 2, 1], [1, 1, 0]])  # repeated picks along an axis: gradients accumulate
+
+
+def _every(ndim: int, axis: int, part: Any) -> tuple[Any, ...]:
+    """The index tuple that applies ``part`` along ``axis`` and takes everything elsewhere."""
+    return (slice(None),) * axis + (part,) + (slice(None),) * (ndim - axis - 1)
+
+
+def _axes_or_all(axis: Any, ndim: int, name: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    items = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    return tuple(_validate.axis(a, ndim, f"{name} axis", shape) for a in items)
+
+
+# --------------------------------------------------------------------------- flip, roll
+@register_op(check=OpCheck(
+    cases=(
+        Case("flip", lambda a: a.flip(), lambda a: np.flip(a), UNARY),
+        Case("flip_axis", lambda a: a.flip(-1), lambda a: np.flip(a, -1), NOT_0D),
+        Case("flip_axes", lambda a: a.flip((0, 2)), lambda a: np.flip(a, (0, 2)), (((2, 3, 2),),)),
+    ),
+    fuzz=(Fuzz("flip", lambda xs, s: xs[0].flip(s.axis(xs[0].ndim)) * s.constant(xs[0].shape), min_ndim=1),),
+))
+class Flip(Function):
+    """f(x) = x reversed along axes;  gradient reversed back"""
+
+    def forward(self, x, axis=None):
+        self.axes = _axes_or_all(axis, x.ndim, "flip", x.shape)
+        return np.flip(x, self.axes).copy()
+
+    def backward(self, g):
+        index = [slice(None)] * g.ndim
+        for a in self.axes:
+            index[a] = slice(None, None, -1)
+        return g[tuple(index)]
+
+
+def _roll_pairs(shift: Any, axis: Any, shape: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """(axis, shift) pairs, numpy's broadcasting of ``shift`` against ``axis``."""
+    axes = _axes_or_all(axis, len(shape), "roll", shape)
+    shifts = tuple(shift) if isinstance(shift, (tuple, list)) else (shift,)
+    shifts = tuple(_validate.integer(s, "roll shift") for s in shifts)
+    if len(shifts) != len(axes) and len(shifts) != 1 and len(axes) != 1:
+        raise ValueError(f"roll: {len(shifts)} shifts {shifts} for {len(axes)} axes {axes}: give one shift per axis")
+    n = max(len(shifts), len(axes))
+    return tuple(zip(axes * n if len(axes) == 1 else axes, shifts * n if len(shifts) == 1 else shifts))
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("roll_flat", lambda a: a.roll(2), lambda a: np.roll(a, 2), NOT_0D),
+        Case("roll_axis", lambda a: a.roll(-1, axis=1), lambda a: np.roll(a, -1, axis=1), MATRIX),
+        Case("roll_axes", lambda a: a.roll((1, 4), axis=(0, 2)), lambda a: np.roll(a, (1, 4), axis=(0, 2)), (((2, 3, 2),),)),
+    ),
+    fuzz=(Fuzz("roll", lambda xs, s: xs[0].roll(s.param % 5 - 2, axis=s.axis(xs[0].ndim)) * s.constant(xs[0].shape), min_ndim=1),),
+))
+class Roll(Function):
+    """f(x) = x shifted cyclically (numpy's roll; axis None: the flattened x);  gradient rolled back"""
+
+    def forward(self, x, shift=0, axis=None):
+        self.in_shape, self.flat = x.shape, axis is None
+        if axis is None:
+            self.pairs = ((0, _validate.integer(shift, "roll shift")),)
+            return np.roll(x.reshape(-1), self.pairs[0][1]).reshape(x.shape)
+        self.pairs = _roll_pairs(shift, axis, x.shape)
+        return np.roll(x, [s for _, s in self.pairs], axis=[a for a, _ in self.pairs])
+
+    def backward(self, g):
+        g = g.reshape(-1) if self.flat else g
+        for axis, shift in self.pairs:  # out[i] = x[i - shift]: the gradient reads g[i + shift]
+            n = g.shape[axis]
+            g = g[_every(g.ndim, axis, (np.arange(n) + shift) % n)]
+        return g.reshape(self.in_shape)
+
+
+# --------------------------------------------------------------------------- tile, repeat
+@register_op(check=OpCheck(
+    cases=(
+        Case("tile", lambda a: a.tile(2), lambda a: np.tile(a, 2), UNARY),
+        Case("tile_reps", lambda a: a.tile((2, 1, 3)), lambda a: np.tile(a, (2, 1, 3)), (((3,),), ((2, 3),), ((2, 1, 2),))),
+    ),
+    fuzz=(Fuzz("tile", lambda xs, s: xs[0].tile(2).reshape(xs[0].shape[:-1] + (2, xs[0].shape[-1])).sum(axis=-2), min_ndim=1),),
+))
+class Tile(Function):
+    """f(x) = x repeated reps times as whole blocks (numpy's tile);  gradient: the sum over the blocks"""
+
+    def forward(self, x, reps=()):
+        reps = tuple(_validate.integer(r, "tile reps") for r in (reps if isinstance(reps, (tuple, list)) else (reps,)))
+        if any(r < 0 for r in reps):
+            raise ValueError(f"tile reps {reps} must be ≥ 0")
+        d = max(len(reps), x.ndim)
+        self.in_shape = x.shape
+        self.reps, self.sizes = (1,) * (d - len(reps)) + reps, (1,) * (d - x.ndim) + x.shape
+        return np.tile(x, reps)
+
+    def backward(self, g):
+        blocks = tuple(n for pair in zip(self.reps, self.sizes) for n in pair)
+        summed = g.reshape(blocks).sum(axis=tuple(range(0, 2 * len(self.reps), 2)))
+        return summed.reshape(self.in_shape)
+
+
+def _repeats(repeats: Any, n: int) -> np.ndarray:
+    counts = np.asarray(repeats.data if hasattr(repeats, "data") else repeats)
+    if counts.dtype.kind == "f" and np.all(np.mod(counts, 1) == 0):
+        counts = counts.astype(np.intp)
+    if counts.dtype.kind not in "iu" or counts.ndim > 1 or np.any(counts < 0):
+        raise ValueError(f"repeat: repeats must be a non-negative integer or a 1-D sequence of them, got {repeats!r}")
+    if counts.ndim == 1 and counts.size not in (1, n):
+        raise ValueError(f"repeat: {counts.size} repeats for an axis of length {n}: give one per element (or one for all)")
+    return np.broadcast_to(counts.reshape(-1), (n,))
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("repeat_flat", lambda a: a.repeat(2), lambda a: np.repeat(a, 2), UNARY),
+        Case("repeat_axis_counts", lambda a: a.repeat([1, 0, 3], axis=-1), lambda a: np.repeat(a, [1, 0, 3], axis=-1), (((3,),), ((2, 3),))),
+        Case("repeat_interleave", lambda a: a.repeat_interleave(2, axis=0), lambda a: np.repeat(a, 2, axis=0), MATRIX),
+    ),
+    fuzz=(Fuzz("repeat", lambda xs, s: xs[0].repeat(2, axis=-1).reshape(xs[0].shape + (2,)).sum(axis=-1), min_ndim=1),),
+))
+class Repeat(Function):
+    """f(x) = each element repeated (numpy's repeat, torch's repeat_interleave);  gradient: the sum over each element's copies"""
+
+    def forward(self, x, repeats=1, axis=None):
+        self.in_shape = x.shape
+        if axis is None:
+            x, self.axis = x.reshape(-1), 0
+        else:
+            self.axis = _validate.axis(axis, x.ndim, "repeat axis", x.shape)
+        self.counts = tuple(int(c) for c in _repeats(repeats, x.shape[self.axis]))
+        self.flat_shape = x.shape
+        return np.repeat(x, self.counts, axis=self.axis)
+
+    def backward(self, g):
+        index = _every(g.ndim, self.axis, np.repeat(np.arange(len(self.counts)), self.counts))
+        return scatter_add(g, index, self.flat_shape, True).reshape(self.in_shape)
+
+
+# --------------------------------------------------------------------------- pad
+PAD_MODES = ("constant", "reflect", "edge")
+
+
+def pad_pairs(pad_width: Any, shape: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """numpy's ``pad_width`` forms (``n``, ``(before, after)``, ``((b0, a0), (b1, a1), ...)``)
+    as one (before, after) pair of non-negative integers per axis."""
+    try:
+        widths = np.asarray(pad_width)
+        if widths.dtype.kind == "f" and np.all(np.mod(widths, 1) == 0):
+            widths = widths.astype(np.intp)
+        if widths.dtype.kind not in "iu":
+            raise ValueError
+        pairs = np.broadcast_to(widths, (len(shape), 2))
+    except ValueError:
+        raise ValueError(
+            f"pad: pad_width {pad_width!r} does not fit a tensor of shape {shape}: give an integer, "
+            f"(before, after), or one (before, after) pair per axis ({len(shape)} axes)"
+        ) from None
+    if np.any(pairs < 0):
+        raise ValueError(f"pad: pad_width {pad_width!r} has a negative width; widths must be ≥ 0")
+    return tuple((int(b), int(a)) for b, a in pairs)
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("pad_constant", lambda a: a.pad(1, value=0.5), lambda a: np.pad(a, 1, constant_values=0.5), NOT_0D),
+        Case("pad_reflect", lambda a: a.pad(((1, 2), (0, 2)), mode="reflect"), lambda a: np.pad(a, ((1, 2), (0, 2)), mode="reflect"), (((3, 3),), ((4, 3),))),
+        Case("pad_edge", lambda a: a.pad((2, 1), mode="edge"), lambda a: np.pad(a, (2, 1), mode="edge"), NOT_0D),
+    ),
+    fuzz=(
+        Fuzz("pad", lambda xs, s: xs[0].pad(1, mode=s.pick(PAD_MODES))[tuple(slice(0, n) for n in xs[0].shape)] * 1.5, min_ndim=1),
+    ),
+))
+class Pad(Function):
+    """f(x) = x padded (mode constant, reflect or edge, numpy's pad);  gradient: the middle
+    slice plus, for reflect and edge, each border value's copies summed back to it"""
+
+    def forward(self, x, pad_width=0, mode="constant", value=0.0):
+        if mode not in PAD_MODES:
+            raise ValueError(f"pad: mode {mode!r} is not one of {PAD_MODES}")
+        self.pairs, self.mode, self.in_shape = pad_pairs(pad_width, x.shape), mode, x.shape
+        if mode == "constant":
+            return np.pad(x, self.pairs, mode="constant", constant_values=value)
+        if any(n == 0 and p != (0, 0) for n, p in zip(x.shape, self.pairs)):
+            raise ValueError(f"pad: mode {mode!r} cannot pad an empty axis (shape {x.shape}); use mode='constant'")
+        return np.pad(x, self.pairs, mode=mode)
+
+    def backward(self, g):
+        for axis in reversed(range(g.ndim)):
+            before, after = self.pairs[axis]
+            n = self.in_shape[axis]
+            if before == after == 0:
+                continue
+            if self.mode == "constant":
+                g = g[_every(g.ndim, axis, slice(before, before + n))]
+            else:  # where each output position along the axis reads from
+                source = np.pad(np.arange(n), (before, after), mode=self.mode)
+                g = scatter_add(g, _every(g.ndim, axis, source), g.shape[:axis] + (n,) + g.shape[axis + 1 :], True)
+        return g
+
+
+# --------------------------------------------------------------------------- triangles
+@register_op(check=OpCheck(
+    cases=(
+        Case("tril", lambda a: a.tril(), np.tril, SQUARE),
+        Case("tril_k", lambda a: a.tril(-1), lambda a: np.tril(a, -1), SQUARE),
+    ),
+    fuzz=(Fuzz("tril", lambda xs, s: xs[0].tril(s.param % 3 - 1), min_ndim=2),),
+))
+class Tril(Function):
+    """f(x) = x below diagonal k (the rest 0);  gradient: g selected by the same mask"""
+
+    part = staticmethod(np.tril)
+
+    def forward(self, x, k=0):
+        if x.ndim < 2:
+            raise ValueError(f"{type(self).__name__.lower()} needs a matrix (or a batch of them), got shape {x.shape}")
+        self.k, self.matrix_shape = _validate.integer(k, "k"), x.shape[-2:]
+        return self.part(x, self.k)
+
+    def backward(self, g):
+        return select(self.part(np.ones(self.matrix_shape, dtype=bool), self.k), g)
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("triu", lambda a: a.triu(), np.triu, SQUARE),
+        Case("triu_k", lambda a: a.triu(1), lambda a: np.triu(a, 1), SQUARE),
+    ),
+    fuzz=(Fuzz("triu", lambda xs, s: xs[0].triu(s.param % 3 - 1), min_ndim=2),),
+))
+class Triu(Tril):
+    """f(x) = x above diagonal k (the rest 0);  gradient: g selected by the same mask"""
+
+    part = staticmethod(np.triu)
+
+
+# --------------------------------------------------------------------------- diagonals
+def _diagonal_layout(shape: tuple[int, ...], offset: int, axis1: int, axis2: int) -> tuple[tuple[int, ...], np.ndarray, np.ndarray, tuple[int, ...]]:
+    """For numpy's diagonal: the shape with axis1, axis2 moved last, the (row, column) indices
+    of the diagonal there, and the permutation that moves the axes back."""
+    a1 = _validate.axis(axis1, len(shape), "diagonal axis1", shape)
+    a2 = _validate.axis(axis2, len(shape), "diagonal axis2", shape)
+    if a1 == a2:
+        raise ValueError(f"diagonal: axis1 and axis2 must differ, both are {a1} (shape {shape})")
+    rest = tuple(i for i in range(len(shape)) if i not in (a1, a2))
+    n1, n2 = shape[a1], shape[a2]
+    length = max(0, min(n1 - max(-offset, 0), n2 - max(offset, 0)))
+    rows, cols = np.arange(length) + max(-offset, 0), np.arange(length) + max(offset, 0)
+    moved = tuple(shape[i] for i in rest) + (n1, n2)
+    return moved, rows, cols, tuple(int(i) for i in np.argsort(rest + (a1, a2)))
+
+
+def _onto_diagonal(g: Any, shape: tuple[int, ...], offset: int, axis1: int, axis2: int) -> Any:
+    """zeros(shape) with g (diagonal last, as numpy's diagonal returns it) on the diagonal."""
+    moved, rows, cols, back = _diagonal_layout(shape, offset, axis1, axis2)
+    return scatter_add(g, (Ellipsis, rows, cols), moved, False).transpose(back)
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("diagonal", lambda a: a.diagonal(), np.diagonal, SQUARE),
+        Case("diagonal_offset_axes", lambda a: a.diagonal(1, -1, 0), lambda a: np.diagonal(a, 1, -1, 0), (((3, 3),), ((3, 2, 4),))),
+    ),
+    fuzz=(Fuzz("diagonal", lambda xs, s: xs[0].diagonal(0, -2, -1).sum(axis=-1, keepdims=True).unsqueeze(-1), min_ndim=2),),
+))
+class Diagonal(Function):
+    """f(x) = the diagonal (offset, axis1, axis2: numpy's diagonal, as a new array);  gradient scattered onto the diagonal"""
+
+    def forward(self, x, offset=0, axis1=0, axis2=1):
+        self.offset = _validate.integer(offset, "diagonal offset")
+        self.axis1, self.axis2, self.in_shape = axis1, axis2, x.shape
+        _diagonal_layout(x.shape, self.offset, axis1, axis2)  # checks the axes
+        return np.diagonal(x, self.offset, axis1, axis2).copy()
+
+    def backward(self, g):
+        return _onto_diagonal(g, self.in_shape, self.offset, self.axis1, self.axis2)
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("trace", lambda a: a.trace(), np.trace, SQUARE),
+        Case("trace_offset_axes", lambda a: a.trace(-1, 1, 2), lambda a: np.trace(a, -1, 1, 2), (((2, 3, 3),),)),
+    ),
+    fuzz=(Fuzz("trace", lambda xs, s: xs[0].trace(0, -2, -1).unsqueeze(-1).unsqueeze(-1), min_ndim=2),),
+))
+class Trace(Function):
+    """f(x) = Σᵢ x[i, i + offset] (numpy's trace);  gradient: g on the diagonal, 0 elsewhere"""
+
+    def forward(self, x, offset=0, axis1=0, axis2=1):
+        self.offset = _validate.integer(offset, "trace offset")
+        self.axis1, self.axis2, self.in_shape = axis1, axis2, x.shape
+        self.length = len(_diagonal_layout(x.shape, self.offset, axis1, axis2)[1])
+        return np.trace(x, self.offset, axis1, axis2)
+
+    def backward(self, g):
+        spread = g.reshape(g.shape + (1,)) + np.zeros(self.length, dtype=g.dtype)  # g on each diagonal entry
+        return _onto_diagonal(spread, self.in_shape, self.offset, self.axis1, self.axis2)
+
+
+# --------------------------------------------------------------------------- fill and scatter
+@register_op(check=OpCheck(
+    cases=(
+        Case("masked_fill", lambda a: a.masked_fill(MASK, -1.5), lambda a: np.where(MASK, -1.5, a), (((2, 3),), ((4, 2, 3),))),
+        Case("masked_fill_broadcast_mask", lambda a: a.masked_fill(MASK[0], 0.0), lambda a: np.where(MASK[0], 0.0, a), (((3,),), ((2, 3),))),
+    ),
+    fuzz=(Fuzz("masked_fill", lambda xs, s: xs[0].masked_fill(s.mask(xs[0].shape), 0.25)),),
+))
+class MaskedFill(Function):
+    """f(x) = value where mask, else x (torch's masked_fill);  gradient: g where the mask is off, 0 where it is on"""
+
+    def forward(self, x, mask=None, value=0.0):
+        mask = np.asarray(mask)
+        if mask.dtype != bool:
+            raise TypeError(f"masked_fill: the mask must be boolean (e.g. x > 0), got dtype {mask.dtype}")
+        try:
+            np.broadcast_to(mask, x.shape)
+        except ValueError:
+            raise ValueError(f"masked_fill: a mask of shape {mask.shape} does not broadcast to the tensor's shape {x.shape}") from None
+        self.save_for_backward(mask)
+        return np.where(mask, np.asarray(value, dtype=x.dtype), x)
+
+    def backward(self, g):
+        (mask,) = self.saved
+        return select(~mask, g)
+
+
+def along_axis_index(index: Any, axis: int, sizes: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    """The integer-array index tuple that reads ``index`` along ``axis`` and position k of axis
+    d elsewhere (k < sizes[d]): ``x[along_axis_index(i, a, i.shape)]`` is torch's
+    ``gather(x, a, i)``; with the tensor's own sizes it is numpy's ``take_along_axis``."""
+    index = np.asarray(index)
+    ndim = index.ndim
+    return tuple(
+        index if d == axis else np.arange(sizes[d]).reshape((-1,) + (1,) * (ndim - d - 1))
+        for d in range(ndim)
+    )
+
+
+def check_along_axis(x_shape: tuple[int, ...], index: Any, axis: Any, what: str, bigger: tuple[int, ...] | None = None) -> tuple[np.ndarray, int]:
+    """An integer index array with x's number of axes, in range along ``axis``, no larger than
+    x (and ``bigger``) in the other axes (torch's rules for gather and scatter_add)."""
+    index = np.asarray(index.data if hasattr(index, "data") else index)
+    if index.dtype.kind == "f" and np.all(np.mod(index, 1) == 0):
+        index = index.astype(np.intp)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{what}: the index must hold integers, got dtype {index.dtype}")
+    a = _validate.axis(axis, len(x_shape), f"{what} axis", x_shape)
+    if index.ndim != len(x_shape):
+        raise ValueError(f"{what}: the index has {index.ndim} axes (shape {index.shape}), the tensor {len(x_shape)} (shape {x_shape}); they must match")
+    limits = [n for n in x_shape] if bigger is None else [min(n, m) for n, m in zip(x_shape, bigger)]
+    too_big = [d for d in range(index.ndim) if d != a and index.shape[d] > limits[d]]
+    if too_big:
+        raise ValueError(f"{what}: index shape {index.shape} is larger than the tensor's shape {x_shape} in axis {too_big[0]}")
+    n = x_shape[a]
+    if index.size and (index.min() < -n or index.max() >= n):
+        raise IndexError(f"{what}: index values must lie in [{-n}, {n - 1}] along axis {a} (size {n}), got {index.min()}..{index.max()}")
+    return index, a
+
+
+@register_op(check=OpCheck(
+    cases=(
+        Case("scatter_add_along", lambda a, b: a.scatter_add(0, PICKS, b), lambda a, b: _reference_scatter_add(a, 0, PICKS, b), (((3, 3), (2, 3)), ((3, 4), (2, 3)))),
+        Case("scatter_add_along_last", lambda a, b: a.scatter_add(-1, PICKS, b), lambda a, b: _reference_scatter_add(a, 1, PICKS, b), (((2, 3), (2, 3)), ((3, 3), (2, 4)))),
+    ),
+    fuzz=(Fuzz("scatter_add_along", lambda xs, s: _fuzz_scatter_add(s.common(*xs), s), ("any", "any"), min_ndim=1),),
+))
+class ScatterAddAlong(Function):
+    """f(base, src) = base with src[j] added at base[index[j] along axis] (torch's out-of-place
+    scatter_add; repeats accumulate);  d base = g, d src = g[index] (zero where src is unused)"""
+
+    def forward(self, base, src, axis=0, index=None):
+        index, a = check_along_axis(base.shape, index, axis, "scatter_add", bigger=src.shape)
+        picks = along_axis_index(index, a, index.shape)
+        used = tuple(slice(0, n) for n in index.shape)
+        self.src_shape = src.shape
+        self.save_for_backward(picks)
+        out = np.array(base, dtype=np.result_type(base, src), copy=True)
+        np.add.at(out, picks, src[used])
+        return out
+
+    def backward(self, g):
+        (picks,) = self.saved
+        need_base, need_src = self.needs_input_grad
+        picked = g[picks] if need_src else None
+        if picked is not None and picked.shape != self.src_shape:
+            picked = scatter_add(picked, tuple(slice(0, n) for n in picked.shape), self.src_shape, False)
+        return (g if need_base else None), picked
+
+
+def _reference_scatter_add(base: np.ndarray, axis: int, index: np.ndarray, src: np.ndarray) -> np.ndarray:
+    out = base.copy()
+    for j in np.ndindex(*index.shape):
+        target = list(j)
+        target[axis] = index[j]
+        out[tuple(target)] += src[j]
+    return out
+
+
+def _fuzz_scatter_add(operands: list[Any], s: Any) -> Any:
+    base, src = operands
+    axis = s.axis(base.ndim)
+    index = s.integers(base.shape[axis], base.size).reshape(base.shape)
+    return base.scatter_add(axis, index, src)
