@@ -2,10 +2,12 @@
 numpy gradient descent, unit conversion under standardisation, predictions, errors."""
 
 import functools
+import warnings
 
 import numpy as np
 import pytest
 
+import tinygrad_gd as tg
 from tinygrad_gd import data, losses
 from tinygrad_gd.estimators import LinearRegression, LogisticRegression, NotFittedError
 from tinygrad_gd.train import DivergenceError, History
@@ -45,8 +47,15 @@ def test_standardised_coefficients_are_reported_in_original_units():
 
 def test_unscaled_features_diverge_without_standardisation():
     X, y = two_scale_problem()
-    with pytest.raises(DivergenceError, match="standardize"):
+    with pytest.raises(DivergenceError, match="smaller learning rate.*standardize=True"):
         LinearRegression(standardize=False, lr=0.1).fit(X, y)
+
+
+def test_divergence_advice_does_not_suggest_standardizing_standardized_features():
+    X, y = two_scale_problem()
+    with pytest.raises(DivergenceError, match=r"already standardized \(standardize=True\).*try lr=0.5 ") as info:
+        LinearRegression(lr=5.0).fit(X, y)
+    assert "standardize the features" not in str(info.value) and info.value.step > 0
 
 
 def test_seed_002_line_without_standardisation():
@@ -107,14 +116,24 @@ def test_linear_regression_errors():
         LinearRegression().predict(np.ones((2, 1)))
     assert isinstance(info.value, ValueError) and isinstance(info.value, AttributeError)
     model = LinearRegression().fit(np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 5.0], [3.0, 1.0]]), np.arange(4.0))
-    with pytest.raises(ValueError, match=r"3 feature\(s\).*fitted on 2"):
+    with pytest.raises(ValueError, match=r"X has 3 features, but LinearRegression is expecting 2 features"):
         model.predict(np.ones((1, 3)))
+    with pytest.raises(ValueError, match=r"1-D array of shape \(4,\). Reshape your data: X.reshape\(-1, 1\)"):
+        LinearRegression().fit(np.arange(4.0), np.arange(4.0))
+    with pytest.raises(ValueError, match=r"0 feature\(s\) \(shape=\(3, 0\)\)"):
+        LinearRegression().fit(np.ones((3, 0)), np.ones(3))
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        LinearRegression().fit(np.ones((3, 1)) * 1j, np.ones(3))
+    with pytest.raises(TypeError, match="sparse input is not supported"):
+        LinearRegression().fit(pytest.importorskip("scipy.sparse").csr_matrix(np.eye(3)), np.ones(3))
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        LinearRegression().fit(np.ones((3, 1)), None)
     with pytest.raises(ValueError, match="4 rows but y has 3"):
         LinearRegression().fit(np.ones((4, 1)), np.ones(3))
     with pytest.raises(ValueError, match="NaN"):
         LinearRegression().fit(np.array([[1.0], [np.nan]]), np.ones(2))
-    with pytest.raises(ValueError, match="one target"):
-        LinearRegression().fit(np.ones((4, 1)), np.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"y must be \(n,\) or \(n, n_targets\)"):
+        LinearRegression().fit(np.ones((4, 1)), np.ones((4, 2, 1)))
     with pytest.raises(ValueError, match="unknown loss"):
         LinearRegression("l3").fit(np.ones((2, 1)), np.ones(2))
     with pytest.raises(ValueError, match="unknown optimizer"):
@@ -126,7 +145,7 @@ def test_linear_regression_errors():
 # --------------------------------------------------------------------------- LogisticRegression
 def test_logistic_regression_matches_independent_numpy_gradient_descent():
     X, y = data.load_builtin("two_blobs", std=2.0)  # overlapping classes: a finite optimum
-    model = LogisticRegression(lr=0.5, max_steps=100, tol=None).fit(X, y)
+    model = LogisticRegression(lr=0.5, max_steps=100, tol=None).fit(X, y.ravel())
     mean, std = X.mean(axis=0), X.std(axis=0)
     Z, t = (X - mean) / std, y.ravel()
     w, b = np.zeros(2), 0.0
@@ -140,14 +159,15 @@ def test_logistic_regression_matches_independent_numpy_gradient_descent():
 
 def test_logistic_regression_predictions_and_probabilities():
     X, y = data.load_builtin("two_blobs")
-    model = LogisticRegression().fit(X, y)
-    assert model.score(X, y) >= 0.98
+    model = LogisticRegression().fit(X, y.ravel())
+    assert model.score(X, y.ravel()) >= 0.98
     proba = model.predict_proba(X)
     assert proba.shape == (200, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     z = model.decision_function(X)
     np.testing.assert_allclose(proba[:, 1], 1 / (1 + np.exp(-z)), rtol=1e-9, atol=1e-15)
     np.testing.assert_array_equal(model.predict(X), (z > 0).astype(float))
+    assert model.predict_log_proba(X).shape == (200, 2)
     assert np.all(np.isfinite(model.predict_proba(X * 1e4)))  # huge logits stay finite
 
 
@@ -171,18 +191,33 @@ def test_multiclass_softmax_regression():
 
 def test_l2_shrinks_the_weights():
     X, y = data.load_builtin("two_blobs")
-    plain = LogisticRegression(max_steps=300).fit(X, y)
-    ridge = LogisticRegression(max_steps=300, l2=0.1).fit(X, y)
+    plain = LogisticRegression(max_steps=300).fit(X, y.ravel())
+    ridge = LogisticRegression(max_steps=300, l2=0.1).fit(X, y.ravel())
     assert np.linalg.norm(ridge.coef_) < 0.5 * np.linalg.norm(plain.coef_)
-    with pytest.raises(ValueError, match="l2"):
-        LogisticRegression(l2=-1.0)
+    model = LogisticRegression(l2=-1.0)  # constructors only store (scikit-learn's rule) ...
+    with pytest.raises(ValueError, match="l2 must be a number >= 0"):  # ... fit checks
+        model.fit(X, y.ravel())
 
 
 def test_logistic_regression_errors():
-    with pytest.raises(ValueError, match="two classes"):
+    with pytest.raises(ValueError, match="two classes in y, got one class"):
         LogisticRegression().fit(np.ones((3, 1)), np.zeros(3))
     with pytest.raises(NotFittedError):
         LogisticRegression().predict_proba(np.ones((1, 1)))
+    with pytest.raises(NotFittedError):
+        LogisticRegression().predict(np.ones((1, 1)))
+    with pytest.raises(ValueError, match="Unknown label type: continuous.*0.5"):
+        LogisticRegression().fit(np.arange(3.0).reshape(-1, 1), np.array([0.0, 0.5, 1.0]))
+    with pytest.raises(ValueError, match="NaN"):
+        LogisticRegression().fit(np.arange(3.0).reshape(-1, 1), np.array([0.0, np.nan, 1.0]))
+
+
+def test_a_column_of_labels_warns_as_scikit_learn_does():
+    X, y = data.load_builtin("two_blobs", n=40)
+    with pytest.warns(UserWarning, match="A column-vector y was passed when a 1d array was expected"):
+        column = LogisticRegression(max_steps=50, tol=None).fit(X, y)  # y is (40, 1)
+    flat = LogisticRegression(max_steps=50, tol=None).fit(X, y.ravel())
+    np.testing.assert_array_equal(column.coef_, flat.coef_)
 
 
 # --------------------------------------------------------------------------- the shared helpers
@@ -199,7 +234,9 @@ def test_signatures_take_loss_positionally_and_the_rest_by_keyword():
     assert logistic["lr"].default == 0.5 and linear["lr"].default == 0.1 and logistic["l2"].default == 0.0
     with pytest.raises(TypeError):
         LinearRegression("mse", "adam")
-    assert repr(LinearRegression()) == "LinearRegression(loss='mse', optimizer='sgd', lr=0.1, max_steps=1000)"
+    # scikit-learn's repr: the arguments that differ from their defaults
+    assert repr(LinearRegression()) == "LinearRegression()"
+    assert repr(LinearRegression("half_mse", lr=0.5)) == "LinearRegression(loss='half_mse', lr=0.5)"
     assert LinearRegression() != LinearRegression()  # identity, as scikit-learn estimators
 
 
@@ -252,8 +289,48 @@ def test_the_cli_core_matches_the_estimator():
     X, y = data.load_builtin("two_blobs", std=2.0)
     problem = _prepare(X, y, "logistic", None, True)
     run = problem.descend(_Settings(lr=0.5, max_steps=100, progress=False))
-    model = LogisticRegression(lr=0.5, max_steps=100, tol=None).fit(X, y)
+    model = LogisticRegression(lr=0.5, max_steps=100, tol=None).fit(X, y.ravel())
     np.testing.assert_array_equal(run.weight, model.coef_)
     np.testing.assert_array_equal(run.bias, model.intercept_)
     evaluation = problem.evaluate(run.weight, run.bias)
     assert evaluation.accuracy == pytest.approx(model.score(X, y)) and evaluation.closed_form is None
+
+
+# --------------------------------------------------------------------------- honest fits (issue 14)
+def test_a_budget_stop_warns_with_convergence_warning():
+    X, y = data.load_builtin("noisy_line")
+    with pytest.warns(tg.ConvergenceWarning, match=r"stopped by its budget \(max_steps=5\).*Raise max_steps") as record:
+        LinearRegression(max_steps=5).fit(X, y)
+    assert issubclass(tg.ConvergenceWarning, UserWarning) and len(record) == 1
+    assert "from the closed form (closed_form_gap_)" in str(record[0].message)
+    with pytest.warns(tg.ConvergenceWarning, match="LogisticRegression stopped by its budget"):
+        LogisticRegression(max_steps=5).fit(*data.load_builtin("three_blobs"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # converged, or no convergence test asked for: silent
+        LinearRegression().fit(X, y)
+        LinearRegression(max_steps=500, tol=None).fit(X, y)
+    with pytest.warns(tg.ConvergenceWarning, match="from the closed-form.*stopped after max_steps=5 steps"):
+        LinearRegression(max_steps=5, tol=None).fit(X, y)  # no convergence test, but far from the answer
+
+
+def test_a_large_gap_to_the_closed_form_warns_about_collinear_features():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 1))
+    X = np.c_[x, x + 1e-4 * rng.normal(size=(80, 1))]  # two copies of one feature, almost
+    y = 3.0 * X[:, 0] - 2.0 * X[:, 1] + 0.1 * rng.normal(size=80)
+    with pytest.warns(tg.ConvergenceWarning, match=r"from the closed-form least-squares answer.*nearly collinear"):
+        model = LinearRegression(max_steps=5000).fit(X, y)
+    assert model.history_.converged and model.closed_form_gap_ > 0.01 * np.abs(model.closed_form_coef_).max()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LinearRegression("mae", optimizer="adam", max_steps=300, tol=None).fit(X, y)  # its minimiser is not lstsq's
+
+
+def test_multi_output_regression():
+    X, _ = two_scale_problem(n=40)
+    Y = np.c_[X @ [1.0, 0.01] + 2.0, X @ [-3.0, 0.002] - 1.0]
+    model = LinearRegression(tol=1e-16, max_steps=5000).fit(X, Y)
+    assert model.coef_.shape == (2, 2) and model.intercept_.shape == (2,) and model.predict(X).shape == (40, 2)
+    np.testing.assert_allclose(model.coef_, [[1.0, 0.01], [-3.0, 0.002]], atol=1e-6)
+    assert model.closed_form_coef_.shape == (2, 2) and model.closed_form_gap_ < 1e-5
+    assert model.score(X, Y) == pytest.approx(1.0)

@@ -203,3 +203,70 @@ def test_importing_the_package_does_not_import_matplotlib():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+# --------------------------------------------------------------------------- issue 14
+def test_cost_surface_takes_the_history_of_a_linear_1_1_model():
+    X, y = tg.data.make_noisy_line(n=40, seed=0)
+    model = tg.nn.Linear(1, 1, rng=0)
+    run = tg.fit(model, losses.mse, (X, y), lr=0.1, max_steps=30)
+    assert run.params[0][0].shape == (1, 1) and run.params[0][1].shape == (1,)
+    if not HAVE_MPL:
+        with pytest.raises(plot.PlotDependencyError):
+            plot.cost_surface(X, y, path=run.params, resolution=20)
+        return
+    fig = plot.cost_surface(X, y, path=run.params, resolution=20)
+    line = fig.axes[0].get_lines()[0].get_data()
+    np.testing.assert_allclose(line[0], [float(w[0, 0]) for w, _ in run.params])
+    np.testing.assert_allclose(line[1], [float(b[0]) for _, b in run.params])
+
+
+def test_cost_surface_path_entries_must_be_pairs():
+    X = np.arange(4.0)
+    with pytest.raises(ValueError, match=r"entry 0 holds 3 number\(s\).*nn.Linear\(1, 1\)"):
+        plot.cost_surface(X, X, path=[(np.zeros((1, 2)), np.zeros(1))])
+    assert plot._path_points([(1.0, 2.0), (np.array([[3.0]]), np.array([4.0]))]).tolist() == [[1, 2], [3, 4]]
+
+
+def test_tg_plot_is_a_lazy_attribute_that_imports_no_matplotlib():
+    code = (
+        "import sys, tinygrad_gd as tg\n"
+        "assert 'tinygrad_gd.plot' not in sys.modules\n"
+        "assert tg.plot.cost_surface and 'plot' in dir(tg)\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_cli_plot_without_matplotlib_finishes_the_run_and_names_the_extra(tmp_path):
+    code = (
+         "import sys\nsys.modules['matplotlib'] = None\n"
+        "from tinygrad_gd.cli import main\nraise SystemExit(main(sys.argv[1:]))\n"
+    )
+    target = tmp_path / "fit.png"
+    argv = ["lr-sweep", "--builtin", "noisy_line", "--lrs", "0.1", "--steps", "20", "--plot", str(target)]
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()  # the fit's report was printed
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"note: --plot {target} was not written: plotting needs matplotlib, which is not installed: {HINT}"
+    )
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_history_html_shows_an_inline_loss_curve_or_a_table(monkeypatch):
+    run = history(n=50)
+    if HAVE_MPL:
+        page = run._repr_html_()
+        assert '<img alt="loss curve" src="data:image/png;base64,' in page
+        import base64
+        import re
+
+        png = base64.b64decode(re.search(r"base64,([^\"]+)", page).group(1))
+        assert png.startswith(PNG)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    page = run._repr_html_()
+    assert "<img" not in page and "<td" in page and f"{run.final_loss:.6g}" in page
+    assert tg.History()._repr_html_().count("<table") == 1  # nothing recorded: the summary only

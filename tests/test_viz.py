@@ -188,3 +188,24 @@ def test_to_dot_renders_with_graphviz_when_installed(tmp_path):
         done = subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert done.stdout.count('class="node"') == 8 and done.stdout.count('class="edge"') == 7
+
+
+# --------------------------------------------------------------------------- draw (graphviz)
+def test_draw_returns_a_graphviz_source_of_the_dot_text():
+    graphviz = pytest.importorskip("graphviz", reason="the graphviz Python package (extra 'graph') is not installed")
+    w = tg.Tensor([[0.5]], requires_grad=True)
+    loss = ((tg.Tensor([[1.0], [2.0]]) @ w - 2.0) ** 2).mean()
+    source = viz.draw(loss, params={"w": w}, rankdir="LR")
+    assert isinstance(source, graphviz.Source)
+    assert source.source == viz.to_dot(loss, params={"w": w}, rankdir="LR")
+
+
+def test_draw_without_graphviz_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "graphviz", None)
+    w = tg.Tensor([0.5], requires_grad=True)
+    with pytest.raises(ImportError, match=r"pip install 'tinygrad_gd\[graph\]'.*to_dot"):
+        viz.draw((w * 2.0).sum())
+    with pytest.raises(TypeError, match="expects a Tensor"):  # bad input is reported first
+        viz.draw(np.ones(2))

@@ -9,11 +9,15 @@ names are exported from :mod:`tinygrad_gd.checking`; this module knows no Tensor
 
 from __future__ import annotations
 
+import html
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
+
+from ._html import table
 
 _FACTOR_2 = "factor 2: looks like a 1/N vs 1/(2N) mix-up"
 _FACTOR_2_NOTE = (
@@ -43,6 +47,7 @@ class HandMismatch(Enum):
     FACTOR_2 = _FACTOR_2
     SIGN_FLIPPED_AND_FACTOR_2 = f"{_SIGN} and {_FACTOR_2}"
     CONSTANT_FACTOR = "off by a factor"
+    SAMPLE_COUNT = "a factor of N, the number of samples"
     NO_CONSTANT_FACTOR = "no constant factor"
 
     @property
@@ -96,6 +101,10 @@ class ParameterCheck:
     """The shape ``hand_grad`` returned (``hand`` itself is reshaped to ``shape`` when it can be)."""
     mismatch: HandMismatch | None = None
     """How the hand-derived gradient disagrees; None when it agrees or cannot be compared."""
+    sample_count: int | None = None
+    """N when ``mismatch`` is ``SAMPLE_COUNT`` (the ratio is N, N/2, 2N, 1/N, 2/N or 1/(2N))."""
+    disagreeing: tuple[tuple[int, ...], ...] = ()
+    """With no constant factor: the indices of the elements that disagree, worst first (≤ 3)."""
 
     @property
     def ok(self) -> bool:
@@ -164,6 +173,19 @@ class GradientReport:
         first = self.diagnosis.splitlines()[0]
         return f"<GradientReport ok={self.ok}: {first}>"
 
+    def _repr_html_(self) -> str:
+        """Notebooks: the same table and diagnosis as ``str()``, as HTML."""
+        pairs = _PAIRS if self.has_hand else _PAIRS[:1]
+        header = ["parameter", "shape"] + [f"{title}: {what}" for title, _ in pairs for what in ("max abs", "max rel")]
+        rows = [_table_row(p, [attr for _, attr in pairs]) for p in self.parameters]
+        verdict = "OK" if self.ok else "MISMATCH"
+        lines = "".join(f"<li>{html.escape(line)}</li>" for line in self.diagnosis.splitlines())
+        color = "#2e7d32" if self.ok else "#c62828"
+        return (
+            table(header + ["status"], rows, f"gradient check (float64; finite differences with eps={self.eps:g})")
+            + f'<p style="color:{color}"><b>{verdict}</b></p><ul>{lines}</ul>'
+        )
+
 
 # --------------------------------------------------------------------------- the table
 def _table_row(p: ParameterCheck, attrs: list[str]) -> list[str]:
@@ -194,10 +216,12 @@ def _table_line(cells: list[str], widths: list[int]) -> str:
 
 # --------------------------------------------------------------------------- the diagnosis
 def make_report(
-    checks: list[ParameterCheck], eps: float, atol: float, rtol: float, fn_name: str
+    checks: list[ParameterCheck], eps: float, atol: float, rtol: float, fn_name: str,
+    sample_counts: Sequence[int] = (),
 ) -> GradientReport:
-    """Classify and word every check's disagreements, and wrap them in a report."""
-    _classify(checks, atol, rtol)
+    """Classify and word every check's disagreements, and wrap them in a report.
+    ``sample_counts``: the values N may have (a ratio N, 1/N, ... is named "forgot the 1/N?")."""
+    _classify(checks, atol, rtol, sample_counts)
     for c in checks:
         c.diagnosis = _describe(c, eps)
     return GradientReport(parameters=checks, eps=float(eps), notes=_notes(checks, fn_name))
@@ -270,7 +294,30 @@ def _needs_ratio(c: ParameterCheck) -> bool:
     return not c.autodiff_vs_hand.agree
 
 
-def _classify(checks: list[ParameterCheck], atol: float, rtol: float) -> None:
+# A ratio hand/reference of k·N (k > 1) or 1/(k·N), as a learner would write the factor.
+_SAMPLE_FACTORS = {1.0: "N", 0.5: "N/2", 2.0: "2N"}
+
+
+def _sample_count(k: float, counts: Sequence[int]) -> int | None:
+    """The N (≥ 3) with k = N, N/2, 2N, 1/N, 2/N or 1/(2N), or None."""
+    for n in counts:
+        if n >= 3 and any(_close(k, n * f, 1e-6) or _close(k, 1.0 / (n * f), 1e-6) for f in _SAMPLE_FACTORS):
+            return n
+    return None
+
+
+def _disagreeing(c: ParameterCheck, atol: float, rtol: float) -> tuple[tuple[int, ...], ...]:
+    """Indices of the (at most 3) elements where hand and reference disagree most."""
+    reference = _reference(c)[1]
+    diff = np.abs(c.hand - reference)
+    scale = float(max(np.max(np.abs(c.hand)), np.max(np.abs(reference))))
+    worst = np.argsort(-diff, axis=None, kind="stable")[:3]
+    return tuple(
+        tuple(int(i) for i in np.unravel_index(j, diff.shape)) for j in worst if diff.flat[j] > atol + rtol * scale
+    )
+
+
+def _classify(checks: list[ParameterCheck], atol: float, rtol: float, counts: Sequence[int] = ()) -> None:
     """Fill in ``ratio`` and ``mismatch`` of every check whose hand-derived gradient disagrees."""
     fits = {i: _ratio(c.hand, _reference(c)[1], atol, rtol) for i, c in enumerate(checks) if _needs_ratio(c)}
     # Ratios fitted exactly; a one-element parameter's factor counts only when another shares it.
@@ -280,8 +327,11 @@ def _classify(checks: list[ParameterCheck], atol: float, rtol: float) -> None:
         c.ratio = k
         if k is None or not exact:
             c.mismatch = HandMismatch.NO_CONSTANT_FACTOR
+            c.disagreeing = _disagreeing(c, atol, rtol)
         elif (special := _special_factor(k)) is not None:
             c.mismatch = special
+        elif (n := _sample_count(k, counts)) is not None:
+            c.mismatch, c.sample_count = HandMismatch.SAMPLE_COUNT, n
         elif c.hand.size > 1 or sum(_close(k, other, 1e-6) for other in shared) > 1:
             c.mismatch = HandMismatch.CONSTANT_FACTOR
         else:
@@ -320,12 +370,40 @@ def _hand_words(c: ParameterCheck) -> str:
         return (
             f"{c.name}: the hand-derived gradient disagrees with the {reference} gradient "
             f"(max abs error {d.max_abs:.3g}, max rel {d.max_rel:.3g}; no constant factor)"
-            + _values_hint(c.hand, values, reference)
+            + (_values_hint(c.hand, values, reference) if c.hand.size == 1 else _element_words(c, values, reference))
         )
     words = c.mismatch.value
+    if c.mismatch is HandMismatch.SAMPLE_COUNT:
+        return _sample_words(c, reference)
     if c.mismatch is HandMismatch.CONSTANT_FACTOR:
         words = f"off by a factor of {c.ratio:.6g}"
     return f"{c.name}: {words} — the hand-derived gradient is {c.ratio:.6g} × the {reference} gradient"
+
+
+def _sample_words(c: ParameterCheck, reference: str) -> str:
+    n, k = c.sample_count, c.ratio
+    assert n is not None and k is not None
+    if k > 1:
+        factor = next(w for f, w in _SAMPLE_FACTORS.items() if _close(k, n * f, 1e-6))
+        advice = "forgot the 1/N?" if factor == "N" else "forgot the 1/N (and a 1/N vs 1/(2N) mix-up)?"
+    else:
+        factor = next(f"1/{w}" if w == "N" else f"1/({w})" for f, w in _SAMPLE_FACTORS.items() if _close(k, 1 / (n * f), 1e-6))
+        advice = "divided by N once too often, or the loss sums where the derivation takes a mean?"
+    return (
+        f"{c.name}: factor {factor} with N = {n} (the number of samples the loss averages or sums "
+        f"over): the hand-derived gradient is {k:.6g} × the {reference} gradient — {advice}"
+    )
+
+
+def _element_words(c: ParameterCheck, reference_values: np.ndarray, reference_name: str) -> str:
+    """The elements that disagree most, by index, with both values."""
+    assert c.hand is not None
+    parts = [
+        f"{c.name}[{', '.join(map(str, i))}]: hand-derived {float(c.hand[i]):.6g}, {reference_name} "
+        f"{float(reference_values[i]):.6g}"
+        for i in c.disagreeing
+    ]
+    return "; elements that disagree most: " + "; ".join(parts) if parts else ""
 
 
 def _values_hint(hand: np.ndarray, reference: np.ndarray, reference_name: str) -> str:

@@ -17,17 +17,22 @@ closed-form least-squares answer (:func:`_least_squares`), R² (:func:`_r2`), cl
 turned into the targets a loss takes (:func:`_class_targets`), and the gradient-descent run
 itself (:func:`_descend`). The estimators, the learning-rate sweep (``sweep.py``) and the
 command line (``cli.py``, through :func:`_prepare`) all train through these.
+
+The estimator classes live in ``_estimator_models`` (their scikit-learn base classes and input
+checks in ``_estimator_base``) and are loaded on first access (``estimators.LinearRegression``,
+``tg.LinearRegression``): with scikit-learn installed they are real scikit-learn estimators,
+and importing scikit-learn takes about a second that ``import tinygrad_gd`` should not pay.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._typing import ArrayLike, TensorLike
+from ._typing import ArrayLike
 from .data import DataError, Standardizer
 from .losses import loss_names
 from .tensor import Tensor, zeros
@@ -35,38 +40,27 @@ from .train import DivergenceError, History, StepInfo, fit, resolve_loss
 
 __all__ = ["LinearRegression", "LogisticRegression", "NotFittedError"]
 
+_MODELS = frozenset(__all__)
+"""Loaded on first use from ``_estimator_models`` (which imports scikit-learn when present:
+about a second, too long for ``import tinygrad_gd``)."""
 
-class NotFittedError(ValueError, AttributeError):
-    """``predict``/``score`` called before ``fit`` (a ValueError and an AttributeError, as
-    scikit-learn's)."""
-
-
-# --------------------------------------------------------------------------- inputs
-def _features(X: TensorLike, what: str) -> np.ndarray:
-    arr = np.asarray(X.data if isinstance(X, Tensor) else X)
-    if arr.dtype.kind not in "biuf":
-        raise DataError(f"{what}: X must be numeric, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
-    if arr.ndim == 1:
-        arr = arr.reshape(-1, 1)  # one feature, as the seeds' x
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise DataError(f"{what}: X must be (n_samples, n_features) with n >= 1, got shape {np.shape(X)}")
-    if not np.all(np.isfinite(arr)):
-        raise DataError(f"{what}: X contains NaN or infinite values")
-    return arr
+if TYPE_CHECKING:  # pragma: no cover - only for type checkers
+    from ._estimator_models import LinearRegression, LogisticRegression, NotFittedError
 
 
-def _targets(y: TensorLike, n: int, what: str) -> np.ndarray:
-    arr = np.asarray(y.data if isinstance(y, Tensor) else y)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise DataError(f"{what}: y must be (n,) or (n, 1) (one target), got shape {arr.shape}")
-    if arr.shape[0] != n:
-        raise DataError(f"{what}: X has {n} rows but y has {arr.shape[0]}")
-    return arr
+def __getattr__(name: str) -> Any:
+    if name in _MODELS:
+        from . import _estimator_models
+
+        return getattr(_estimator_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _MODELS)
+
+
+# --------------------------------------------------------------------------- class labels
 @dataclass
 class _ClassTargets:
     """Class labels as a loss takes them: two classes train binary cross-entropy on logits
@@ -97,6 +91,7 @@ def _unscale(weight: ArrayLike, bias: ArrayLike, scaler: Standardizer | None) ->
     bias = np.asarray(bias, dtype=np.float64)
     if scaler is None:
         return weight.copy(), bias.copy()
+    assert scaler.scale_ is not None and scaler.mean_ is not None, "the Standardizer is fitted"
     w = weight / scaler.scale_[None, :]
     return w, bias - w @ scaler.mean_
 
@@ -308,175 +303,3 @@ def _prepare(
         scaler = Standardizer().fit(X) if standardize else None
     train_X = scaler.transform(X) if scaler is not None else X
     return _Problem(kind, X, y, loss_name, train_X, train_y, scaler, outputs, classes)
-
-
-# --------------------------------------------------------------------------- estimators
-@dataclass(eq=False, repr=False, kw_only=True)
-class _GradientDescentModel:
-    """The settings both estimators take (keyword-only; declared once, here) and the shared
-    machinery: standardisation, the gradient-descent run, the checks before predicting."""
-
-    optimizer: str = "sgd"
-    lr: float = 0.1
-    max_steps: int = 1000
-    tol: float | None = 1e-10
-    standardize: bool = True
-    fit_intercept: bool = True
-    batch_size: int | None = None
-    seed: int | None = None
-    progress: bool | None = None
-
-    def __post_init__(self) -> None:
-        self.history_: History | None = None
-
-    def _train(self, X: np.ndarray, target: np.ndarray, outputs: int, loss: Callable[..., Any], l2: float = 0.0) -> _Descent:
-        self.n_features_in_ = X.shape[1]
-        self.scaler_ = Standardizer().fit(X) if self.standardize else None
-        train_X = self.scaler_.transform(X) if self.scaler_ is not None else X
-        settings = _Settings(optimizer=self.optimizer, lr=self.lr, max_steps=self.max_steps, batch_size=self.batch_size,
-                             tol=self.tol, seed=self.seed, progress=self.progress)
-        run = _descend(train_X, target, outputs, loss, settings, scaler=self.scaler_,
-                       fit_intercept=self.fit_intercept, l2=l2)
-        if run.diverged is not None:
-            raise run.diverged
-        assert run.history is not None
-        self.history_ = run.history
-        self.n_iter_ = run.history.steps
-        return run
-
-    def _check_fitted(self, X: TensorLike, what: str) -> np.ndarray:
-        if self.history_ is None:
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit(X, y) before {what}")
-        arr = _features(X, f"{type(self).__name__}.{what}")
-        if arr.shape[1] != self.n_features_in_:
-            raise DataError(
-                f"{type(self).__name__}.{what}: X has {arr.shape[1]} feature(s) (shape {np.shape(X)}) "
-                f"but the model was fitted on {self.n_features_in_}"
-            )
-        return arr
-
-
-@dataclass(eq=False, repr=False)
-class LinearRegression(_GradientDescentModel):
-    """y ≈ X·coef_ + intercept_, fitted by gradient descent on ``loss``.
-
-    loss: "mse" (seeds 000/001), "half_mse" (seed 002), "mae", "huber", or any
-        ``loss(pred, target)`` function. optimizer: "sgd", "momentum", "nesterov", "adam",
-        "adamw". ``tol`` stops once the loss changes by less than that between steps.
-
-    After ``fit``: ``coef_`` (n_features,), ``intercept_``, ``history_`` (a ``History``),
-    ``n_iter_``, and the least-squares answer from ``np.linalg.lstsq`` for comparison:
-    ``closed_form_coef_``, ``closed_form_intercept_`` and ``closed_form_gap_`` (the largest
-    absolute difference from ``coef_``/``intercept_``; it tends to 0 for "mse"/"half_mse",
-    whose minimiser that is, but not for "mae"/"huber", which minimise something else).
-    """
-
-    loss: str | Callable[..., Any] = "mse"
-
-    def fit(self, X: TensorLike, y: TensorLike) -> LinearRegression:
-        """Train on features ``X`` ((n, k), or (n,) for one feature) and targets ``y``; returns self."""
-        Xa = _features(X, "LinearRegression.fit")
-        ya = _targets(y, Xa.shape[0], "LinearRegression.fit").astype(np.float64)
-        if not np.all(np.isfinite(ya)):
-            raise DataError("LinearRegression.fit: y contains NaN or infinite values")
-        self._y_ndim = np.ndim(y.data if isinstance(y, Tensor) else y)
-        run = self._train(Xa, ya.reshape(-1, 1), 1, resolve_loss(self.loss))
-        self.coef_ = run.weight[0]
-        self.intercept_ = float(run.bias[0])
-        self.closed_form_coef_, self.closed_form_intercept_ = _least_squares(Xa, ya, self.fit_intercept)
-        coef_gap = np.max(np.abs(self.coef_ - self.closed_form_coef_))
-        self.closed_form_gap_ = float(max(coef_gap, abs(self.intercept_ - self.closed_form_intercept_)))
-        return self
-
-    @property
-    def closed_form_(self) -> tuple[np.ndarray, float]:
-        """``(coef, intercept)`` of the least-squares solution (``np.linalg.lstsq``)."""
-        if self.history_ is None:
-            raise NotFittedError("LinearRegression is not fitted yet; call fit(X, y) first")
-        return self.closed_form_coef_, self.closed_form_intercept_
-
-    def predict(self, X: TensorLike) -> np.ndarray:
-        """X·coef_ + intercept_, shaped like the ``y`` given to ``fit`` ((n,) or (n, 1))."""
-        Xa = self._check_fitted(X, "predict")
-        pred = Xa @ self.coef_ + self.intercept_
-        return pred.reshape(-1, 1) if self._y_ndim == 2 else pred
-
-    def score(self, X: TensorLike, y: TensorLike) -> float:
-        """R² = 1 - Σ(y - ŷ)² / Σ(y - ȳ)² (1 is a perfect fit)."""
-        pred = self.predict(X).ravel()
-        ya = _targets(y, len(pred), "LinearRegression.score").astype(np.float64)
-        r2 = _r2(ya, pred)
-        return r2 if r2 is not None else float(np.all(ya == pred))  # constant y: exact or not
-
-    def __repr__(self) -> str:
-        return (
-            f"LinearRegression(loss={self.loss!r}, optimizer={self.optimizer!r}, lr={self.lr}, "
-            f"max_steps={self.max_steps})"
-        )
-
-
-@dataclass(eq=False, repr=False, kw_only=True)
-class LogisticRegression(_GradientDescentModel):
-    """Classification by gradient descent on the cross-entropy.
-
-    Two classes: p = σ(X·wᵀ + b) with binary cross-entropy on logits; more classes: softmax
-    with ``cross_entropy``. Labels may be any values (``classes_`` holds them, sorted).
-    ``l2`` adds l2·‖w‖² to the loss (the weights of separable data otherwise grow forever).
-
-    After ``fit``: ``coef_`` (1, k) for two classes or (n_classes, k), ``intercept_`` (1,) or
-    (n_classes,), ``classes_``, ``history_``, ``n_iter_``.
-    """
-
-    lr: float = 0.5
-    l2: float = 0.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not self.l2 >= 0:
-            raise ValueError(f"l2 must be >= 0, got {self.l2}")
-
-    def fit(self, X: TensorLike, y: TensorLike) -> LogisticRegression:
-        """Train on features ``X`` and labels ``y`` (at least two distinct values); returns self."""
-        Xa = _features(X, "LogisticRegression.fit")
-        labels = _class_targets(_targets(y, Xa.shape[0], "LogisticRegression.fit"))
-        self.classes_ = labels.classes
-        if len(self.classes_) < 2:
-            raise DataError(
-                f"LogisticRegression.fit needs at least two classes in y, got only {self.classes_.tolist()}"
-            )
-        run = self._train(Xa, labels.target, labels.outputs, resolve_loss(labels.loss_name), self.l2)
-        self.coef_ = run.weight.copy()
-        self.intercept_ = run.bias.copy()
-        return self
-
-    def decision_function(self, X: TensorLike) -> np.ndarray:
-        """Logits: (n,) for two classes (positive means ``classes_[1]``), else (n, n_classes)."""
-        Xa = self._check_fitted(X, "decision_function")
-        logits = Xa @ self.coef_.T + self.intercept_
-        return logits[:, 0] if len(self.classes_) == 2 else logits
-
-    def predict_proba(self, X: TensorLike) -> np.ndarray:
-        """Class probabilities (n, n_classes), columns in ``classes_`` order."""
-        logits = self.decision_function(X)
-        if len(self.classes_) == 2:
-            p = 0.5 * (1.0 + np.tanh(0.5 * logits))  # σ(z), overflow-free
-            return np.stack([1.0 - p, p], axis=1)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        e = np.exp(shifted)
-        return e / e.sum(axis=1, keepdims=True)
-
-    def predict(self, X: TensorLike) -> np.ndarray:
-        """The most probable class for each row (values from ``classes_``)."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-    def score(self, X: TensorLike, y: TensorLike) -> float:
-        """Accuracy: the fraction of rows whose predicted class equals ``y``."""
-        pred = self.predict(X)
-        ya = _targets(y, len(pred), "LogisticRegression.score")
-        return float(np.mean(pred == ya))
-
-    def __repr__(self) -> str:
-        return (
-            f"LogisticRegression(optimizer={self.optimizer!r}, lr={self.lr}, max_steps={self.max_steps}, "
-            f"l2={self.l2})"
-        )

@@ -244,8 +244,9 @@ def cost_surface(
     """Contours of the cost J(w, b) of the one-feature model ŷ = w·x + b, with a path on it.
 
     X: one feature, (n,) or (n, 1); y: (n,) or (n, 1).
-    path: the (w, b) pairs gradient descent visited, in order (e.g. from
-        ``History.params``); drawn as a line from a circle (start) to a square (end).
+    path: the (w, b) pairs gradient descent visited, in order, e.g. ``History.params`` of
+        ``[w, b]`` or of an ``nn.Linear(1, 1)`` model (weight (1, 1), bias (1,)); drawn as a
+        line from a circle (start) to a square (end).
     loss: a name from ``losses.LOSSES`` ("mse", "half_mse", "binary_cross_entropy_with_logits",
         ...) or a function ``loss(pred, target, reduction="none")``; J is the mean of the
         per-sample losses, exactly what training minimised.
@@ -263,7 +264,7 @@ def cost_surface(
     if x.size == 0:
         raise ValueError("cost_surface needs at least one sample")
     loss_fn, loss_name = _loss_function(loss)
-    pts = np.asarray(path, dtype=np.float64).reshape(-1, 2) if path is not None else np.zeros((0, 2))
+    pts = _path_points(path)
     pts = pts[np.all(np.isfinite(pts), axis=1)]
     w_default, b_default = _surface_window(x, t, pts, optimum)
     w_lo, w_hi = w_range if w_range is not None else w_default
@@ -283,6 +284,26 @@ def cost_surface(
     if len(pts) or optimum is not None:
         ax.legend(loc="best", fontsize=8, framealpha=0.85)
     return _finish(fig, file)
+
+
+def _path_points(path: Any) -> np.ndarray:
+    """The path as (k, 2) (w, b) rows: each entry a pair of numbers, or of one-element arrays
+    (``History.params`` of an ``nn.Linear(1, 1)``: weight (1, 1), bias (1,))."""
+    if path is None:
+        return np.zeros((0, 2))
+    rows = []
+    for k, point in enumerate(path):
+        parts = point if isinstance(point, (tuple, list, np.ndarray)) else (point,)
+        numbers = np.concatenate([np.ravel(np.asarray(getattr(c, "data", c), dtype=np.float64)) for c in parts])
+        if numbers.size != 2:
+            shapes = [np.asarray(getattr(c, "data", c)).shape for c in parts]
+            raise ValueError(
+                f"cost_surface draws a path of (w, b) pairs: entry {k} holds {numbers.size} number(s) "
+                f"(shapes {shapes}); pass History.params of a one-feature model with a bias "
+                f"(nn.Linear(1, 1), or [w, b] of one number each)"
+            )
+        rows.append(numbers)
+    return np.array(rows).reshape(-1, 2)
 
 
 def _surface_window(

@@ -2,7 +2,10 @@
 a one-line terminal sparkline.
 
 ``to_dot`` returns text only; render it with any Graphviz tool (``dot -Tpng graph.dot -o
-graph.png``) or an online viewer. Nothing here imports graphviz or matplotlib::
+graph.png``) or an online viewer. In a notebook, ``draw(loss)`` returns a ``graphviz.Source``
+that displays itself (the way micrograd users draw graphs); it needs the ``graphviz`` Python
+package (the optional extra ``graph``) and imports it only when called. Nothing here imports
+matplotlib::
 
     >>> import tinygrad_gd as tg
     >>> w = tg.Tensor([[0.5]], requires_grad=True)
@@ -25,7 +28,10 @@ import numpy as np
 from ._validate import is_integer
 from .autograd import Function, GraphTensor
 
-__all__ = ["to_dot", "sparkline", "SPARK_CHARS"]
+__all__ = ["to_dot", "draw", "sparkline", "SPARK_CHARS", "GRAPH_INSTALL_HINT"]
+
+GRAPH_INSTALL_HINT = "pip install 'tinygrad_gd[graph]'"
+"""The command that installs the optional ``graphviz`` Python package that :func:`draw` uses."""
 
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 """The eight block characters of a sparkline, lowest to highest."""
@@ -114,6 +120,25 @@ def to_dot(
         lines.append(f"  {src} -> {dst};")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def draw(tensor: GraphTensor, params: Mapping[str, Any] | None = None, **options: Any) -> Any:
+    """The graph behind ``tensor`` as a ``graphviz.Source`` (shown as a picture in a notebook;
+    ``.render("graph", format="png")`` writes a file). Arguments as :func:`to_dot`.
+
+    Needs the ``graphviz`` Python package (``pip install 'tinygrad_gd[graph]'``; rendering
+    also needs Graphviz's ``dot`` program); without it an ``ImportError`` says so and points
+    to ``to_dot``, which needs nothing.
+    """
+    dot = to_dot(tensor, params, **options)
+    try:
+        import graphviz
+    except ImportError:
+        raise ImportError(
+            f"tg.viz.draw needs the graphviz Python package, which is not installed: {GRAPH_INSTALL_HINT} "
+            f"(tg.viz.to_dot(loss) gives the same graph as DOT text without it)"
+        ) from None
+    return graphviz.Source(dot)
 
 
 @dataclass
