@@ -35,6 +35,19 @@ from ._tensor_shape import ShapeMethods
 from ._typing import TensorLike
 
 
+class _ClassOnlyHook:
+    """``Tensor.__array_ufunc__``: numpy looks its hooks up on the class and finds the method;
+    read from an instance it is None. numpy.ma's operators read it from the instance, and
+    None makes ``masked + t`` defer to Tensor's reflected operator (which refuses masked
+    arrays) instead of silently adding the raw data."""
+
+    def __init__(self, method: Any) -> None:
+        self.method = method
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        return self.method if instance is None else None
+
+
 class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
     """An n-dimensional array that records the operations applied to it for backward.
 
@@ -44,8 +57,17 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
     """
 
     __slots__ = ()
-    __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + t is a Tensor
     __array_priority__ = 1000
+
+    # numpy dispatch (NEP 13/18): np.exp(t), np.sum(t), np.dot(X, w), ndarray + t run the Tensor
+    # ops; a numpy function without one raises TypeError (never a silent detach). The table
+    # is in _numpy_dispatch; np.asarray(t) is not dispatched and returns the data.
+    @_ClassOnlyHook
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return _numpy_dispatch.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        return _numpy_dispatch.array_function(func, types, args, kwargs)
 
     def __init__(self, data: TensorLike, requires_grad: bool = False, dtype: DTypeLike | None = None) -> None:
         arr = to_array(data, dtype)
@@ -94,6 +116,7 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python number."""
+        autograd.check_not_tracing("t.item()")
         if self.data.size != 1:
             raise ValueError(
                 f"item() needs a one-element tensor, this one has shape {self.shape}; "
@@ -103,10 +126,33 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
 
     def numpy(self) -> np.ndarray:
         """The underlying numpy array (shared, not copied)."""
+        autograd.check_not_tracing("t.numpy()")
         return self.data
 
     def tolist(self) -> Any:
+        autograd.check_not_tracing("t.tolist()")
         return self.data.tolist()
+
+    def numel(self) -> int:
+        """The number of elements (numpy's ``size``), as PyTorch's ``numel()``."""
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        """The number of dimensions (numpy's ``ndim``), as PyTorch's ``dim()``."""
+        return int(self.data.ndim)
+
+    def clone(self) -> Tensor:
+        """A copy of the data that is recorded in the graph, as PyTorch's ``clone()``: the
+        gradient flows back to this tensor (``detach()`` is the way out of the graph)."""
+        if self.dtype.kind not in FLOAT_KINDS:
+            return new_tensor(type(self), self.data.copy(), False, None)
+        return _ops.Cast.apply(self, dtype=self.dtype)  # f(x) = x, into a new array
+
+    def _repr_html_(self) -> str:
+        """Notebooks: the repr, or a shape/dtype/grad_fn summary for a large tensor."""
+        from ._html import tensor_html
+
+        return tensor_html(self)
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data (and in-place version counter, as PyTorch),
@@ -162,6 +208,7 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
         return (self[i] for i in range(self.shape[0]))
 
     def __bool__(self) -> bool:
+        autograd.check_not_tracing("bool(t) (an `if` or a comparison used as a condition)")
         return bool(self.data)
 
     def __float__(self) -> builtins.float:
@@ -211,6 +258,8 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
     __rtruediv__ = binary_operator("__rtruediv__", _ops.Div, "/", reflected=True)
     __pow__ = binary_operator("__pow__", _ops.Pow, "**")
     __rpow__ = binary_operator("__rpow__", _ops.Pow, "**", reflected=True)
+    __mod__ = binary_operator("__mod__", _ops.Remainder, "%")
+    __rmod__ = binary_operator("__rmod__", _ops.Remainder, "%", reflected=True)
 
     def __matmul__(self, other: TensorLike) -> Tensor:
         return _ops.MatMul.apply(self, operand(other))  # numpy's matmul errors name the shapes
@@ -266,7 +315,7 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
 # The constructors and joins (tensor, zeros, ..., randn, cat, stack, where, maximum, minimum)
 # need Tensor, so they are defined after it, in their own module, and re-exported here:
 # ``tinygrad_gd.tensor.zeros`` and ``tg.zeros`` are the same function.
-from . import _creation  # noqa: E402
+from . import _creation, _numpy_dispatch  # noqa: E402 (_numpy_dispatch: the numpy hooks above call it)
 from ._creation import *  # noqa: E402, F403
 
 __all__: list[str] = ["Tensor", "DtypeError", *_creation.__all__]
