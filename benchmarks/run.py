@@ -143,6 +143,7 @@ def linreg_steps(n: int, d: int, dtype: Any, peers: dict[str, Any]) -> dict[str,
         return w.data, b.data
 
     impls["tinygrad_gd"] = tg_step
+    impls.update(natural_form_steps(X, y, lr))
 
     torch = peers.get("torch")
     if torch is None:
@@ -220,6 +221,45 @@ def linreg_steps(n: int, d: int, dtype: Any, peers: dict[str, Any]) -> dict[str,
 
             impls["micrograd"] = micrograd_step
     return impls
+
+
+def natural_form_steps(X: np.ndarray, y: np.ndarray, lr: Any) -> dict[str, Callable[[], Any] | str]:
+    """The cost as users write it, ((X @ w + b - y) ** 2).mean(), eager and tg.compile'd."""
+    n, d = X.shape
+    dtype = X.dtype.type
+
+    def cost(w: Any, b: Any) -> Any:
+        return ((X @ w + b - y) ** 2).mean()
+
+    w_e, b_e = tg.zeros(d, requires_grad=True, dtype=dtype), tg.zeros((), requires_grad=True, dtype=dtype)
+
+    def eager_step() -> None:
+        loss = cost(w_e, b_e)
+        loss.backward()
+        with tg.no_grad():
+            w_e.data -= lr * w_e.grad.data
+            b_e.data = b_e.data - lr * b_e.grad.data
+        w_e.grad = b_e.grad = None
+
+    step = tg.compile(tg.value_and_grad(cost, argnums=(0, 1)))
+    params = [np.zeros(d, dtype=dtype), np.zeros((), dtype=dtype)]
+    step(*params)  # traced here, outside the timing (its cost is the compile-time row)
+
+    def compiled_step() -> None:
+        _, (gw, gb) = step(*params)
+        params[0] -= lr * gw
+        params[1] = params[1] - lr * gb
+
+    return {"tinygrad_gd natural form": eager_step, "tinygrad_gd natural form, tg.compile": compiled_step}
+
+
+def compile_time_ms(n: int, d: int) -> float:
+    """Milliseconds to trace and generate the natural-form step (one new signature)."""
+    X, y = _linreg_data(n, d, np.float64)
+    step = tg.compile(tg.value_and_grad(lambda w, b: ((X @ w + b - y) ** 2).mean(), argnums=(0, 1)))
+    start = time.perf_counter()
+    step(np.zeros(d), np.zeros(()))
+    return (time.perf_counter() - start) * 1e3
 
 
 # --------------------------------------------------------------------------- per-op overhead
@@ -320,6 +360,31 @@ def scalar_chain_steps(links: int, peers: dict[str, Any]) -> dict[str, Callable[
         grad_j = jax.grad(chain_j)
         impls["jax (no jit)"] = lambda: float(grad_j(0.3))
     return impls
+
+
+# --------------------------------------------------------------------------- broadcasting binary ops
+def broadcast_ops_steps(n: int) -> dict[str, Callable[[], Any] | str]:
+    """``((A + b) * C).sum()`` forward and backward, A and C (n, n), b (n,): the binary-op path
+    with broadcasting and square outputs, where the broadcast-trap check (an (n, 1) against an
+    (n,) into (n, n)?) looks at shapes. 3 ops."""
+    rng = np.random.default_rng(0)
+    A, C = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+    b = rng.standard_normal(n)
+
+    def numpy_step() -> tuple[np.ndarray, np.ndarray]:
+        total = ((A + b) * C).sum()  # noqa: F841 - the forward value, as tinygrad_gd computes it
+        grad_sum = C  # d/d(A + b) of sum((A + b) * C)
+        return grad_sum, grad_sum.sum(axis=0)
+
+    At, bt, Ct = tg.Tensor(A, requires_grad=True), tg.Tensor(b, requires_grad=True), tg.Tensor(C)
+
+    def tg_step() -> tuple[np.ndarray, np.ndarray]:
+        ((At + bt) * Ct).sum().backward()
+        grads = At.grad.data, bt.grad.data
+        At.grad = bt.grad = None
+        return grads
+
+    return {"numpy (hand-written)": numpy_step, "tinygrad_gd": tg_step}
 
 
 # --------------------------------------------------------------------------- MLP
@@ -543,12 +608,24 @@ def run(quick: bool = False) -> list[Row]:
         case = f"linreg step N={n:,} d={d} {np.dtype(dtype).name}"
         rows += _run_case(case, linreg_steps(n, d, dtype, peers), repeats, min_sample=sample)
 
+    for n, d in [(200, 1), (2_000 if quick else 200_000, 50)]:
+        ms = compile_time_ms(n, d)
+        rows.append(Row(f"tg.compile: trace + generate the natural-form step N={n:,} d={d}", "tinygrad_gd", ms / 1e3, None, "once per signature", {"ms": ms}))
+
     links = 100
     rows += _run_case(
         f"scalar chain {3 * links} ops, per op",
         scalar_chain_steps(links, peers),
         repeats,
         per=3 * links,
+        unit_note="seconds per op (forward + backward)",
+        min_sample=sample,
+    )
+    rows += _run_case(
+        "broadcast binary ops (64, 64) + (64,), * (64, 64), sum: per op",
+        broadcast_ops_steps(64),
+        repeats,
+        per=3,
         unit_note="seconds per op (forward + backward)",
         min_sample=sample,
     )

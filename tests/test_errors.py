@@ -139,6 +139,33 @@ def _cross_entropy_onehot(tmp: Path) -> None:
     L.cross_entropy(tg.Tensor(np.zeros((2, 3))), np.eye(3)[[0, 2]])
 
 
+def _none_grad_after_rebinding(tmp: Path) -> None:
+    w = _leaf(1.0, 2.0)
+    for _ in range(2):
+        (w * w).sum().backward()
+        w = w - w.grad  # the second time, w is the result of this line: its .grad is None
+
+
+def _broadcast_trap_warning(tmp: Path) -> None:
+    from tinygrad_gd import _broadcast_trap
+
+    _broadcast_trap._warned.clear()  # it warns once per line of code
+    pred, y = tg.Tensor(np.ones((4, 1)), requires_grad=True), np.ones(4)
+    ((pred - y) ** 2).mean()
+
+
+def _fit_params_with_data(tmp: Path) -> None:
+    w, b = _leaf(0.0), _leaf(0.0)
+    X, y = np.ones((3, 1)), np.ones((3, 1))
+    tg.fit([w, b], lambda w, b, extra: ((X @ w + b - y) ** 2).mean(), (X, y), max_steps=1)
+
+
+def _explain_freed_graph(tmp: Path) -> None:
+    loss = (_leaf(1.0, 2.0) ** 2).sum()
+    loss.backward()
+    tg.explain(loss)
+
+
 CASES: dict[str, Case] = {
     # ---- tensors and dtypes
     "tensor-strings": Case(TypeError, lambda tmp: tg.Tensor(["1.5", "2"])),
@@ -150,6 +177,12 @@ CASES: dict[str, Case] = {
     "index-ragged": Case(IndexError, lambda tmp: tg.Tensor([1.0, 2.0, 3.0])[[[0, 1], [2]]]),
     "tensor-masked-array": Case(TypeError, lambda tmp: tg.Tensor(np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 1, 0]))),
     "where-float-condition": Case(TypeError, lambda tmp: tg.where(tg.Tensor([0.2, 0.9]), _leaf(1.0, 2.0), 0.0)),
+    # ---- numpy functions on Tensors
+    "numpy-unsupported": Case(TypeError, lambda tmp: np.median(_leaf(1.0, 2.0))),
+    "numpy-ufunc-method": Case(TypeError, lambda tmp: np.add.accumulate(_leaf(1.0, 2.0))),
+    "numpy-keyword": Case(TypeError, lambda tmp: np.mean(_leaf(1.0, 2.0), dtype=np.float32)),
+    "numpy-out": Case(RuntimeError, lambda tmp: np.sum(_leaf(1.0, 2.0), out=np.zeros(()))),
+    "numpy-out-parameter": Case(RuntimeError, lambda tmp: np.subtract(_leaf(1.0, 2.0), 0.1, out=_leaf(0.0, 0.0))),
     # ---- shapes
     "shape-broadcast": Case(ValueError, lambda tmp: tg.Tensor(np.zeros((3, 2))) + tg.Tensor(np.zeros(3))),
     "shape-matmul": Case(ValueError, lambda tmp: tg.Tensor(np.zeros((4, 3))) @ tg.Tensor(np.zeros((4, 1)))),
@@ -167,6 +200,7 @@ CASES: dict[str, Case] = {
     "shape-stack": Case(ValueError, lambda tmp: tg.stack([tg.Tensor(np.zeros(3)), tg.Tensor(np.zeros(2))])),
     "shape-broadcast-to": Case(ValueError, lambda tmp: tg.Tensor(np.zeros(3)).broadcast_to(2, 4)),
     "shape-linear-input": Case(ValueError, lambda tmp: nn.Linear(3, 1)(np.zeros((5, 2)))),
+    "shape-linear-samples-as-features": Case(ValueError, lambda tmp: nn.Linear(1, 1)(np.zeros((1, 20)))),
     "shape-max-empty": Case(ValueError, lambda tmp: tg.Tensor(np.zeros((0,))).max()),
     "shape-var-ddof": Case(ValueError, lambda tmp: tg.Tensor([1.0]).var(ddof=1)),
     "softmax-axis-none": Case(TypeError, lambda tmp: tg.Tensor(np.zeros((2, 3))).softmax(axis=None)),
@@ -222,13 +256,18 @@ CASES: dict[str, Case] = {
     "fit-loss-not-scalar": Case(ValueError, _loss_not_scalar),
     "fit-loss-not-tensor": Case(TypeError, _loss_not_tensor),
     "fit-loss-no-grad": Case(RuntimeError, _loss_detached),
-    "fit-unknown-optimizer": Case(ValueError, lambda tmp: tg.fit([_leaf(1.0)], lambda: 0, optimizer="rmsprop")),
+    "fit-unknown-optimizer": Case(ValueError, lambda tmp: tg.fit([_leaf(1.0)], lambda: 0, optimizer="adadelta")),
     "fit-unknown-loss": Case(ValueError, lambda tmp: tg.fit(nn.Linear(1, 1), "mean_squared", (np.ones((2, 1)), np.ones((2, 1))))),
     "fit-optimizer-and-lr": Case(ValueError, lambda tmp: _fit_optimizer_and_lr()),
     "fit-epochs-without-data": Case(ValueError, lambda tmp: tg.fit([_leaf(1.0)], lambda: (_leaf(1.0) * 1.0).sum(), epochs=2)),
     "fit-no-trainable": Case(ValueError, lambda tmp: tg.fit(nn.Linear(1, 1).requires_grad_(False), "mse", (np.ones((2, 1)), np.ones((2, 1))))),
     "fit-record-params": Case(ValueError, lambda tmp: tg.fit([_leaf(1.0)], lambda: 0, record_params=0)),
     "fit-interrupted": Case(tg.train.TrainingInterrupted, lambda tmp: _ctrl_c_at_step_5()),
+    # ---- learner mistakes: .grad after rebinding, the (n, 1) - (n,) trap, fit's call, explain
+    "grad-none-operand": Case(TypeError, _none_grad_after_rebinding),
+    "broadcast-trap": Case(tg.BroadcastWarning, _broadcast_trap_warning),
+    "fit-params-with-data": Case(TypeError, _fit_params_with_data),
+    "explain-graph-freed": Case(RuntimeError, _explain_freed_graph),
     # ---- data and CSV
     "csv-missing": Case(data.DataFileNotFoundError, lambda tmp: data.load_csv(tmp / "nope.csv", target="y")),
     "csv-empty": Case(data.DataError, lambda tmp: data.load_csv(_write(tmp, "\n\n"), target="y")),
@@ -237,6 +276,12 @@ CASES: dict[str, Case] = {
     "csv-field-count": Case(data.DataError, lambda tmp: data.load_csv(_write(tmp, "x,y\n1,2\n3\n"), target="y")),
     "csv-not-a-number": Case(data.DataError, lambda tmp: data.load_csv(_write(tmp, "x,y\n1,2\nabc,4\n"), target="y")),
     "csv-missing-value": Case(data.DataError, lambda tmp: data.load_csv(_write(tmp, "x,y\n1,2\nnan,4\n"), target="y")),
+    "csv-not-finite": Case(data.DataError, lambda tmp: data.load_csv(_write(tmp, "x,y\n1,inf\n"), target="y")),
+    "csv-text-feature": Case(data.DataError,
+                             lambda tmp: data.load_csv(_write(tmp, "x,city,y\n1,Paris,2\n"), target="y")),
+    "csv-text-target": Case(data.DataError, lambda tmp: data.load_csv(_write(tmp, "x,kind\n1,cat\n"), target="kind")),
+    "csv-no-header-column": Case(data.DataError,
+                                 lambda tmp: data.load_csv(_write(tmp, "1,2\n3,4\n"), target="price")),
     "csv-duplicate-columns": Case(data.DataError, lambda tmp: data.load_csv(_write(tmp, "x,x,y\n1,2,3\n"), target="y")),
     "csv-not-utf8": Case(data.DataError, lambda tmp: data.load_csv(_write_bytes(tmp, b"x,y\n\xff\xfe,1\n"), target="y")),
     "csv-not-regular-file": Case(data.DataError, lambda tmp: data.load_csv("/dev/null", target="y")),
@@ -270,10 +315,17 @@ CASES: dict[str, Case] = {
     "functional-not-tensor": Case(TypeError, lambda tmp: tg.grad(lambda x: 3.0)(np.array([1.0]))),
     "functional-argnums": Case(ValueError, lambda tmp: tg.grad(lambda x: x.sum(), argnums=1)(np.array([1.0]))),
     "functional-hvp-shape": Case(ValueError, lambda tmp: tg.hvp(lambda x: (x * x).sum(), np.ones(3), np.ones(2))),
+    "functional-container-leaf": Case(TypeError, lambda tmp: tg.grad(lambda p: p["w"].sum())({"w": np.ones(2), "name": "layer"})),
+    "functional-tangent-shape": Case(ValueError, lambda tmp: tg.jvp(lambda x: x * 2.0, (np.ones(3),), (np.ones(2),))),
     "gradcheck-mismatch": Case(tg.GradcheckError, _gradcheck_fails),
     "gradcheck-float32": Case(UserWarning, lambda tmp: tg.gradcheck(lambda t: (t * t).sum(), [tg.Tensor(np.ones(2, dtype=np.float32), requires_grad=True)])),
     # ---- estimators
     "estimator-not-fitted": Case(NotFittedError, lambda tmp: tg.LinearRegression().predict(np.zeros((2, 1)))),
+    "estimator-1d-x": Case(data.DataError, lambda tmp: tg.LinearRegression().fit(np.arange(4.0), np.arange(4.0))),
+    "estimator-not-converged": Case(tg.ConvergenceWarning, lambda tmp: tg.LinearRegression(max_steps=5).fit(*_line())),
+    "estimator-closed-form-gap": Case(tg.ConvergenceWarning, lambda tmp: tg.LinearRegression(max_steps=5000).fit(*_collinear())),
+    "estimator-diverged": Case(tg.DivergenceError, lambda tmp: tg.LinearRegression(lr=5.0).fit(*_line())),
+    "manual-seed": Case(TypeError, lambda tmp: tg.manual_seed(1.5)),
 }
 
 
@@ -360,6 +412,18 @@ def _load_damaged(tmp: Path) -> None:
     raw[raw.index(b"\x93NUMPY") + 128] ^= 0xFF  # a data byte of the first member
     path.write_bytes(bytes(raw))
     nn.Linear(2, 1).load(path)
+
+
+def _line() -> tuple[np.ndarray, np.ndarray]:
+    return data.make_noisy_line(n=40, seed=0)
+
+
+def _collinear() -> tuple[np.ndarray, np.ndarray]:
+    """Two features that are almost copies of each other."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 1))
+    X = np.c_[x, x + 1e-4 * rng.normal(size=(80, 1))]
+    return X, 3.0 * X[:, 0] - 2.0 * X[:, 1] + 0.1 * rng.normal(size=80)
 
 
 def _assign_array_to_parameter() -> None:

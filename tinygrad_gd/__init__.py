@@ -8,7 +8,14 @@
     -7.5
 """
 
-from . import analytic, autograd, checking, data, losses, nn, ops, optim, sweep, train, viz
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from . import analytic, autograd, checking, data, linalg, losses, nn, ops, optim, sweep, train, viz
+from ._broadcast_trap import allow_outer_broadcast
+from ._shape_functions import chunk, einsum, one_hot, outer, split, tensordot
+from ._validate import manual_seed
+from ._warnings import BroadcastWarning, ConvergenceWarning
 from .autograd import (
     Function,
     detect_anomaly,
@@ -20,8 +27,10 @@ from .autograd import (
     set_grad_enabled,
 )
 from .checking import GradcheckError, compare_gradients, gradcheck, gradgradcheck, numerical_grad
-from .estimators import LinearRegression, LogisticRegression
-from .functional import grad, hessian, hvp, jacobian, value_and_grad
+from .compile import compile
+from .explain import explain
+from .functional import checkpoint, grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
+from .minimize import minimize  # the scipy bridge (scipy is imported when it is called)
 from .tensor import (
     DtypeError,
     Tensor,
@@ -47,6 +56,7 @@ from .train import DivergenceError, History, fit
 __version__ = "0.1.0"
 
 __all__ = [
+    "compile",
     "data",
     "nn",
     "train",
@@ -57,6 +67,12 @@ __all__ = [
     "DivergenceError",
     "LinearRegression",
     "LogisticRegression",
+    "ConvergenceWarning",
+    "BroadcastWarning",
+    "allow_outer_broadcast",
+    "explain",
+    "manual_seed",
+    "plot",
     "Function",
     "DtypeError",
     "grad",
@@ -64,6 +80,16 @@ __all__ = [
     "hvp",
     "jacobian",
     "value_and_grad",
+    "linalg",
+    "einsum",
+    "tensordot",
+    "outer",
+    "one_hot",
+    "split",
+    "chunk",
+    "jvp",
+    "vjp",
+    "checkpoint",
     "GradcheckError",
     "analytic",
     "checking",
@@ -99,4 +125,24 @@ __all__ = [
     "where",
     "zeros",
     "zeros_like",
+    "minimize",
 ]
+
+if TYPE_CHECKING:  # pragma: no cover - only for type checkers
+    from . import plot
+    from .estimators import LinearRegression, LogisticRegression
+
+_LAZY = {"plot": "plot", "LinearRegression": "estimators", "LogisticRegression": "estimators"}
+"""Attributes loaded on first use: ``tg.plot`` (it imports matplotlib only when a figure is
+drawn, but waits to be asked) and the estimators (which import scikit-learn when present)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        return module if name == _LAZY[name] else getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

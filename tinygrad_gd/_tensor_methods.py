@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import _validate
+from . import autograd as _autograd
 from ._graph_tensor import GraphTensor, bump_version, memory_sharers, new_tensor
 from ._modes import is_grad_enabled
 from ._typing import Axis, TensorLike
@@ -119,7 +120,18 @@ def operand(x: Any) -> Any:
         return x
     if isinstance(x, (list, tuple)):
         return to_array(x, None)
+    if x is None:
+        raise TypeError(_NONE_OPERAND)
     raise TypeError(f"unsupported operand type for a Tensor operation: {type(x).__name__}")
+
+
+_NONE_OPERAND = (
+    "unsupported operand type for a Tensor operation: NoneType. If it is a .grad (w - w.grad): "
+    "w.grad is None because backward() has not reached w, or because w is no longer a leaf: "
+    "after w = w - lr * w.grad, w was rebound to the result of an operation, and backward() "
+    "fills .grad only on leaves. Update parameters in place instead: "
+    "`with tg.no_grad(): w -= lr * w.grad` (then w.grad = None), or use an optimizer."
+)
 
 
 def shape_of(x: Any) -> tuple[int, ...]:
@@ -187,7 +199,10 @@ def comparison(name: str, ufunc: np.ufunc) -> Callable[[Any, Any], Any]:
         except TypeError:
             return NotImplemented  # t == None is False, t < "a" raises TypeError (Python's rules)
         value = other.data if isinstance(other, GraphTensor) else other
-        return new_tensor(type(self), np.asarray(ufunc(self.data, value)), False, None)
+        out = np.asarray(ufunc(self.data, value))
+        if _autograd._tracer is not None:  # tg.compile: a mask computed from traced values
+            _autograd._tracer.record_call(ufunc, (self.data, value), out)
+        return new_tensor(type(self), out, False, None)
 
     compare.__name__ = compare.__qualname__ = name
     return compare

@@ -16,14 +16,15 @@ The engine never imports ``tensor.py``; output tensors are created with ``type(i
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from . import _anomaly, _modes
+from . import _anomaly, _broadcast_trap, _modes
 from ._graph_tensor import (
     GraphTensor,
     as_grad,
@@ -48,6 +49,50 @@ __all__ = ["Function", "GraphTensor", "backward", "grad", "unbroadcast", *_modes
 
 # --------------------------------------------------------------------------- functions
 # (The registry of primitives, ``ops.OPS`` and ``ops.register_op``, lives in the ops package.)
+# --------------------------------------------------------------------------- tracing (tg.compile)
+_tracer: Any = None
+"""While ``tg.compile`` traces, the object that receives every op that runs (``record``);
+None otherwise. One global read per op; see ``compile.py``."""
+
+
+class TracingError(RuntimeError):
+    """A traced value was read in Python while ``tg.compile`` was tracing: the control flow
+    that depends on it would be frozen into the compiled code."""
+
+    __module__ = "tinygrad_gd.compile"
+
+
+def tracer() -> Any:
+    """The active ``tg.compile`` tracer, or None."""
+    return _tracer
+
+
+@contextlib.contextmanager
+def tracing(new: Any) -> Iterator[None]:
+    """Route every op to ``new.record`` for the ``with`` block (``tg.compile``'s trace)."""
+    global _tracer
+    if _tracer is not None:
+        raise RuntimeError("tg.compile: already tracing (a compiled function traced inside another trace)")
+    _tracer = new
+    try:
+        yield
+    finally:
+        _tracer = None
+
+
+def check_not_tracing(what: str) -> None:
+    """Called by Tensor's value readers (``item``, ``float``, ``bool``, ``numpy``): reading a
+    traced value in Python while tracing would freeze the branch that depends on it."""
+    active = _tracer
+    if active is not None and active.thread == threading.get_ident():
+        raise TracingError(
+            f"{_anomaly.user_frame()}: {what} reads the value of a tensor while tg.compile is "
+            f"tracing; the compiled code would freeze whatever Python does with it (an `if`, a "
+            f"loop bound, a float). Pass the value as an argument, compute with Tensor "
+            f"operations, or do not compile this function."
+        )
+
+
 class Function:
     """Base of every differentiable primitive; an instance is one node of the graph.
 
@@ -130,6 +175,14 @@ class Function:
                 node.saved = tuple(out if v is scalar else v for v in node.saved)
         if anomaly:
             _anomaly.check_forward(out, node, datas, state.backward_node)
+        if _tracer is not None:  # tg.compile is tracing: hand it the op that ran
+            _tracer.record(node, datas, kwargs, out)
+        # The broadcast trap, (n, 1) against (n,) into (n, n)? Only a square output that
+        # neither the first nor the last input already has can be one (a few comparisons).
+        shape = out.shape
+        if len(shape) == 2 and shape[0] == shape[1] and len(datas) > 1:
+            if getattr(datas[0], "shape", None) != shape and getattr(datas[-1], "shape", None) != shape:
+                _broadcast_trap.check(node.name, datas, shape)
         result: Any = object.__new__(node.out_type)
         result.data = out
         result.grad = None
@@ -308,7 +361,12 @@ def _run_backward(
                 result.captured[id(node)] = g
             if anomaly:
                 state.backward_node = node  # what anomaly mode blames for ops recorded now
-            input_grads = _node_gradients(node, g, create_graph, anomaly, result.retained)
+            if _tracer is None:
+                input_grads = _node_gradients(node, g, create_graph, anomaly, result.retained)
+            else:  # tg.compile sees each rule as a unit, so that it can replay it whole
+                _tracer.begin_rule()
+                input_grads = _node_gradients(node, g, create_graph, anomaly, result.retained)
+                _tracer.end_rule(node, g, input_grads)
             if not retain_graph:
                 _release(node)
             _send(node, input_grads, grads)

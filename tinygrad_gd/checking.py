@@ -348,6 +348,7 @@ def compare_gradients(
     atol: float = 1e-6,
     rtol: float = 1e-4,
     names: Sequence[str] | None = None,
+    n: int | None = None,
 ) -> GradientReport:
     """Put autodiff, your hand-derived gradient and finite differences side by side.
 
@@ -355,7 +356,8 @@ def compare_gradients(
     Tensors, numpy arrays or numbers (a sequence, or a dict name → value). Each is copied
     to a float64 leaf that requires grad, so nothing you pass is modified.
     ``hand_grad(*param_arrays)`` (optional) returns one array per parameter, in order —
-    e.g. ``lambda w, b: analytic.linreg_mse_grad(X, y, w, b)``.
+    e.g. ``lambda w, b: analytic.linreg_mse_grad(X, y, w, b)`` — or, for scalar
+    parameters, one stacked array ``np.array([dw, db])``.
 
     Three gradients are computed per parameter: autodiff (``backward``), finite
     differences (central, float64, step ``eps``) and the hand-derived one. Two agree when
@@ -365,7 +367,11 @@ def compare_gradients(
 
     * hand-derived = 2× or ½× autodiff: "factor 2: looks like a 1/N vs 1/(2N) mix-up";
     * hand-derived = −autodiff: "sign flipped";
-    * another constant ratio: "off by a factor of k"; no constant ratio: "disagrees";
+    * hand-derived = N× (or N/2×, 2N×, 1/N×, ...) autodiff, N the number of samples:
+      "factor N = 50 ... forgot the 1/N?". N is ``n=`` when given, else each number of
+      elements a reduction in the loss's graph (a Sum or Mean) reduced over;
+    * another constant ratio: "off by a factor of k"; no constant ratio: "disagrees", naming
+      the elements that disagree most;
     * when autodiff matches finite differences but not your gradient, the loss function
       and the hand-derived gradient describe different costs (a wrong derivation, or a
       wrong loss such as seed 001's ``Y - pred ** 2``);
@@ -376,7 +382,9 @@ def compare_gradients(
     """
     names, arrays = _named_arrays(loss_fn, params, names)
     fn_name = getattr(loss_fn, "__name__", "loss_fn")
-    autodiff = _loss_gradients(loss_fn, arrays, fn_name)
+    autodiff, counts = _loss_gradients(loss_fn, arrays, fn_name)
+    if n is not None:
+        counts = [int(n)]
     every = range(len(arrays))
     perturbed = [a.copy() for a in arrays]
     numeric = central_differences(caller(loss_fn, arrays, every), perturbed, every, float(eps), None)
@@ -388,7 +396,7 @@ def compare_gradients(
         _parameter_check(*row, atol=atol, rtol=rtol)
         for row in zip(names, arrays, autodiff, numeric, hands, hand_shapes)
     ]
-    return make_report(checks, eps, atol, rtol, fn_name)
+    return make_report(checks, eps, atol, rtol, fn_name, sample_counts=counts)
 
 
 def _named_arrays(
@@ -434,8 +442,11 @@ def _param_names(loss_fn: Callable[..., Any], count: int) -> list[str]:
     return [f"params[{i}]" for i in range(count)]
 
 
-def _loss_gradients(loss_fn: Callable[..., Any], arrays: list[np.ndarray], fn_name: str) -> list[np.ndarray]:
-    """Autodiff: one backward from ``loss_fn`` at float64 leaf copies of the parameters."""
+def _loss_gradients(
+    loss_fn: Callable[..., Any], arrays: list[np.ndarray], fn_name: str
+) -> tuple[list[np.ndarray], list[int]]:
+    """Autodiff: one backward from ``loss_fn`` at float64 leaf copies of the parameters; and
+    the candidate sample counts N of the loss's reductions (:func:`_reduction_sizes`)."""
     leaves = [Tensor(a.copy(), requires_grad=True) for a in arrays]
     with enable_grad():
         loss = loss_fn(*leaves)
@@ -446,9 +457,31 @@ def _loss_gradients(loss_fn: Callable[..., Any], arrays: list[np.ndarray], fn_na
         f"{fn_name} must return a scalar (one-element) loss, got shape {{shape}}; reduce it with "
         f".mean() or .sum()",
     )
+    counts = _reduction_sizes(loss)
     if loss.requires_grad:
         loss.backward()
-    return [grad_array(t.grad, a.shape) for a, t in zip(arrays, leaves)]
+    return [grad_array(t.grad, a.shape) for a, t in zip(arrays, leaves)], counts
+
+
+def _reduction_sizes(loss: Any) -> list[int]:
+    """How many elements each reduction in the loss's graph reduced over (a Sum or Mean of
+    an (n, 1) residual: n): the candidates for N when a hand gradient is off by N."""
+    sizes: set[int] = set()
+    stack, seen = [loss._node] if loss._node is not None else [], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        inputs = [e for e in node.edges if e is not None]
+        if len(inputs) == 1:
+            edge = inputs[0]
+            in_size = int(np.prod(edge.out_shape)) if hasattr(edge, "out_shape") else edge.data.size
+            out_size = int(np.prod(node.out_shape))
+            if out_size and in_size > out_size and in_size % out_size == 0:
+                sizes.add(in_size // out_size)
+        stack.extend(e for e in inputs if hasattr(e, "edges"))
+    return sorted(sizes)
 
 
 def _hand_gradients(
@@ -459,6 +492,10 @@ def _hand_gradients(
     returned = hand_grad(*[a.copy() for a in arrays])
     if len(arrays) == 1 and not isinstance(returned, (tuple, list)):
         returned = (returned,)
+    if isinstance(returned, np.ndarray) and returned.ndim and returned.shape[0] == len(arrays) > 1:
+        row_size = int(np.prod(returned.shape[1:]))
+        if all(a.size == row_size for a in arrays):  # np.array([dm, db]) for scalar m, b
+            returned = list(returned)
     if not isinstance(returned, (tuple, list)) or len(returned) != len(arrays):
         count = len(returned) if isinstance(returned, (tuple, list)) else 1
         raise ValueError(
