@@ -17,7 +17,7 @@ TIME_LIMIT_S = 60  # a hang guard, not a timing assertion: examples take a secon
 
 def test_examples_are_found():
     names = {path.name for path in EXAMPLES}
-    assert {"fit_line.py", "custom_loss.py"} <= names, f"examples/ holds only {sorted(names)}"
+    assert {"fit_line.py", "custom_loss.py", "cnn_digits.py"} <= names, f"examples/ holds only {sorted(names)}"
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=[path.name for path in EXAMPLES])

@@ -53,6 +53,8 @@ REFERENCE = {
     "binary_cross_entropy": _ref_bce,
     "binary_cross_entropy_with_logits": lambda x, t: -(t * np.log(_sigmoid(x)) + (1 - t) * np.log(1 - _sigmoid(x))),
     "cross_entropy": _ref_cross_entropy,
+    "nll_loss": lambda x, labels: -x[np.arange(len(labels)), labels],
+    "kl_div": lambda x, t: t * (np.log(t) - x),
 }
 
 
@@ -95,9 +97,12 @@ TORCH_EQUIVALENTS = {
     "binary_cross_entropy": lambda F, x, t, r, o: F.binary_cross_entropy(x, t, reduction=r),
     "binary_cross_entropy_with_logits": lambda F, x, t, r, o: F.binary_cross_entropy_with_logits(x, t, reduction=r),
     "cross_entropy": lambda F, x, t, r, o: F.cross_entropy(x, t, reduction=r),
+    "nll_loss": lambda F, x, t, r, o: F.nll_loss(x, t, reduction=r),
+    "kl_div": lambda F, x, t, r, o: F.kl_div(x, t, reduction=r),
 }
 
 
+@pytest.mark.filterwarnings("ignore:reduction. .mean. divides:UserWarning")  # torch's note on kl_div's "mean"
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_value_and_gradients_match_torch_when_available(name, reduction):
@@ -288,7 +293,7 @@ def test_half_mse_is_exactly_half_of_mse(x, data):
 
 
 # --------------------------------------------------------------------------- input errors
-@pytest.mark.parametrize("name", sorted(set(LOSSES) - {"cross_entropy"}))
+@pytest.mark.parametrize("name", sorted(name for name, spec in LOSSES.items() if spec.input_kind != "class"))
 def test_no_broadcasting_between_prediction_and_target(name):
     spec = loss_row(name)
     x, t = spec.sample(np.random.default_rng(4))
@@ -365,6 +370,97 @@ def test_cross_entropy_label_and_logit_type_errors():
         losses.cross_entropy(tg.Tensor(np.zeros((2, 3, 4))), [0, 1])
 
 
+# --------------------------------------------------------------------------- PyTorch's options
+def _ref_class_loss(z, labels, reduction, weight=None, ignore_index=-100, label_smoothing=0.0, log_softmax=True):
+    """cross_entropy / nll_loss with weight, ignore_index and label smoothing, from PyTorch's docs."""
+    logp = z - z.max(axis=1, keepdims=True) if log_softmax else z
+    logp = logp - np.log(np.exp(logp).sum(axis=1, keepdims=True)) if log_softmax else logp
+    w = np.ones(z.shape[1]) if weight is None else weight
+    valid = labels != ignore_index
+    y = np.where(valid, labels, 0)
+    nll = -w[y] * logp[np.arange(len(y)), y] * valid
+    smooth = -(logp * w).sum(axis=1) * valid
+    if reduction == "mean":
+        nll, smooth = nll.sum() / (w[y] * valid).sum(), smooth.sum() / (w[y] * valid).sum()
+    elif reduction == "sum":
+        nll, smooth = nll.sum(), smooth.sum()
+    return (1 - label_smoothing) * nll + label_smoothing / z.shape[1] * smooth
+
+
+CLASS_WEIGHT = np.array([0.5, 2.0, 1.0, 3.0])
+CLASS_OPTIONS = [
+    {"weight": CLASS_WEIGHT},
+    {"ignore_index": 2},
+    {"label_smoothing": 0.2},
+    {"weight": CLASS_WEIGHT, "ignore_index": 0, "label_smoothing": 0.3},
+]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("options", CLASS_OPTIONS, ids=["weight", "ignore_index", "label_smoothing", "all"])
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_class_loss_options_match_numpy_and_torch(name, options, reduction):
+    if name == "nll_loss" and "label_smoothing" in options:
+        options = {k: v for k, v in options.items() if k != "label_smoothing"}  # cross_entropy's only
+    rng = np.random.default_rng(12)
+    z, labels = rng.normal(size=(6, 4)), np.array([0, 2, 3, 1, 2, options.get("ignore_index", -100)])  # (-100 by default)
+    x = tg.Tensor(z, requires_grad=True)
+    out = getattr(losses, name)(x, labels, reduction=reduction, **options)
+    expected = _ref_class_loss(z, labels, reduction, log_softmax=name == "cross_entropy", **options)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-14)
+    _central_difference_check(lambda a, b: getattr(losses, name)(a, b, reduction=reduction, **options), [z, labels], (0,), rng)
+    if torch is None:
+        return
+    upstream = rng.normal(size=out.shape)
+    out.backward(upstream)
+    zs = torch.tensor(z, requires_grad=True)
+    torch_options = {k: torch.tensor(v) if k == "weight" else v for k, v in options.items()}
+    theirs = getattr(torch.nn.functional, name)(zs, torch.tensor(labels), reduction=reduction, **torch_options)
+    theirs.backward(torch.tensor(upstream))
+    np.testing.assert_allclose(out.data, theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(x.grad.data, zs.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_class_loss_option_errors_and_defaults():
+    z = tg.Tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"weight must have one entry per class, shape \(3,\), got \(2,\)"):
+        losses.nll_loss(z, [0, 1], weight=[1.0, 2.0])
+    with pytest.raises(ValueError, match=r"label_smoothing must be a number in \[0, 1\], got 1.5"):
+        losses.cross_entropy(z, [0, 1], label_smoothing=1.5)
+    with pytest.raises(ValueError, match="label 5 at index 1 is out of range"):
+        losses.nll_loss(z, [0, 5])
+    # an ignored row gives 0 for reduction="none"; a (C,) input with one label gives a scalar
+    np.testing.assert_array_equal(losses.cross_entropy(z, [1, -100], reduction="none").data, [np.log(3.0), 0.0])
+    assert losses.nll_loss(tg.Tensor([-1.0, -2.0]), 1, reduction="none").item() == 2.0
+    assert losses.cross_entropy(tg.Tensor([0.0, 0.0]), 1, label_smoothing=0.5, reduction="none").shape == ()
+
+
+@pytest.mark.parametrize("reduction", [*REDUCTIONS, "batchmean"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_reductions_and_log_target(reduction, log_target):
+    rng = np.random.default_rng(13)
+    log_p = np.log(rng.dirichlet(np.ones(4), size=3))
+    q = rng.dirichlet(np.ones(4), size=3)
+    target = np.log(q) if log_target else q
+    terms = q * (np.log(q) - log_p)
+    expected = {"mean": terms.mean(), "sum": terms.sum(), "none": terms, "batchmean": terms.sum() / 3}[reduction]
+    out = losses.kl_div(tg.Tensor(log_p), target, reduction=reduction, log_target=log_target)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12)
+    _central_difference_check(lambda a, b: losses.kl_div(a, b, reduction=reduction, log_target=log_target),
+                              [log_p, target], (0, 1), rng)
+    if torch is not None and reduction != "mean":  # (torch warns about its own "mean")
+        theirs = torch.nn.functional.kl_div(torch.tensor(log_p), torch.tensor(target), reduction=reduction,
+                                            log_target=log_target)
+        np.testing.assert_allclose(out.data, theirs.numpy(), rtol=1e-12)
+
+
+def test_kl_div_is_zero_where_the_target_is_zero():
+    out = losses.kl_div(tg.Tensor([[-1.0, -0.5]]), np.array([[0.0, 1.0]]), reduction="none")
+    np.testing.assert_allclose(out.data, [[0.0, 0.5]])  # 0·log 0 = 0, as xlogy
+    with pytest.raises(ValueError, match="reduction must be 'mean', 'sum' or 'none'"):
+        losses.kl_div(tg.Tensor([0.0]), [1.0], reduction="average")
+
+
 # --------------------------------------------------------------------------- the registry
 def test_every_loss_declares_its_label_task_and_short_name():
     for name, spec in LOSSES.items():
@@ -373,7 +469,7 @@ def test_every_loss_declares_its_label_task_and_short_name():
         assert spec.input_kind in ("residual", "probability", "logit", "class")
     assert losses.loss_names("regression") == ("mse", "half_mse", "mae", "huber")
     assert set(losses.loss_names("classification")) == {
-        "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy"
+        "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div"
     }
     assert losses.loss_names() == tuple(LOSSES)
     assert LOSSES["huber"].options == {"delta": 1.0} and LOSSES["huber"].kinks == (1.0,)

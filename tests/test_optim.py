@@ -78,10 +78,51 @@ def reference_adam(thetas, grad_fn, steps, lr=1e-3, betas=(0.9, 0.999), eps=1e-8
     return history
 
 
+def reference_rmsprop(thetas, grad_fn, steps, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                      centered=False, maximize=False):
+    """torch.optim.RMSprop: v ← αv + (1-α)g²; centered ṽ = v - ḡ²; b ← μb + g/(√ṽ+ε), θ -= γb (or θ -= γg/(√ṽ+ε))."""
+    thetas = [t.copy() for t in thetas]
+    v, mean, buf = ([np.zeros_like(t) for t in thetas] for _ in range(3))
+    history = []
+    for step in range(1, steps + 1):
+        grads = grad_fn(thetas, step)
+        for i, (theta, g) in enumerate(zip(thetas, grads)):
+            g = -g if maximize else g
+            g = g + weight_decay * theta
+            v[i] = alpha * v[i] + (1 - alpha) * g**2
+            mean[i] = alpha * mean[i] + (1 - alpha) * g
+            denom = np.sqrt(v[i] - mean[i] ** 2 if centered else v[i]) + eps
+            if momentum > 0:
+                buf[i] = momentum * buf[i] + g / denom
+                thetas[i] = theta - lr * buf[i]
+            else:
+                thetas[i] = theta - lr * g / denom
+        history.append([t.copy() for t in thetas])
+    return history
+
+
+def reference_adagrad(thetas, grad_fn, steps, lr=0.01, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
+                      eps=1e-10, maximize=False):
+    """torch.optim.Adagrad: γ_t = γ/(1+(t-1)η); g += λθ; s += g²; θ -= γ_t g/(√s+ε)."""
+    thetas = [t.copy() for t in thetas]
+    sums = [np.full_like(t, initial_accumulator_value) for t in thetas]
+    history = []
+    for step in range(1, steps + 1):
+        grads = grad_fn(thetas, step)
+        for i, (theta, g) in enumerate(zip(thetas, grads)):
+            g = (-g if maximize else g) + weight_decay * theta
+            sums[i] = sums[i] + g**2
+            thetas[i] = theta - lr / (1 + (step - 1) * lr_decay) * g / (np.sqrt(sums[i]) + eps)
+        history.append([t.copy() for t in thetas])
+    return history
+
+
 REFERENCES = {
     "sgd": reference_sgd,
     "adam": reference_adam,
     "adamw": lambda *args, weight_decay=0.01, **kw: reference_adam(*args, weight_decay=weight_decay, decoupled=True, **kw),
+    "rmsprop": reference_rmsprop,
+    "adagrad": reference_adagrad,
 }
 
 CASES = [
@@ -103,6 +144,15 @@ CASES = [
     ("adamw", {"lr": 0.1, "weight_decay": 0.5}),
     ("adamw", {"lr": 0.1, "amsgrad": True, "maximize": True}),
     ("adamw", {"lr": 0.1, "weight_decay": 0.2, "amsgrad": True, "betas": (0.7, 0.95)}),
+    ("rmsprop", {}),
+    ("rmsprop", {"lr": 0.05, "alpha": 0.9, "eps": 1e-3}),
+    ("rmsprop", {"lr": 0.05, "centered": True}),
+    ("rmsprop", {"lr": 0.05, "momentum": 0.8, "weight_decay": 0.2}),
+    ("rmsprop", {"lr": 0.05, "momentum": 0.5, "centered": True, "maximize": True, "alpha": 0.8}),
+    ("adagrad", {}),
+    ("adagrad", {"lr": 0.3, "lr_decay": 0.1}),
+    ("adagrad", {"lr": 0.3, "weight_decay": 0.2, "initial_accumulator_value": 0.5, "eps": 1e-3}),
+    ("adagrad", {"lr": 0.3, "lr_decay": 0.05, "maximize": True}),
 ]
 
 
@@ -156,7 +206,8 @@ def test_trajectory_matches_reference_equations(name, kwargs):
 
 
 def _torch_trajectory(name, starts, grad_fn, steps, kwargs):
-    cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
+    cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+           "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad}[name]
     params = [torch.tensor(s, dtype=torch.float64, requires_grad=True) for s in starts]
     opt = cls(params, **kwargs)
     history = []
@@ -419,6 +470,8 @@ CHECKPOINT_CASES = [
     ("sgd", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
     ("adam", {"lr": 0.1, "amsgrad": True, "weight_decay": 0.1}),
     ("adamw", {"lr": 0.1}),
+    ("rmsprop", {"lr": 0.05, "momentum": 0.5, "centered": True}),
+    ("adagrad", {"lr": 0.3, "lr_decay": 0.1}),
 ]
 
 
@@ -687,14 +740,14 @@ def test_load_state_dict_requires_amsgrad_state_and_accepts_json_style_keys():
 # --------------------------------------------------------------------------- the registry
 def test_subclassing_fills_the_registry_with_names_presets_and_variants():
     assert {name: spec.cls for name, spec in OPTIMIZERS.items()} == {
-        "sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW
+        "sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop, "adagrad": optim.Adagrad
     }
-    assert optim.optimizer_names() == ["adam", "adamw", "momentum", "nesterov", "sgd"]
+    assert optim.optimizer_names() == ["adagrad", "adam", "adamw", "momentum", "nesterov", "rmsprop", "sgd"]
     assert optim.resolve("SGD") == (optim.SGD, {})
     assert optim.resolve("nesterov") == (optim.SGD, {"momentum": 0.9, "nesterov": True})
     assert optim.resolve("adamw") == (optim.AdamW, {})
-    for bad in ("rmsprop", 3, None):
-        with pytest.raises(ValueError, match=r"unknown optimizer .*; choose one of \['adam', 'adamw', 'momentum'"):
+    for bad in ("adadelta", 3, None):
+        with pytest.raises(ValueError, match=r"unknown optimizer .*; choose one of \['adagrad', 'adam', 'adamw', 'momentum'"):
             optim.resolve(bad)
 
 
@@ -733,7 +786,7 @@ def test_a_subclass_registers_itself_and_unregisters():
         assert "quarter" not in optim.optimizer_names()
         with pytest.raises(ValueError, match="no optimizer is registered"):
             optim.unregister_optimizer("halving")
-    assert set(OPTIMIZERS) == {"sgd", "adam", "adamw"}
+    assert set(OPTIMIZERS) == {"sgd", "adam", "adamw", "rmsprop", "adagrad"}
 
 
 def test_the_extension_hooks_are_public():

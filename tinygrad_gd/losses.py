@@ -52,6 +52,8 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "nll_loss",
+    "kl_div",
 ]
 
 Reduction = Literal["mean", "sum", "none"]
@@ -357,8 +359,10 @@ def _first(arr: np.ndarray, mask: np.ndarray) -> tuple[Any, str]:
     return arr[index].item(), position
 
 
-def _class_labels(labels: Any, n: int, classes: int, shape: tuple[int, ...], name: str) -> np.ndarray:
-    """Validate integer class ids: integral values, one per row of logits, each in [0, C)."""
+def _class_labels(labels: Any, n: int, classes: int, shape: tuple[int, ...], name: str,
+                  ignore_index: int | None = None) -> np.ndarray:
+    """Validate integer class ids: integral values, one per row of logits, each in [0, C) or
+    equal to ``ignore_index`` (a row left out of the loss, as PyTorch)."""
     raw = labels.data if isinstance(labels, GraphTensor) else labels
     try:
         arr = np.asarray(raw)
@@ -388,7 +392,7 @@ def _class_labels(labels: Any, n: int, classes: int, shape: tuple[int, ...], nam
                 f"{name}: labels must be whole numbers (class ids), but label {value} at "
                 f"{position} is not. Pass integer class ids, not probabilities or one-hot rows."
             )
-    out_of_range = (arr < 0) | (arr >= classes)
+    out_of_range = ((arr < 0) | (arr >= classes)) & (arr != ignore_index)
     if bool(np.any(out_of_range)):
         value, position = _first(arr, out_of_range)
         raise ValueError(
@@ -400,13 +404,19 @@ def _class_labels(labels: Any, n: int, classes: int, shape: tuple[int, ...], nam
 
 @register_loss(label="cross-entropy of class labels", task="classification", short="cross-entropy",
                input_kind="class")
-def cross_entropy(logits: TensorLike, labels: TensorLike, reduction: Reduction = "mean") -> Tensor:
+def cross_entropy(logits: TensorLike, labels: TensorLike, reduction: Reduction = "mean", *,
+                  weight: TensorLike | None = None, ignore_index: int = -100, label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of integer class labels under softmax(logits): -log softmax(logits)[i, labels[i]].
 
     ``logits`` has shape (n, C) (or (C,) with a single label); ``labels`` are class ids in
     [0, C) as an int numpy array, a list, or an integral-valued Tensor. Computed through the
     shifted ``log_softmax``, so logits of any size (1e3 included) give finite values and the
     gradient softmax(logits) - onehot(labels).
+
+    As PyTorch's ``F.cross_entropy``: ``weight`` (C,) scales each sample's term by the weight of
+    its class, and "mean" divides by the sum of those weights; rows whose label is
+    ``ignore_index`` count for nothing (neither term nor weight); ``label_smoothing`` ε in
+    [0, 1] mixes the target with the uniform distribution: (1 − ε)·nll + ε/C·Σ_c −w_c·log p_c.
     """
     name = "cross_entropy"
     _check_reduction(reduction, name)
@@ -417,7 +427,14 @@ def cross_entropy(logits: TensorLike, labels: TensorLike, reduction: Reduction =
             f"got shape {x.shape}"
         )
     n = x.shape[0] if x.ndim == 2 else 1
-    ids = _class_labels(labels, n, x.shape[-1], x.shape, name)
+    ids = _class_labels(labels, n, x.shape[-1], x.shape, name, ignore_index)
+    if weight is not None or label_smoothing != 0.0 or bool(np.any(ids == ignore_index)):
+        return _weighted_cross_entropy(x, ids, reduction, weight, ignore_index, label_smoothing)
     if x.ndim == 1:
         return _reduce(-x.log_softmax(axis=0)[ids], reduction)
     return _reduce(_ops.SoftmaxCrossEntropy.apply(x, labels=ids), reduction)
+
+
+# More losses, in their own module: they register themselves in LOSSES (imported last: they use
+# the helpers above) and are re-exported here.
+from ._class_losses import _weighted_cross_entropy, kl_div, nll_loss  # noqa: E402

@@ -51,6 +51,19 @@ __all__ = [
     "Identity",
     "StateDictError",
     "LoadResult",
+    # image and normalization layers (defined in _layers_conv.py and _layers.py)
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "Flatten",
+    "Dropout",
+    "LayerNorm",
+    "BatchNorm1d",
+    "Embedding",
+    "conv2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "cosine_similarity",
 ]
 
 
@@ -390,12 +403,19 @@ class Linear(Module):
         """x: (..., in_features) → (..., out_features)."""
         t = as_tensor(x)
         if t.ndim == 0 or t.shape[-1] != self.in_features:
-            width = t.shape[-1] if t.ndim else 1
+            # Rows are samples and columns features: a mismatch is almost always samples on the wrong axis.
+            if t.ndim <= 1 and self.in_features == 1:
+                fix = f"{t.size} samples of one feature are a column: pass x.reshape(-1, 1)"
+            elif t.ndim >= 2 and t.shape[-2] == self.in_features:
+                fix = (f"the features run along axis {t.ndim - 2} (one column per sample): pass the transpose "
+                       f"x.T, of shape {t.shape[::-1]}")
+            else:
+                width = t.shape[-1] if t.ndim else 1
+                fix = (f"give each sample (row) {self.in_features} feature columns, or build "
+                       f"Linear({width}, {self.out_features}) for {width} features per sample")
             raise ValueError(
                 f"{self!r} expects inputs whose last axis has {self.in_features} features, got an "
-                f"input of shape {t.shape} (weight shape {self.weight.shape}). Reshape the input "
-                f"(a single feature column is x.reshape(-1, 1)) or build "
-                f"Linear({width}, {self.out_features})."
+                f"input of shape {t.shape} (weight shape {self.weight.shape}): {fix}."
             )
         out = t @ self.weight.T
         return out if self.bias is None else out + self.bias
@@ -507,3 +527,8 @@ class Identity(Module):
 
     def forward(self, x: Any) -> Any:
         return x
+
+
+# More layers, in their own modules (they subclass Module, so they are imported last).
+from ._layers import BatchNorm1d, Dropout, Embedding, LayerNorm, cosine_similarity  # noqa: E402
+from ._layers_conv import AvgPool2d, Conv2d, Flatten, MaxPool2d, avg_pool2d, conv2d, max_pool2d  # noqa: E402

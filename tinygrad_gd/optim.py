@@ -48,6 +48,8 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "RMSprop",
+    "Adagrad",
     "LRScheduler",
     "StepLR",
     "ExponentialLR",
@@ -474,3 +476,6 @@ class AdamW(Adam, name="adamw", test_kwargs={"lr": 0.05, "weight_decay": 0.1}):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
 
 
+# More optimizers, in their own module: they subclass Optimizer (so they are imported last) and
+# register themselves like the ones above.
+from ._optimizers_extra import Adagrad, RMSprop  # noqa: E402
