@@ -170,6 +170,10 @@ API_ROWS: tuple[OpRow, ...] = (
     OpRow("concatenate_function_last_axis", lambda a, b, c: tg.concatenate([a, b, c], axis=-1), lambda a, b, c: np.concatenate([a, b, c], axis=-1), (((2, 1), (2, 3), (2, 2)),), op="Concatenate"),
     OpRow("stack", lambda a, b: tg.stack([a, b]), lambda a, b: np.stack([a, b]), (((3,), (3,)), ((2, 3), (2, 3)), ((), ()))),
     OpRow("stack_axis1", lambda a, b, c: tg.stack([a, b, c], axis=1), lambda a, b, c: np.stack([a, b, c], axis=1), (((2, 3), (2, 3), (2, 3)),)),
+    # the singular-value matrix norms: built from eigh of the smaller Gram matrix
+    OpRow("matrix_norm_nuc", lambda a: tg.linalg.norm(a, "nuc", axis=(-2, -1)), lambda a: np.linalg.norm(a, "nuc", axis=(-2, -1)), (((2, 3),), ((3, 2),), ((2, 3, 3),))),
+    OpRow("matrix_norm_2_keepdims", lambda a: tg.linalg.norm(a, 2, axis=(0, 1), keepdims=True), lambda a: np.linalg.norm(a, 2, axis=(0, 1), keepdims=True), (((2, 3),), ((3, 3),))),
+    OpRow("matrix_norm_minus_2", lambda a: tg.linalg.norm(a, -2, axis=(-2, -1)), lambda a: np.linalg.norm(a, -2, axis=(-2, -1)), (((2, 3),), ((3, 2),))),
     OpRow("var", lambda a: a.var(), np.var, UNARY[1:]),
     OpRow("var_axis_ddof", lambda a: a.var(axis=0, ddof=1), lambda a: a.var(axis=0, ddof=1), (((2, 3),), ((3, 4),))),
     OpRow("binary_cross_entropy_loss", lambda p, t: tg.losses.binary_cross_entropy(p, t, reduction="none"), lambda p, t: -(t * np.log(p) + (1 - t) * np.log(1 - p)), PAIRS, (Domain(0.05, 0.95), Domain(0.0, 1.0)), op="BinaryCrossEntropy"),

@@ -159,10 +159,9 @@ def test_bad_arguments_are_clear():
 
 # Rows tg.compile refuses (TracingError) instead of compiling, because a trace would freeze
 # part of them: ops that say so (`untraceable`: sort and topk compute their index with numpy
-# before the op runs), the 2-norm/nuclear norm of a matrix (its rule holds the SVD factors as
-# constants) and a boolean-mask index (the mask fixes the output's shape). Compiling them needs
-# that work moved inside the op's forward; until then the refusal is the tested behaviour.
-REFUSED = {"matrix_norm_nuc", "matrix_norm_2_keepdims", "matrix_norm_minus_2", "getitem_comparison_mask"}
+# before the op runs) and a boolean-mask index (the mask fixes the output's shape). Compiling
+# them needs that work moved inside the op's forward; until then the refusal is the behaviour.
+REFUSED = {"getitem_comparison_mask"}
 REFUSED |= {row.name for row in OP_TABLE if row.op and getattr(tg.ops.OPS[row.op], "untraceable", None)}
 
 

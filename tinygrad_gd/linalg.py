@@ -1,7 +1,8 @@
 """``tg.linalg``: differentiable linear algebra, as ``numpy.linalg`` / ``torch.linalg`` name it.
 
 Thin calls into the ops in ``tinygrad_gd/ops/linalg.py`` (``Inv``, ``Solve``, ``Det``,
-``LogAbsDet``, ``Cholesky``, ``Eigh``, ``MatrixNorm``) and the vector ``Norm``. Every function
+``LogAbsDet``, ``Cholesky``, ``Eigh``) and the vector ``Norm``; the singular-value matrix norms are
+built from ``eigh``. Every function
 takes batches of matrices (leading axes) where numpy does. Gradients follow PyTorch:
 ``cholesky`` and ``eigh`` read one triangle but return the symmetric gradient; ``eigh``'s
 eigenvector gradient has a 1/(λⱼ − λᵢ) factor, so it is unbounded where eigenvalues (nearly)
@@ -112,9 +113,25 @@ def _matrix_norm(t: Tensor, ord: Any, axes: tuple[int, ...], keepdims: bool) -> 
     if ord is None or ord == "fro":
         return t.norm(None, axis=(rows, cols), keepdims=keepdims)
     if ord in ("nuc", 2, -2):
-        return _ops.MatrixNorm.apply(t, ord=ord, axis=(rows, cols), keepdims=keepdims)
+        return _singular_value_norm(t, ord, rows, cols, keepdims)
     if ord in (np.inf, -np.inf):
         rows, cols = cols, rows
     sums = t.norm(1, axis=rows, keepdims=True)  # Σ|x| down each column (rows summed)
     out = sums.norm(np.inf if ord > 0 else -np.inf, axis=cols, keepdims=True)
     return out if keepdims else out.squeeze((rows, cols))
+
+
+def _singular_value_norm(t: Tensor, ord: Any, rows: int, cols: int, keepdims: bool) -> Tensor:  # noqa: A002
+    """'nuc' (Σσ), 2 (σ_max), -2 (σ_min): the singular values are the square roots of the
+    eigenvalues of the smaller Gram matrix (A Aᵀ or Aᵀ A), so the norm is built from ``eigh``
+    and differentiates to any order (distinct singular values; like PyTorch's, the gradient
+    is unbounded where two coincide or, for 'nuc' and -2, where one is 0)."""
+    a = t.moveaxis((rows, cols), (-2, -1))
+    m, n = a.shape[-2:]
+    gram = a @ a.swapaxes(-1, -2) if m <= n else a.swapaxes(-1, -2) @ a
+    sigma = eigh(gram)[0].clip(0.0).sqrt()  # ascending; clip: rounding can give -1e-17
+    out = sigma.sum(axis=-1) if ord == "nuc" else sigma[..., -1] if ord == 2 else sigma[..., 0]
+    if keepdims:
+        out = out.reshape(tuple(1 if i in (rows, cols) else s for i, s in enumerate(t.shape)))
+    return out
+

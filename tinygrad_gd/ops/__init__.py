@@ -325,7 +325,7 @@ from .indexing import (  # noqa: E402
     along_axis_index,
     check_along_axis,
 )
-from .linalg import Cholesky, Det, Eigh, Inv, LogAbsDet, MatrixNorm, Solve  # noqa: E402
+from .linalg import Cholesky, Det, Eigh, Inv, LogAbsDet, Solve  # noqa: E402
 from .reduce import LogSoftmax, LogSumExp, Max, Mean, Min, Norm, Prod, Softmax, Std, Sum  # noqa: E402
 from .scan import CumProd, CumSum, Sort, TopK, take_index  # noqa: E402
 from .shape import BroadcastTo, Cast, Concatenate, GetItem, Reshape, ScatterAdd, Transpose, normalize_index  # noqa: E402
@@ -367,7 +367,7 @@ __all__ = [
     "Prod", "Norm", "CumSum", "CumProd", "Sort", "TopK",
     "Reshape", "Transpose", "BroadcastTo", "GetItem", "ScatterAdd", "Concatenate", "Cast",
     "Flip", "Roll", "Tile", "Repeat", "Pad", "Tril", "Triu", "Diagonal", "Trace", "MaskedFill", "ScatterAddAlong",
-    "along_axis_index", "check_along_axis", "Einsum", "Inv", "Solve", "Det", "LogAbsDet", "Cholesky", "Eigh", "MatrixNorm",
+    "along_axis_index", "check_along_axis", "Einsum", "Inv", "Solve", "Det", "LogAbsDet", "Cholesky", "Eigh",
     "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "SumSquares", "SoftmaxCrossEntropy",
     "Im2Col", "Col2Im", "im2col", "col2im",
 ]  # fmt: skip

@@ -18,7 +18,7 @@ import numpy as np
 
 from .._graph_tensor import GraphTensor
 from ..autograd import Function
-from . import normalize_axis, register_op, select, swap_last
+from . import register_op, select, swap_last
 from ._metadata import Case, Domain, Fuzz, OpCheck
 
 SMALL = Domain(-1.0, 1.0)
@@ -249,43 +249,3 @@ class Eigh(Function):
         return v @ inner @ swap_last(v)
 
 
-# --------------------------------------------------------------------------- norms
-def _svd(x: np.ndarray, axes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return np.linalg.svd(np.moveaxis(x, axes, (-2, -1)), full_matrices=False)
-
-
-@register_op(check=OpCheck(
-    cases=(
-        Case("matrix_norm_nuc", lambda a: MatrixNorm.apply(a, ord="nuc"), lambda a: np.linalg.norm(a, "nuc", axis=(-2, -1)), (((2, 3),), ((3, 2),), ((2, 3, 3),)), second_order=False),
-        Case("matrix_norm_2_keepdims", lambda a: MatrixNorm.apply(a, ord=2, axis=(0, 1), keepdims=True), lambda a: np.linalg.norm(a, 2, axis=(0, 1), keepdims=True), (((2, 3),), ((3, 3),)), second_order=False),
-        Case("matrix_norm_minus_2", lambda a: MatrixNorm.apply(a, ord=-2), lambda a: np.linalg.norm(a, -2, axis=(-2, -1)), (((2, 3),), ((3, 2),)), second_order=False),
-    ),
-    fuzz=(Fuzz("matrix_norm", lambda xs, s: MatrixNorm.apply(xs[0], ord=s.pick(("nuc", 2)), keepdims=True), min_ndim=2, second_order=False),),
-))
-class MatrixNorm(Function):
-    """f(A) = Σ σᵢ (ord "nuc"), σ_max (ord 2) or σ_min (ord -2) of the singular values over two
-    axes;  dA = U Vᵀ, u₁v₁ᵀ or uₙvₙᵀ of the SVD A = U diag(σ) Vᵀ (distinct singular values;
-    first order only: the SVD factors are constants of the rule)"""
-
-    def forward(self, x, ord="nuc", axis=(-2, -1), keepdims=False):
-        if ord not in ("nuc", 2, -2):
-            raise ValueError(f"MatrixNorm: ord {ord!r} must be 'nuc', 2 or -2")
-        a = normalize_axis(axis, x.ndim, "norm axis", x.shape)
-        if a is None or len(a) != 2:
-            raise ValueError(f"a matrix norm needs two axes, got axis={axis!r} for shape {x.shape}")
-        self.axes = tuple(int(i) % x.ndim for i in axis)
-        self.keepdims, self.in_shape = keepdims, x.shape
-        u, s, vt = _svd(np.asarray(x, dtype=np.result_type(x, np.float32)), self.axes)
-        pick = slice(None) if ord == "nuc" else slice(0, 1) if ord == 2 else slice(-1, None)
-        self.save_for_backward(u[..., :, pick], vt[..., pick, :])
-        out = s[..., pick].sum(axis=-1)
-        return np.expand_dims(out, tuple(sorted(self.axes))) if keepdims else out
-
-    def backward(self, g):
-        u, vt = self.saved
-        if self.keepdims:
-            g = g.reshape(tuple(n for i, n in enumerate(g.shape) if i not in self.axes))
-        moved = g.reshape(g.shape + (1, 1)) * (u @ vt)
-        rest = [i for i in range(len(self.in_shape)) if i not in self.axes]
-        back = tuple(int(i) for i in np.argsort(rest + list(self.axes)))
-        return moved.transpose(back)
