@@ -4,6 +4,8 @@ disagree, and accepting one stacked hand gradient."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -29,9 +31,25 @@ def test_rebinding_w_then_using_its_grad_says_w_is_no_longer_a_leaf():
     (w * w).sum().backward()
     w = w - 0.1 * w.grad  # w is now a computed tensor
     (w * w).sum().backward()
-    assert w.grad is None and not w.is_leaf
-    with pytest.raises(TypeError, match=r"w is no longer a leaf.*with tg\.no_grad\(\): w -= lr \* w\.grad"):
+    with pytest.warns(UserWarning, match=r"not a leaf \(it is the result of Sub\).*w -= lr \* w\.grad"):
+        assert w.grad is None and not w.is_leaf
+    with pytest.warns(UserWarning, match="not a leaf"), pytest.raises(TypeError, match=r"w is no longer a leaf.*with tg\.no_grad\(\): w -= lr \* w\.grad"):
         w - w.grad
+    # the learner's own line, `w = w - lr * w.grad`, fails in Python (float * None) before any
+    # Tensor sees it: the warning, as PyTorch's, is what names the cause
+    with pytest.warns(UserWarning, match=r"stopped being a leaf: update it in place"), pytest.raises(TypeError):
+        w = w - 0.1 * w.grad
+
+
+def test_leaves_and_retained_gradients_read_without_a_warning():
+    w = tg.Tensor([1.0, 2.0], requires_grad=True)
+    h = w * 3.0
+    h.retain_grad()
+    (h * h).sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(w.grad.numpy(), 18.0 * w.numpy())
+        np.testing.assert_allclose(h.grad.numpy(), 2.0 * h.numpy())
 
 
 # --------------------------------------------------------------------------- fit

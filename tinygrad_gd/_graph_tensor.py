@@ -8,6 +8,7 @@ duck-types the rest. This module imports nothing from the package but the modes.
 
 from __future__ import annotations
 
+import warnings
 import weakref
 from typing import Any
 
@@ -35,6 +36,15 @@ __all__ = [
 _CONSTANT_TYPES = (np.ndarray, np.generic, float, int, bool)
 
 
+_NON_LEAF_GRAD = (
+    "reading .grad of a tensor of shape {shape} that is not a leaf (it is the result of {op}): "
+    "only leaves keep gradients, so it is None. If this is a parameter you rebound with "
+    "`w = w - lr * w.grad`, it stopped being a leaf: update it in place instead, "
+    "`with tg.no_grad(): w -= lr * w.grad`, then `w.grad = None` (or use an optimizer). To keep "
+    "the gradient of an intermediate result, call .retain_grad() before backward."
+)
+
+
 class GraphTensor:
     """The graph-facing state of a Tensor, the only part the engine reads and writes.
 
@@ -42,11 +52,11 @@ class GraphTensor:
     ``_version`` counts in-place modifications so that a backward never uses stale data.
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_node", "_version_box", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "requires_grad", "_grad", "_node", "_version_box", "_retains_grad", "__weakref__")
 
     data: np.ndarray
     requires_grad: bool
-    grad: Any
+    _grad: Any
     _node: Any
     _version_box: list[int]
     _retains_grad: bool
@@ -67,6 +77,20 @@ class GraphTensor:
     @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
+
+    @property
+    def grad(self) -> Any:
+        """The gradient backward accumulated here (None before any backward). Only leaves
+        keep one: reading it on a non-leaf warns, as PyTorch does, because the usual cause is
+        a parameter rebound to a result (``w = w - lr * w.grad``) that is no longer a leaf."""
+        g = self._grad
+        if g is None and self._node is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD.format(op=self._node.name, shape=self.data.shape), UserWarning, stacklevel=2)
+        return g
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        self._grad = value
 
     @property
     def is_leaf(self) -> bool:
@@ -99,7 +123,7 @@ def new_tensor(
     out: Any = object.__new__(cls)
     out.data = data
     out.requires_grad = requires_grad
-    out.grad = None
+    out._grad = None
     out._node = node
     out._version_box = [0] if version_box is None else version_box
     out._retains_grad = False

@@ -57,8 +57,8 @@ def tensor_html(t: Any) -> str:
             if finite.size:
                 rows.append(("min / mean / max", f"{finite.min():.6g} / {finite.mean():.6g} / {finite.max():.6g}"))
             rows.append(("non-finite", int(data.size - finite.size)))
-    if t.grad is not None:
-        rows.append(("grad", f"shape {tuple(t.grad.shape)}"))
+    if t._grad is not None:  # (not .grad: a non-leaf's would warn)
+        rows.append(("grad", f"shape {tuple(t._grad.shape)}"))
     return table(["Tensor", f"{data.size:,} elements"], rows)
 
 

@@ -185,7 +185,7 @@ class Function:
                 _broadcast_trap.check(node.name, datas, shape)
         result: Any = object.__new__(node.out_type)
         result.data = out
-        result.grad = None
+        result._grad = None
         result._retains_grad = False
         # A view of an input's memory shares that input's version counter (as PyTorch).
         box = view_version_box(out, args, result) if cls.returns_view else None

@@ -183,7 +183,7 @@ def _node_label(item: Any, tensor: Any, root: Any, leaf_names: Mapping[int, str]
     if isinstance(item, Function):
         parts = [item.name, _shape(item.out_shape)]
         if is_root:
-            parts.append(_grad_line(tensor.grad, max_values))
+            parts.append(_grad_line(tensor._grad, max_values))  # (.grad of a non-leaf warns)
             if tensor.data.size <= max_values:
                 parts.append(f"value {_values(tensor.data, max_values)}")
         elif item.retain_ref is not None:
