@@ -308,9 +308,11 @@ def _sample_count(k: float, counts: Sequence[int]) -> int | None:
 
 def _disagreeing(c: ParameterCheck, atol: float, rtol: float) -> tuple[tuple[int, ...], ...]:
     """Indices of the (at most 3) elements where hand and reference disagree most."""
-    reference = _reference(c)[1]
-    diff = np.abs(c.hand - reference)
-    scale = float(max(np.max(np.abs(c.hand)), np.max(np.abs(reference))))
+    reference, hand = _reference(c)[1], c.hand
+    if hand is None:
+        return ()
+    diff = np.abs(hand - reference)
+    scale = float(max(np.max(np.abs(hand)), np.max(np.abs(reference))))
     worst = np.argsort(-diff, axis=None, kind="stable")[:3]
     return tuple(
         tuple(int(i) for i in np.unravel_index(j, diff.shape)) for j in worst if diff.flat[j] > atol + rtol * scale
@@ -370,7 +372,8 @@ def _hand_words(c: ParameterCheck) -> str:
         return (
             f"{c.name}: the hand-derived gradient disagrees with the {reference} gradient "
             f"(max abs error {d.max_abs:.3g}, max rel {d.max_rel:.3g}; no constant factor)"
-            + (_values_hint(c.hand, values, reference) if c.hand.size == 1 else _element_words(c, values, reference))
+            + _values_hint(c.hand, values, reference)
+            + _element_words(c, values, reference)
         )
     words = c.mismatch.value
     if c.mismatch is HandMismatch.SAMPLE_COUNT:
@@ -396,8 +399,10 @@ def _sample_words(c: ParameterCheck, reference: str) -> str:
 
 
 def _element_words(c: ParameterCheck, reference_values: np.ndarray, reference_name: str) -> str:
-    """The elements that disagree most, by index, with both values."""
-    assert c.hand is not None
+    """The elements that disagree most, by index, with both values ('' for one element:
+    :func:`_values_hint` shows it)."""
+    if c.hand is None or c.hand.size == 1:
+        return ""
     parts = [
         f"{c.name}[{', '.join(map(str, i))}]: hand-derived {float(c.hand[i]):.6g}, {reference_name} "
         f"{float(reference_values[i]):.6g}"

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["AxisError", "integer", "axis", "axes", "permutation", "shape", "plain_array",
-           "generator", "is_integer", "as_tensor"]
+           "generator", "manual_seed", "is_integer", "as_tensor"]
 
 AxisError = np.exceptions.AxisError
 
@@ -159,13 +159,31 @@ def plain_array(value: Any, what: str = "Tensor data") -> Any:
 
 
 # --------------------------------------------------------------------------- rng, whole numbers, tensors
+_default_generator = [np.random.default_rng()]
+"""The package's default generator (one-element list: replaced by :func:`manual_seed`)."""
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed the package's default generator, which ``randn``, ``rand``, ``nn.Linear`` and
+    every other draw without an explicit ``rng=``/``seed=`` use (as ``torch.manual_seed``);
+    returns it. ``np.random.seed`` does not seed it: numpy's legacy global state is not used."""
+    if not is_integer(seed):
+        raise TypeError(f"manual_seed needs a whole number >= 0, got {describe(seed)}; e.g. tg.manual_seed(0)")
+    if seed < 0:
+        raise ValueError(f"manual_seed needs a whole number >= 0, got {seed}; e.g. tg.manual_seed(0)")
+    _default_generator[0] = np.random.default_rng(int(seed))
+    return _default_generator[0]
+
+
 def generator(value: Any, argument: str = "rng") -> np.random.Generator:
-    """A ``np.random.Generator``: ``value`` itself when it is one, else a new one seeded with
-    ``value`` (an int seed, or None for fresh entropy). A bool is refused: ``True`` as seed 1
-    is a typo, not a seed."""
+    """A ``np.random.Generator``: ``value`` itself when it is one, a new one seeded with
+    ``value`` when it is an int seed, and the package's default generator (see
+    :func:`manual_seed`) for None. A bool is refused: ``True`` as seed 1 is a typo, not a seed."""
     if isinstance(value, np.random.Generator):
         return value
-    if value is None or is_integer(value):
+    if value is None:
+        return _default_generator[0]
+    if is_integer(value):
         return np.random.default_rng(value)
     raise TypeError(f"{argument} must be a numpy Generator, an int seed or None, got {type(value).__name__}")
 

@@ -120,29 +120,39 @@ class _Tracer:
 
 
 # --------------------------------------------------------------------------- signatures
-def _signature(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-    """What a trace depends on: array shapes/dtypes/flags and Python-number values.
-    Keyword arguments are baked into the code, so they may only be Python values."""
-
-    def key(value: Any) -> Any:
-        if isinstance(value, GraphTensor):
-            return ("tensor", value.data.shape, value.data.dtype.str, value.requires_grad)
-        if isinstance(value, (np.ndarray, np.generic)):  # a numpy scalar is a 0-d array
-            return ("array", np.shape(value), value.dtype.str)
-        if value is None or isinstance(value, (bool, int, float, str)):
-            return ("value", type(value).__name__, value)
-        raise TypeError(
-            f"tg.compile: an argument of type {type(value).__name__} cannot be part of a compiled "
-            f"signature; pass numpy arrays, Tensors or Python numbers (close over anything else)"
-        )
-
-    for name, value in kwargs.items():
-        if isinstance(value, (GraphTensor, np.ndarray)):
+def _signature(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], list[Any]]:
+    """What a trace depends on (array shapes/dtypes/flags, Python-number values) and the
+    arguments as the generated code takes them: arrays by Tensor's dtype rules (float arrays
+    as they are, the rest as float64). Keyword arguments are baked into the code, so they may
+    only be Python values. (Runs on every call: plain loops, the ndarray case first.)"""
+    key: list[Any] = []
+    inputs: list[Any] = []
+    for value in args:
+        if type(value) is np.ndarray and value.dtype.kind == "f":
+            key.append((value.shape, value.dtype.char))
+        elif isinstance(value, GraphTensor):
+            key.append((value.data.shape, value.data.dtype.char, value.requires_grad))
+            value = value.data
+        elif isinstance(value, (np.ndarray, np.generic)):  # a numpy scalar is a 0-d array
+            key.append((np.shape(value), value.dtype.char))
+            value = to_array(value, None)
+        elif value is None or isinstance(value, (bool, int, float, str)):
+            key.append((type(value), value))
+        else:
             raise TypeError(
-                f"tg.compile: the keyword argument {name}= is an array; pass arrays positionally "
-                f"(keyword arguments are baked into the compiled code, as constants)"
+                f"tg.compile: an argument of type {type(value).__name__} cannot be part of a compiled "
+                f"signature; pass numpy arrays, Tensors or Python numbers (close over anything else)"
             )
-    return tuple(key(a) for a in args) + tuple((k, key(v)) for k, v in sorted(kwargs.items()))
+        inputs.append(value)
+    if kwargs:
+        for name, value in sorted(kwargs.items()):
+            if isinstance(value, (GraphTensor, np.ndarray)):
+                raise TypeError(
+                    f"tg.compile: the keyword argument {name}= is an array; pass arrays positionally "
+                    f"(keyword arguments are baked into the compiled code, as constants)"
+                )
+            key.append((name, type(value), value))
+    return tuple(key), inputs
 
 
 # --------------------------------------------------------------------------- code generation
@@ -153,8 +163,16 @@ def _floats(step: Any) -> bool:
     return all(not isinstance(v, np.ndarray) or v.dtype.kind == "f" for v in step.inputs)
 
 
-def _reduce(fn: str) -> Callable[[list[str], dict[str, Any], Any], str]:
-    return lambda a, o, s: f"np.{fn}({a[0]}, axis={o.get('axis')!r}, keepdims={o.get('keepdims', False)!r})"
+def _sum(a: list[str], o: dict[str, Any], s: Any) -> str:
+    # np.add.reduce is what np.sum runs, without its Python wrapper
+    return f"np.add.reduce({a[0]}, axis={o.get('axis')!r}, keepdims={o.get('keepdims', False)!r})"
+
+
+def _mean(a: list[str], o: dict[str, Any], s: Any) -> str | None:
+    if not _floats(s) or s.out.size == 0:
+        return None
+    count = s.inputs[0].size // s.out.size  # what np.mean divides by
+    return f"{_sum(a, o, s)} / {count}"
 
 
 def _unary(fn: str) -> Callable[[list[str], dict[str, Any], Any], str | None]:
@@ -170,8 +188,8 @@ _TEMPLATES: dict[str, Callable[[list[str], dict[str, Any], Any], str | None]] = 
     "MatMul": lambda a, o, s: f"{a[0]} @ {a[1]}",
     "Neg": lambda a, o, s: f"-{a[0]}",
     "PowScalar": lambda a, o, s: f"{a[0]} ** {o.get('exponent', 1.0)!r}",
-    "Sum": _reduce("sum"),
-    "Mean": lambda a, o, s: _reduce("mean")(a, o, s) if _floats(s) else None,
+    "Sum": _sum,
+    "Mean": _mean,
     "Exp": _unary("exp"),
     "Log": _unary("log"),
     "Sqrt": _unary("sqrt"),
@@ -215,6 +233,10 @@ class _Program:
         self.temps = itertools.count(1)
         self.keep: list[Any] = []  # keeps traced arrays alive so that ids stay unique
         self.replayed: set[int] = set()  # nodes whose rule runs whole: their forward keeps its node
+        # Arrays the trace itself made (the backward's seed) and what is computed from them
+        # alone: the same at every call, so computed once here (closed-over arrays are not:
+        # they are read at every call).
+        self.folded: set[int] = set()
         self.node_names: dict[int, str] = {}
 
     def operand(self, value: Any) -> str:
@@ -232,6 +254,15 @@ class _Program:
         self.namespace[name] = value
         self.keep.append(value)
         return name
+
+    def fold(self, step: _Step) -> bool:
+        arrays = [v for v in step.inputs if isinstance(v, np.ndarray)]
+        if not arrays or not all(id(v) in self.folded for v in arrays):
+            return False
+        self.folded.add(id(step.out))
+        self.folded.update(id(v) for v in step.node.saved if isinstance(v, np.ndarray))
+        self.keep.append(step.out)
+        return True
 
     def emit(self, step: _Step, out_name: str) -> None:
         op = type(step.node)
@@ -281,6 +312,11 @@ class _Program:
                 self.keep.append(out)
 
 
+def _stem(op_name: str) -> str:
+    stem = "".join(c for c in op_name.lower() if c.isalnum())
+    return stem if stem and not stem[0].isdigit() and stem not in ("np", "loss") else "t"
+
+
 def _live_steps(steps: list[Any], outputs: list[np.ndarray]) -> list[Any]:
     """The steps the outputs depend on (dead code, e.g. forward values only backward needed
     through saved arrays it no longer reads, is dropped). A replayed rule needs its node's
@@ -322,18 +358,24 @@ def _resolve(outputs: list[tuple[str, Any]], steps: list[_Step]) -> list[tuple[s
 
 
 def _generate(
-    steps: list[_Step], arg_names: list[str], arg_ids: dict[int, str], outputs: list[tuple[str, Any]]
+    steps: list[_Step],
+    arg_names: list[str],
+    arg_ids: dict[int, str],
+    outputs: list[tuple[str, Any]],
+    foldable: tuple[np.ndarray, ...] = (),
 ) -> tuple[str, dict[str, Any]]:
     program = _Program(arg_names, arg_ids)
+    program.folded = {id(a) for a in foldable}
+    program.keep.extend(foldable)
     outputs = _resolve(outputs, steps)
     out_names = {id(a): name for name, a in outputs}
     live = _live_steps(steps, [a for _, a in outputs])
     program.replayed = {id(s.node) for s in live if isinstance(s, _RuleStep)}
     for step in live:
         if isinstance(step, _RuleStep):
-            program.emit_rule(step, f"g{next(program.temps)}")
-        else:
-            program.emit(step, out_names.get(id(step.out)) or f"t{next(program.temps)}")
+            program.emit_rule(step, f"grad{next(program.temps)}")
+        elif not program.fold(step):  # named after the op that computes it: matmul1, sub3, ...
+            program.emit(step, out_names.get(id(step.out)) or f"{_stem(step.node.name)}{next(program.temps)}")
     returned = []
     for name, array in outputs:
         ref = program.operand(array)
@@ -388,10 +430,10 @@ def _trace(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     with autograd.tracing(tracer), autograd.enable_grad():
         result = target(*leaves, **kwargs)
         if transform is not None:
-            outputs, pack = _transform_outputs(transform[0], result, [leaves[i] for i in nums], [names[i] for i in nums], single)
+            outputs, pack, seeds = _transform_outputs(transform[0], result, [leaves[i] for i in nums], [names[i] for i in nums], single)
         else:
-            outputs, pack = _plain_outputs(result)
-    source, namespace = _generate(tracer.steps, names, arg_ids, outputs)
+            (outputs, pack), seeds = _plain_outputs(result), ()
+    source, namespace = _generate(tracer.steps, names, arg_ids, outputs, seeds)
     filename = f"<tg.compile {getattr(target, '__qualname__', 'fn')} #{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks show it
     exec(_builtin_compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
@@ -404,13 +446,13 @@ _builtin_compile = builtins.compile  # this module's `compile` is tg.compile
 
 def _transform_outputs(
     kind: str, loss: Any, leaves: list[Tensor], names: list[str], single: bool
-) -> tuple[list[tuple[str, Any]], Callable[[tuple[np.ndarray, ...]], Any]]:
+) -> tuple[list[tuple[str, Any]], Callable[[tuple[np.ndarray, ...]], Any], tuple[np.ndarray, ...]]:
     if not isinstance(loss, GraphTensor) or loss.data.size != 1:
         raise TypeError(f"tg.compile({kind}(f)): f must return a one-element Tensor, got {type(loss).__name__}")
     # The engine's own backward, recorded (create_graph), with the gradients as the rules
     # produced them (tg.grad would hand out copies, which the trace could not follow).
-    seeds = [autograd.seed_gradient(loss, None, True)]
-    captured = autograd._run_backward([loss], seeds, True, True, targets=leaves).captured
+    seed = autograd.seed_gradient(loss, None, True)
+    captured = autograd._run_backward([loss], [seed], True, True, targets=leaves).captured
     outputs: list[tuple[str, Any]] = [("loss", loss)]
     for name, leaf in zip(names, leaves):
         g = captured.get(id(leaf))
@@ -420,7 +462,7 @@ def _transform_outputs(
         grads_out = values[1:] if not single else values[1]
         return grads_out if kind == "grad" else (values[0], grads_out)
 
-    return outputs, pack
+    return outputs, pack, (seed.data if isinstance(seed, GraphTensor) else seed,)
 
 
 def _plain_outputs(result: Any) -> tuple[list[tuple[str, Any]], Callable[[tuple[np.ndarray, ...]], Any]]:
@@ -472,7 +514,7 @@ class CompiledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if autograd.tracer() is not None:  # inside another trace: run eagerly, so it is traced
             return self.fn(*args, **kwargs)
-        key = _signature(args, kwargs)
+        key, inputs = _signature(args, kwargs)
         entry = self._cache.get(key)
         if entry is None:
             entry = _trace(self.fn, args, kwargs)
@@ -485,8 +527,7 @@ class CompiledFunction:
             self._hits += 1
             self._cache.move_to_end(key)
         self._last = entry
-        # The same dtype rules as Tensor(a): float arrays as they are, the rest as float64.
-        values = entry.run(*[a.data if isinstance(a, GraphTensor) else to_array(a, None) if isinstance(a, (np.ndarray, np.generic)) else a for a in args])
+        values = entry.run(*inputs)
         result = entry.pack(values)
         self._calls += 1
         if self.check and (self._calls == 1 or self._calls % self.check_every == 0):
