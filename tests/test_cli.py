@@ -65,7 +65,19 @@ def files(tmp_path_factory):
         "empty": str(d / "empty.csv"),
         "header_only": str(d / "header_only.csv"),
         "dir": str(d),
+        "semicolons": str(d / "semicolons.csv"),
+        "no_header": str(d / "no_header.csv"),
+        "pets": str(d / "pets.csv"),
+        "cities": str(d / "cities.csv"),
+        "gaps": str(d / "gaps.csv"),
+        "houses": str(d / "houses.csv"),  # written by `make-data` in the first driver group
     }
+    (d / "semicolons.csv").write_text("\ufeffx;y\r\n" + "".join(f"{a:.6f};{b:.6f}\r\n" for a, b in zip(x, y)))
+    (d / "no_header.csv").write_text("".join(f"{a:.6f},{b:.6f}\n" for a, b in zip(x, y)))
+    (d / "pets.csv").write_text("weight,kind\n" + "".join(f"{a:.3f},{'dog' if c else 'cat'}\n"
+                                                         for a, c in zip(xl, label)))
+    (d / "cities.csv").write_text("x,city,y\n1,Paris,2\n2,Rome,4\n")
+    (d / "gaps.csv").write_text("x,y\n1,3\n2,\n3,7\nNA,8\n4,9\n")
     (d / "empty.csv").write_text("")
     (d / "header_only.csv").write_text("x,y\n")
     # the tests compare with what the files hold (6 decimals), not the unrounded arrays
@@ -161,9 +173,27 @@ def commands(f, tmp):
 def driven(f, tmp):
     """Groups of name -> argv, each group run by one DRIVER process."""
     line, multi, labels, three = f["line"], f["multi"], f["labels"], f["three"]
+    houses = f["houses"]
+    verdicts = {  # issue 14: verdicts, made data, CSVs from the wild (make-data runs first)
+        "make_houses": ["make-data", houses],
+        "readme_json": ["fit", houses, "--target", "price", "--features", "size,age", "--standardize", "--optimizer",
+                        "adam", "--lr", "0.5", "--json"],
+        "readme_text": ["fit", houses, "--target", "price", "--features", "size,age", "--standardize", "--optimizer",
+                        "adam", "--lr", "0.5"],
+        "adam_raw_target": ["fit", houses, "--target", "price", "--optimizer", "adam", "--lr", "0.5", "--json"],
+        "crawl": ["fit", line, "--target", "y", "--lr", "0.0001", "--max-steps", "50"],
+        "stalled": ["fit", line, "--target", "y", "--lr", "0.001", "--tol", "0.01", "--json"],
+        "default_tol": ["fit", line, "--target", "y", "--lr", "0.05", "--json"],
+        "mini_batch_text": ["fit", line, "--target", "y", "--epochs", "4", "--batch-size", "16", "--lr", "0.02"],
+        "semicolons": ["fit", f["semicolons"], "--target", "y", "--lr", "0.05", "--json"],
+        "no_header": ["fit", f["no_header"], "--target", "1", "--lr", "0.05", "--json"],
+        "no_header_text": ["fit", f["no_header"], "--no-header", "--target", "x1", "--lr", "0.05"],
+        "pets": ["fit", f["pets"], "--target", "kind", "--model", "logistic", "--standardize", "--lr", "0.5"],
+        "drop_missing": ["fit", f["gaps"], "--target", "y", "--drop-missing", "--lr", "0.05"],
+    }
     happy = {
         "fit_line": ["fit", line, "--target", "y", "--lr", "0.05", "--max-steps", "3000"],
-        "fit_json": ["fit", multi, "--target", "y", "--standardize", "--lr", "0.1", "--json"],
+        "fit_json": ["fit", multi, "--target", "y", "--standardize", "--lr", "0.1", "--tol", "0", "--json"],
         "fit_epochs": ["fit", line, "--target", "y", "--epochs", "4", "--batch-size", "16", "--lr", "0.02",
                        "--seed", "3", "--json"],
         "fit_logistic": ["fit", labels, "--target", "label", "--model", "logistic", "--standardize",
@@ -183,7 +213,7 @@ def driven(f, tmp):
                       "--plot", os.path.join(tmp, "sweep.png")],
     }
     bad = {name: args for name, (args, _, _) in bad_inputs(f, tmp).items()}
-    return [happy, plots, bad]
+    return [happy, verdicts, plots, bad]
 
 
 def bad_inputs(f, tmp):
@@ -218,6 +248,7 @@ def bad_inputs(f, tmp):
         "diverges": (["fit", multi, "--target", "y", "--lr", "0.1"], 1,
                      ["diverged at step", "smaller --lr (now 0.1)", "--standardize"]),
         "diverges_json": (["fit", multi, "--target", "y", "--lr", "0.1", "--json"], 1, ["diverged at step"]),
+        "json_missing_column": (["fit", line, "--target", "z", "--json"], 2, ["no column(s) ['z']"]),
         "diverges_standardized": (["fit", multi, "--target", "y", "--lr", "5", "--standardize"], 1,
                                   ["diverged", "smaller --lr (now 5)"]),
         "huge_values": (["fit", f["huge"], "--target", "y"], 2, ["the loss is inf at the start", "before any update",
@@ -257,6 +288,14 @@ def bad_inputs(f, tmp):
                            ["--save", "is not a folder"]),
         # a device as the data file is not "no such file"
         "csv_dev_null": (["fit", "/dev/null", "--target", "y"], 2, ["'/dev/null'", "not a regular file"]),
+        # CSVs from the wild
+        "text_feature": (["fit", f["cities"], "--target", "y"], 2,
+                         ["line 2, column 'city': 'Paris' is not a number", "exclude it with --features x"]),
+        "missing_cell": (["fit", f["gaps"], "--target", "y"], 2,
+                         ["line 3, column 'y': an empty cell is a missing value", "--drop-missing"]),
+        "text_target_linear": (["fit", f["pets"], "--target", "kind"], 2, ["'cat' is not a number",
+                                                                           "--model logistic"]),
+        "no_header_by_name": (["fit", f["no_header"], "--target", "y"], 2, ["no header row", "x0..x1 or 0..1"]),
     }
 
 
@@ -286,7 +325,7 @@ def runs(files, tmp_path_factory):
 
 # --------------------------------------------------------------------------- bad input
 BAD_NAMES = list(bad_inputs(dict.fromkeys(["line", "multi", "labels", "bad_cell", "huge", "empty", "header_only",
-                                           "dir"], ""), ""))
+                                           "dir", "cities", "gaps", "pets", "no_header"], ""), ""))
 
 
 @pytest.mark.parametrize("name", BAD_NAMES + [f"own_{n}" for n in OWN_PROCESS])
@@ -300,15 +339,32 @@ def test_bad_input_is_one_line_with_exit_code(runs, files, name):
     assert err.startswith("tinygrad-gd")
     for piece in pieces:
         assert piece in err, (piece, err)
-    if name.removeprefix("own_") in ("diverges", "diverges_standardized", "huge_values", "huge_values_standardized"):
+    if name.removeprefix("own_") in ("diverges", "diverges_standardized"):  # the header, then the verdict
+        lines = done.out.splitlines()
+        verdict = next(k for k, ln in enumerate(lines) if ln.startswith("verdict: "))
+        assert lines[verdict].startswith("verdict: diverged: the loss became inf at step")
+        assert lines[verdict + 1].startswith("  try a smaller --lr (now") and len(lines) <= verdict + 3
+    elif name.removeprefix("own_") in ("huge_values", "huge_values_standardized"):
         assert "diverged" not in done.out and "error" not in done.out  # only the header, printed before training
+    elif "--json" in bad_inputs(files, runs["tmp"])[name.removeprefix("own_")][0]:
+        assert done.out.count("\n") == 1 and json.loads(done.out)["status"] in ("diverged", "error")
     else:
         assert done.out == ""
 
 
-def test_divergence_in_json_mode_prints_nothing_on_stdout(runs):
-    assert runs["diverges_json"].out == ""
+def test_divergence_in_json_mode_prints_one_json_object(runs):
+    result = json.loads(runs["diverges_json"].out)  # all of stdout: one object, also for a failed run
+    assert result["status"] == "diverged" and result["command"] == "fit"
+    assert result["step"] > 0 and result["loss"] is None  # inf is not JSON: null
+    assert result["advice"] == ["a smaller --lr (now 0.1)", "--standardize"]
+    assert result["error"].startswith("training diverged at step")
     assert "--standardize" not in runs["diverges_standardized"].err  # already standardized
+
+
+def test_input_error_in_json_mode_prints_one_json_object(runs):
+    result = json.loads(runs["json_missing_column"].out)
+    assert result == {"command": "fit", "status": "error", "exit_code": 2, "error": result["error"]}
+    assert "no column(s) ['z']" in result["error"]
 
 
 # --------------------------------------------------------------------------- demo
@@ -317,10 +373,10 @@ def test_demo(runs):
     assert done.code == 0, done.err
     assert done.err == ""  # no progress bar when stderr is not a terminal
     out = done.out
-    for piece in ["seed 002's line", "200 points", "autodiff", "hand-derived", "finite diff.",
+    for piece in ["the three points on y = 2x", "200 points", "autodiff", "hand-derived", "finite diff.",
                   "closed form (least squares)", "OK: all gradients agree", "1/(2m)", "1/N"]:
         assert piece in out, piece
-    # seed 002's hand gradient at w = b = 0 is -28/3 for w and -4 for b
+    # the half-MSE's hand gradient at w = b = 0 on (1, 2), (2, 4), (3, 6) is -28/3 for w and -4 for b
     assert "-9.33333333   -9.33333333   -9.33333333" in out
     assert "-4.00000000   -4.00000000   -4.00000000" in out
     gd = [ln.split()[2:4] for ln in out.splitlines() if ln.strip().startswith("gradient descent")]
@@ -347,13 +403,12 @@ def test_demo_plot(runs):
         assert done.code == 2 and HINT in done.err and not os.path.exists(path)
 
 
-def test_plot_without_matplotlib_is_a_clear_error(runs):
-    done = runs["no_matplotlib"]
-    assert done.code == 2
-    assert done.err.strip() == (
-        f"tinygrad-gd demo: error: --plot: plotting needs matplotlib, which is not installed: {HINT}"
-    )
-    assert done.out == "" and not os.path.exists(os.path.join(runs["tmp"], "hidden.png"))
+def test_plot_without_matplotlib_finishes_the_run_and_says_how_to_install_it(runs):
+    done = runs["no_matplotlib"]  # issue 14: the run is not aborted for a missing optional figure
+    path = os.path.join(runs["tmp"], "hidden.png")
+    assert done.code == 0 and done.err.strip() == (
+        f"note: --plot {path} was not written: plotting needs matplotlib, which is not installed: {HINT}")
+    assert "the three points on y = 2x" in done.out and f"wrote {path}" not in done.out and not os.path.exists(path)
 
 
 # --------------------------------------------------------------------------- fit
@@ -444,6 +499,76 @@ def test_fit_other_optimizer_and_loss(runs):
     assert done.code == 0, done.err
     assert "optimizer adam" in done.out and "loss huber" in done.out
     assert "least squares minimises mse, not huber: a gap is expected" in done.out
+
+
+# --------------------------------------------------------------------------- verdicts (issue 14)
+def _closed_form_r2(path, target, features):
+    X, y, _ = tg.data.load_csv(path, target, features)
+    design = np.c_[X, np.ones(len(y))]
+    residual = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+    return 1 - residual @ residual / np.sum((y - y.mean()) ** 2)
+
+
+def test_the_readme_example_runs_on_made_data_and_fits(runs, files):
+    made = runs["make_houses"]
+    assert made.code == 0 and f"wrote {files['houses']}" in made.out and "size, age, price" in made.out
+    result = json.loads(runs["readme_json"].out)
+    assert result["status"] == "converged" and result["advice"] == [] and result["target_standardized"] is True
+    best = _closed_form_r2(files["houses"], "price", ["size", "age"])
+    assert best > 0.98 and abs(result["r2"] - best) < 1e-6  # the issue saw R² = -8.93 here
+    np.testing.assert_allclose(result["coef"], result["closed_form"]["coef"], rtol=1e-3)
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md"), encoding="utf-8").read()
+    assert "tinygrad-gd make-data houses.csv" in readme  # the README's data is made by a command ...
+    assert "tinygrad-gd fit houses.csv --target price --features size,age --standardize --optimizer adam --lr 0.5\n" \
+        in readme  # ... and this is the README's command, as run here
+    text = runs["readme_text"]
+    assert text.code == 0 and text.out.strip().splitlines()[-1].startswith("verdict: converged: R² 0.98")
+    assert "target standardized" in text.out.splitlines()[1]
+
+
+def test_a_fit_short_of_the_answer_says_so_and_what_to_try(runs):
+    adam = json.loads(runs["adam_raw_target"].out)  # the issue's run: adam without a scaled target
+    assert runs["adam_raw_target"].code == 0 and adam["status"] == "stopped_by_budget"
+    assert adam["r2"] < 0.5 and "--standardize-target" in adam["advice"][0] and "--standardize" in adam["advice"][-1]
+    crawl = runs["crawl"].out.strip().splitlines()
+    verdict = next(k for k, ln in enumerate(crawl) if ln.startswith("verdict: "))
+    assert crawl[verdict].startswith("verdict: stopped by budget: R²")
+    assert crawl[verdict + 1:] == ["  try more steps (--max-steps 200)",
+                                   "  or a larger --lr (now 0.0001; 'tinygrad-gd lr-sweep' shows which rates converge)",
+                                   "  or --standardize (z-scored features suit one learning rate)"]
+    stalled = json.loads(runs["stalled"].out)
+    assert stalled["stop_reason"] == "tol" and stalled["status"] == "stalled"
+    assert stalled["advice"][0].startswith("a smaller --tol (now 0.01")
+
+
+def test_fit_stops_on_the_estimators_default_tol(runs):
+    result = json.loads(runs["default_tol"].out)
+    assert result["stop_reason"] == "tol" and result["steps"] < 1000 and result["status"] == "converged"
+
+
+def test_mini_batch_losses_are_labelled_as_such(runs):
+    out = runs["mini_batch_text"].out
+    assert "loss of each batch of 16 rows:" in out and "mean batch loss per epoch:" in out
+    assert "loss (mse, all rows)" in out and "loss per step" not in out
+
+
+def test_csv_from_the_wild_through_the_command(runs, files):
+    semicolons, no_header = json.loads(runs["semicolons"].out), json.loads(runs["no_header"].out)
+    assert semicolons["features"] == ["x"] and no_header["features"] == ["x0"] and no_header["target"] == "x1"
+    assert semicolons["coef"] == pytest.approx(no_header["coef"], rel=1e-12) and semicolons["rows"] == 60
+    assert "(no header row detected" in runs["no_header_text"].out or runs["no_header_text"].code == 0
+    pets = runs["pets"]
+    assert pets.code == 0 and "(target 'kind' holds class names, trained as ids: cat = 0, dog = 1)" in pets.out
+    assert "logit of class dog" in pets.out and "classes cat, dog" in pets.out
+    dropped = runs["drop_missing"]
+    assert dropped.code == 0 and "3 rows" in dropped.out.splitlines()[0]
+    assert "(dropped 2 row(s) with missing cells (line 3, 5))" in dropped.out
+
+
+def test_make_data_help_and_every_dataset_name(runs):
+    assert cli.build_parser().parse_args(["make-data", "x.csv"]).dataset == "houses"
+    for name, entry in tg.data.BUILTIN_DATASETS.items():
+        assert len(entry.columns) == tg.data.load_builtin(name)[0].shape[1] + 1, name
 
 
 # --------------------------------------------------------------------------- check
@@ -576,6 +701,7 @@ def test_ctrl_c_during_training_reports_step_and_loss_and_writes_nothing(files, 
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     args = [sys.executable, "-m", "tinygrad_gd", "fit", files["line"], "--target", "y", "--max-steps", "10000000",
+            "--tol", "0",
             "--save", str(out_dir / "model.npz")]
     if HAVE_MPL:
         args += ["--plot", str(out_dir / "fit.png")]

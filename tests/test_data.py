@@ -216,8 +216,9 @@ def test_load_csv_missing_column_lists_available(tmp_path):
     "text, pattern",
     [
         ("x,y\n1,2\n3,abc\n", r"line 3, column 'y': 'abc' is not a number"),
-        ("x,y\n1,2\n,4\n", r"line 3, column 'x': an empty cell is not a number"),
-        ("x,y\n1,nan\n", r"line 2, column 'y': 'nan' is not a finite number"),
+        ("x,y\n1,2\n,4\n", r"line 3, column 'x': an empty cell is a missing value; .*--drop-missing"),
+        ("x,y\n1,nan\n", r"line 2, column 'y': 'nan' is a missing value"),
+        ("x,y\n1,inf\n", r"line 2, column 'y': 'inf' is not a finite number"),
         ("x,y\n1,2\n3\n", r"line 3: 1 field\(s\) but the header \(line 1\) has 2"),
         ("x,y\n1,2,3\n", r"line 2: 3 field\(s\)"),
         ("", "is empty"),
@@ -248,7 +249,7 @@ def test_load_csv_not_utf8(tmp_path):
 
 
 # --------------------------------------------------------------------------- built-in datasets
-def test_line_is_seed_002():
+def test_line_is_the_three_points_on_y_equals_2x():
     X, y = data.load_builtin("line")
     np.testing.assert_array_equal(X, [[1], [2], [3]])
     np.testing.assert_array_equal(y, [[2], [4], [6]])

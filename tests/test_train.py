@@ -276,8 +276,8 @@ def test_bad_calls_raise_clear_errors():
         fit([w, b], loss, max_steps=0)
     with pytest.raises(ValueError, match="tol"):
         fit([w, b], loss, tol=-1.0)
-    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
-        fit([w, b], loss, optimizer="rmsprop")
+    with pytest.raises(ValueError, match="unknown optimizer 'adadelta'"):
+        fit([w, b], loss, optimizer="adadelta")
     with pytest.raises(ValueError, match="unknown loss 'l2'"):
         fit([w, b], "l2", (np.ones((2, 1)), np.ones((2, 1))))
     with pytest.raises(TypeError, match="Module, a Tensor"):

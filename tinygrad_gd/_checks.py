@@ -9,7 +9,7 @@ test sampler runs here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,7 @@ class CheckData:
     labels: np.ndarray  # (20, 1) 0/1 labels
     w: np.ndarray  # (3, 1)
     b: np.ndarray  # ()
-    x1: np.ndarray  # (12,) seed 000's one feature
+    x1: np.ndarray  # (12,) one feature, for the per-sample loop
     y1: np.ndarray
     ids: np.ndarray  # (20,) class ids 0..2
     network: dict[str, np.ndarray]  # W1, b1, W2, b2 of Linear(3, 4)-Tanh-Linear(4, 3)
@@ -106,29 +106,37 @@ class LossCheck:
         return [reduction for reduction, error in self.errors.items() if error is not None]
 
 
+def _compare(loss_fn: Callable[..., Any], params: Mapping[str, Any], hand: Callable[..., Any] | None = None) -> Any:
+    """``compare_gradients`` over named parameters (a mapping it accepts, named in its report)."""
+    named: Any = params
+    return compare_gradients(loss_fn, named, hand)
+
+
 def model_checks(d: CheckData) -> list[ModelCheck]:
     """Autodiff against the hand-derived gradient and finite differences, for each built-in model."""
     X, y, labels, w, b, lam = d.X, d.y, d.labels, d.w, d.b, 0.3
     params = {"w": w, "b": b}
     return [
-        ModelCheck("linear regression, J = 1/N Σ (y − ŷ)²", "seeds 000/001; analytic.linreg_mse_grad",
-                   compare_gradients(lambda w, b: losses.mse(Tensor(X) @ w + b, y), params,
-                                     lambda w, b: analytic.linreg_mse_grad(X, y, w, b))),
-        ModelCheck("linear regression, J = 1/(2m) Σ (ŷ − y)²", "seed 002; analytic.linreg_half_mse_grad",
-                   compare_gradients(lambda w, b: losses.half_mse(Tensor(X) @ w + b, y), params,
-                                     lambda w, b: analytic.linreg_half_mse_grad(X, y, w, b))),
-        ModelCheck("seed 000's per-sample loop, one feature", "analytic.linreg_mse_grad_loop",
-                   compare_gradients(lambda w, b: losses.mse(Tensor(d.x1) * w + b, d.y1), {"w": 0.3, "b": -0.2},
-                                     lambda w, b: analytic.linreg_mse_grad_loop(d.x1, d.y1, float(w), float(b)))),
+        ModelCheck("linear regression, J = 1/N Σ (y − ŷ)²", "the mean squared error; analytic.linreg_mse_grad",
+                   _compare(lambda w, b: losses.mse(Tensor(X) @ w + b, y), params,
+                            lambda w, b: analytic.linreg_mse_grad(X, y, w, b))),
+        ModelCheck("linear regression, J = 1/(2m) Σ (ŷ − y)²", "half the mean squared error; "
+                   "analytic.linreg_half_mse_grad",
+                   _compare(lambda w, b: losses.half_mse(Tensor(X) @ w + b, y), params,
+                            lambda w, b: analytic.linreg_half_mse_grad(X, y, w, b))),
+        ModelCheck("the mean squared error summed one sample at a time, one feature", "analytic.linreg_mse_grad_loop",
+                   _compare(lambda w, b: losses.mse(Tensor(d.x1) * w + b, d.y1), {"w": 0.3, "b": -0.2},
+                            lambda w, b: analytic.linreg_mse_grad_loop(d.x1.tolist(), d.y1.tolist(), float(w),
+                                                                       float(b)))),
         ModelCheck("logistic regression, mean binary cross-entropy", "analytic.logreg_bce_grad",
-                   compare_gradients(lambda w, b: losses.binary_cross_entropy_with_logits(Tensor(X) @ w + b, labels),
-                                     params, lambda w, b: analytic.logreg_bce_grad(X, labels, w, b))),
+                   _compare(lambda w, b: losses.binary_cross_entropy_with_logits(Tensor(X) @ w + b, labels),
+                            params, lambda w, b: analytic.logreg_bce_grad(X, labels, w, b))),
         ModelCheck(f"ridge regression, MSE + λ‖w‖², λ = {lam}", "analytic.ridge_mse_grad",
-                   compare_gradients(lambda w, b: losses.mse(Tensor(X) @ w + b, y) + lam * (w * w).sum(), params,
-                                     lambda w, b: analytic.ridge_mse_grad(X, y, w, b, lam))),
+                   _compare(lambda w, b: losses.mse(Tensor(X) @ w + b, y) + lam * (w * w).sum(), params,
+                            lambda w, b: analytic.ridge_mse_grad(X, y, w, b, lam))),
         ModelCheck("two-layer network Linear-Tanh-Linear, cross-entropy", "autodiff vs finite differences",
-                   compare_gradients(lambda W1, b1, W2, b2: losses.cross_entropy(d.network_logits(W1, b1, W2, b2),
-                                                                                 d.ids), d.network)),
+                   _compare(lambda W1, b1, W2, b2: losses.cross_entropy(d.network_logits(W1, b1, W2, b2), d.ids),
+                            d.network)),
     ]
 
 

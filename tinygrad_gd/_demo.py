@@ -1,5 +1,5 @@
 """What ``tinygrad-gd demo`` computes for each of its lines (``cli.py`` prints it): the
-gradients at the start, a gradient-descent run in the seeds' style (a loss closure over w and
+gradients at the start, a gradient-descent run in the tutorials' style (a loss closure over w and
 b), and the closed-form least-squares answer to compare with."""
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ class DemoLine:
 
 def check_gradients(X: np.ndarray, y: np.ndarray, loss_name: str, hand: Callable[..., Any]) -> Any:
     """Autodiff against ``hand(X, y, w, b)`` and finite differences at w = b = 0 (a report)."""
-    return compare_gradients(_cost(X, y, loss_name), {"w": np.zeros((1, 1)), "b": np.zeros(())},
-                             hand_grad=lambda w, b: hand(X, y, w, b))
+    params: Any = {"w": np.zeros((1, 1)), "b": np.zeros(())}  # named, for the report
+    return compare_gradients(_cost(X, y, loss_name), params, hand_grad=lambda w, b: hand(X, y, w, b))
 
 
 def train_line(X: np.ndarray, y: np.ndarray, loss_name: str, lr: float) -> DemoLine:

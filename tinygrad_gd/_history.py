@@ -28,6 +28,23 @@ class DivergenceError(RuntimeError):
         self.loss = loss
 
 
+def _standardized(X: Any) -> bool:
+    """Whether every column of ``X`` is already z-scored (mean 0, std 1, or constant 0)."""
+    values = np.asarray(X.data if isinstance(X, Tensor) else X)
+    if values.ndim != 2 or values.dtype.kind != "f" or len(values) < 2:
+        return False
+    mean, std = values.mean(axis=0), values.std(axis=0)
+    return bool(np.all(np.abs(mean) < 1e-6) and np.all((np.abs(std - 1.0) < 1e-6) | (std < 1e-12)))
+
+
+def divergence_advice(lr: str, features: Any = None) -> str:
+    """The advice a :class:`DivergenceError` gives: a smaller learning rate, and standardized
+    features unless ``features`` (the training inputs, when known) already are."""
+    if features is not None and _standardized(features):
+        return f"Try a smaller learning rate (lr={lr} now); the features are already standardized."
+    return f"Try a smaller learning rate (lr={lr} now) or standardize the features (data.Standardizer)."
+
+
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C (a ``KeyboardInterrupt``) during ``fit``, re-raised with where training stood:
     ``step`` is the last step whose loss was recorded (-1 if none), ``loss`` that loss (NaN if
@@ -51,12 +68,15 @@ class History:
     ``loss[i]`` is the loss at step ``i``, computed at the parameters *before* update ``i``
     (so ``loss[0]`` is the starting loss). When ``fit`` records parameters (by default for
     small models, see its ``record_params``), ``params[k]`` holds copies of the parameters at
-    step ``param_steps[k]`` (a tuple of arrays in ``param_names`` order, like seed 001's
-    ``log`` of ``(w, b)``), and ``final_params`` the parameters training ended with. The
+    step ``param_steps[k]`` (a tuple of arrays in ``param_names`` order, like the beginner's
+    article's ``log`` of ``(w, b)``), and ``final_params`` the parameters training ended with. The
     parameter history is bounded: every step while the run is short (``params[i]`` is then
     step ``i``), evenly spaced steps of a long run, and always the last step, so its memory
     does not grow with the number of steps.
     ``epoch_loss`` / ``val_loss`` hold one mean per finished epoch when ``fit`` had data.
+    With mini-batches (``batches_per_epoch > 1``) each ``loss[i]`` is the loss of one batch,
+    not of all the data (``final_loss`` is the last batch's), and the ``repr`` says so;
+    ``epoch_loss`` is the mean over an epoch's batches.
     ``stop_reason`` is one of "max_steps", "epochs", "target_loss", "tol", "callback"
     (and "interrupted" on the history a :class:`TrainingInterrupted` carries).
     """
@@ -71,6 +91,7 @@ class History:
     steps: int = 0
     epochs: int = 0
     stop_reason: str | None = None
+    batches_per_epoch: int = 1
 
     @property
     def final_loss(self) -> float:
@@ -90,7 +111,26 @@ class History:
     def __len__(self) -> int:
         return len(self.loss)
 
+    def _repr_html_(self) -> str:
+        """Notebooks: the summary as a table and the loss curve as an inline PNG (a table of
+        losses without matplotlib)."""
+        from ._html import history_html
+
+        return history_html(self)
+
+    @property
+    def mini_batches(self) -> bool:
+        """True when each step saw one mini-batch: ``loss`` then holds single-batch losses."""
+        return self.batches_per_epoch > 1
+
     def __repr__(self) -> str:
+        if self.mini_batches:  # a batch's loss is not the loss on all the data: say which is which
+            epoch = f"{self.epoch_loss[-1]:.6g}" if self.epoch_loss else "nan"
+            return (
+                f"History(steps={self.steps}, epochs={self.epochs}, batches_per_epoch={self.batches_per_epoch}, "
+                f"last_batch_loss={self.final_loss:.6g}, last_epoch_mean_batch_loss={epoch}, "
+                f"stop_reason={self.stop_reason!r})"
+            )
         return (
             f"History(steps={self.steps}, epochs={self.epochs}, final_loss={self.final_loss:.6g}, "
             f"best_loss={self.best_loss:.6g}, stop_reason={self.stop_reason!r})"

@@ -15,11 +15,14 @@ import os
 import secrets
 import shutil
 import stat
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["OutputFileError", "check_outputs", "save_path", "writing_outputs", "Outputs"]
+from . import plot
+
+__all__ = ["OutputFileError", "check_outputs", "check_output_file", "save_path", "writing_outputs", "Outputs"]
 
 
 class OutputFileError(Exception):
@@ -56,7 +59,7 @@ def _check_existing(path: str, written: str, fail: Callable[[str], None]) -> Non
             fail("the file is read-only")
 
 
-def _check_output_file(path: str, option: str, written: str | None = None) -> None:
+def check_output_file(path: str, option: str, written: str | None = None) -> None:
     """Raise an :class:`OutputFileError` naming ``path`` and the problem unless ``option``'s
     file can be written: its folder exists and accepts new files, and the name is not a folder,
     a device or a read-only file. ``written``: the name actually written, when it differs
@@ -105,16 +108,16 @@ def _figure_formats() -> list[str]:
 
 
 def _check_plot(path: str | None) -> None:
-    """``--plot``: a writable file, matplotlib installed, and a format it can write."""
+    """``--plot``: a writable file and, when matplotlib is installed, a format it can write.
+    Without matplotlib the command still runs; the figure is skipped with a note at the end
+    (see :meth:`Outputs.write`)."""
     if path is None:
         return
-    _check_output_file(path, "--plot")
-    from . import plot
-
+    check_output_file(path, "--plot")
     try:
         plot.require_matplotlib()
-    except plot.PlotDependencyError as e:
-        raise OutputFileError(f"--plot: {e}") from None
+    except plot.PlotDependencyError:
+        return
     ext = os.path.splitext(path)[1].lower().lstrip(".")
     if ext:  # no extension: PNG
         formats = _figure_formats()
@@ -135,7 +138,7 @@ def check_outputs(plot: str | None, save: str | None) -> None:
     """Every output file a command will write, checked before it starts working."""
     _check_plot(plot)
     if save is not None:
-        _check_output_file(save, "--save", written=save_path(save) if save.strip() else None)
+        check_output_file(save, "--save", written=save_path(save) if save.strip() else None)
 
 
 class Outputs:
@@ -145,6 +148,8 @@ class Outputs:
     def __init__(self, written: list[str]) -> None:
         self._staged: list[tuple[str, str, str, str]] = []
         self._written = written
+        self.skipped: list[str] = []
+        """One note per figure skipped because matplotlib is missing (printed at the end)."""
 
     def write(self, option: str, path: str, writer: Callable[[str], Any], default_suffix: str = "") -> None:
         """Call ``writer(temporary_name)``; the file moves to ``path`` when all went well.
@@ -159,6 +164,9 @@ class Outputs:
             writer(temp)
         except OSError as e:
             raise OutputFileError(f"{option} {path}: could not write it ({e.strerror or e})") from None
+        except plot.PlotDependencyError as e:  # no matplotlib: the run's results still stand
+            self._staged.pop()
+            self.skipped.append(f"note: {option} {path} was not written: {e}")
 
     def commit(self) -> None:
         for temp, target, option, path in self._staged:
@@ -185,3 +193,5 @@ def writing_outputs(written: list[str]) -> Iterator[Outputs]:
         outputs.commit()
     finally:
         outputs.discard()
+    for note in outputs.skipped:  # after the results, so the install hint is the last word
+        print(note, file=sys.stderr)

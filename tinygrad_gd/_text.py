@@ -13,7 +13,16 @@ import numpy as np
 
 from .viz import sparkline
 
-__all__ = ["out", "table", "print_table", "curve_line", "num", "print_json", "tolerant_streams"]
+__all__ = ["CLIError", "out", "table", "print_table", "curve_line", "num", "print_json", "tolerant_streams"]
+
+
+class CLIError(Exception):
+    """A problem the command reports as one line on stderr; ``code`` is the exit status
+    (2: usage or input error, 1: a failed check or a diverged run)."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def out(*parts: Any) -> None:

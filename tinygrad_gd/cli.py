@@ -6,8 +6,12 @@ Subcommands::
     tinygrad-gd fit DATA.csv --target COL ...   gradient descent on your CSV
     tinygrad-gd check                           verify every built-in gradient
     tinygrad-gd lr-sweep (DATA.csv --target COL | --builtin NAME) [--lrs 0.001,0.01,0.1,1]
+    tinygrad-gd explain [--builtin line] [--w 0 --b 0]   the half-MSE's gradient, op by op (tg.explain)
+    tinygrad-gd make-data houses.csv [--dataset houses]   write a built-in dataset as a CSV file
 
-Exit codes: 0 success; 1 a failed gradient check or a diverged training run; 2 a usage or
+Every ``fit`` ends with a verdict line: converged, stalled, stopped by budget or diverged, with
+the gap to the closed form and what to try next. Exit codes: 0 success (whatever the verdict
+short of a divergence); 1 a failed gradient check or a diverged training run; 2 a usage or
 input error (missing file or column, a cell that is not a number, a bad option value, an
 output file that cannot be written); 130 interrupted by Ctrl-C. Errors are one line on
 stderr, never a traceback. Output files (``--plot``, ``--save``) are checked before any
@@ -17,7 +21,8 @@ interrupted run leaves none behind, whole or partial.
 This module is argparse and printing only. What each command computes lives with the library:
 ``fit`` trains through ``estimators`` (standardising, least squares, R², class ids) and reports
 a ``_fit_report.FitReport``; ``lr-sweep`` runs ``sweep``; ``check`` runs ``_checks``; ``demo``
-runs ``_demo``. Output files go through ``_outputs``, figures through ``_figures``, text
+runs ``_demo``. The verdict and the scaled target are ``_fitting``'s, CSV reading is
+``data.read_csv``'s. Output files go through ``_outputs``, figures through ``_figures``, text
 through ``_text``.
 """
 
@@ -32,11 +37,12 @@ from typing import Any
 
 import numpy as np
 
-from . import _checks, _demo, _figures, analytic, data, losses, nn, optim, sweep, train
-from ._fit_report import FitReport, failure_message
-from ._outputs import OutputFileError, check_outputs, save_path, writing_outputs
-from ._text import curve_line, out, print_json, print_table, tolerant_streams
-from .estimators import _prepare, _Problem, _Settings
+from . import _checks, _demo, _figures, analytic, data, losses, optim, sweep, train
+from ._cli_fit import cmd_fit, cmd_make_data, read_table
+from ._outputs import OutputFileError, check_output_file, check_outputs, writing_outputs
+from ._text import CLIError, curve_line, out, print_json, print_table, tolerant_streams
+from .estimators import _prepare, _Problem
+from .explain import explain_builtin
 from .sweep import MAX_LR, SweepResult, classify_run, sweep_learning_rates  # re-exported (docs/api.md)
 from .viz import sparkline
 
@@ -46,20 +52,12 @@ __all__ = ["main", "build_parser", "CLIError", "MAX_LR", "SweepResult", "classif
 PROG = "tinygrad-gd"
 
 
-class CLIError(Exception):
-    """A problem the command reports as one line on stderr; ``code`` is the exit status
-    (2: usage or input error, 1: a failed check or a diverged run)."""
-
-    def __init__(self, message: str, code: int = 2) -> None:
-        super().__init__(message)
-        self.code = code
-
 
 # --------------------------------------------------------------------------- argument types
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (no usage dump) and exits with status 2."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
@@ -138,15 +136,20 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_demo(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--plot", metavar="FILE.png", help="also write the figures (data and fits, loss "
                       "curves, cost surface with the descent path) to this image file")
-    demo.add_argument("--seed", type=_seed, default=0, help="seed of the noisy line's noise (default 0)")
+    demo.add_argument("--seed", type=_seed, default=0, help="random seed of the noisy line's noise (default 0)")
 
 
 def _add_fit(fit: argparse.ArgumentParser) -> None:
-    fit.add_argument("csv", metavar="DATA.csv", help="CSV file with a header row naming the columns")
-    fit.add_argument("--target", required=True, metavar="COL", help="the column to predict")
+    fit.add_argument("csv", metavar="DATA.csv", help="CSV file (the delimiter and a header row are detected); "
+                     "'tinygrad-gd make-data houses.csv' writes one to try")
+    fit.add_argument("--target", required=True, metavar="COL", help="the column to predict (by position, 0, 1, ..., "
+                     "in a file without a header row)")
     _add_training_options(fit)
+    fit.add_argument("--standardize-target", action="store_true",
+                     help="train a linear model (mse, half_mse, mae) on the z-scored target, reported in the "
+                     "original units; --standardize does this too")
     fit.add_argument("--lr", type=_learning_rate, default=train.DEFAULT_LR,
-                     help=f"learning rate (default {train.DEFAULT_LR:g}, seed 002's alpha)")
+                     help=f"learning rate (default {train.DEFAULT_LR:g})")
     budget = fit.add_mutually_exclusive_group()
     budget.add_argument("--epochs", type=_positive_int, metavar="N", help="passes over the data")
     budget.add_argument("--max-steps", type=_positive_int, metavar="N",
@@ -154,15 +157,26 @@ def _add_fit(fit: argparse.ArgumentParser) -> None:
     fit.add_argument("--batch-size", type=_positive_int, metavar="N",
                      help="rows per update: 1 = stochastic, default = all rows (full batch)")
     fit.add_argument("--tol", type=_tolerance, metavar="TOL",
-                     help="stop once the loss changes by less than this between checks")
-    fit.add_argument("--seed", type=_seed, default=0, help="seed of the mini-batch shuffling (default 0)")
+                     help="stop once the loss changes by less than this between checks (default: the estimators' "
+                     "tol, shown in the run's header; 0 runs the whole budget)")
+    fit.add_argument("--seed", type=_seed, default=0, help="random seed of the mini-batch shuffling (default 0)")
     fit.add_argument("--save", metavar="model.npz", help="save the trained nn.Linear weights (original "
                      "units) to this .npz file")
-    fit.add_argument("--json", action="store_true", help="print one JSON object (nothing else) on stdout")
+    fit.add_argument("--json", action="store_true", help="print one JSON object (nothing else) on stdout, also for a "
+                     "run that diverged (\"status\": \"diverged\") or an input error (\"status\": \"error\")")
 
 
 def _add_check(check: argparse.ArgumentParser) -> None:
-    check.add_argument("--seed", type=_seed, default=0, help="seed of the random test inputs (default 0)")
+    check.add_argument("--seed", type=_seed, default=0, help="random seed of the test inputs (default 0)")
+
+
+def _add_make_data(make_data: argparse.ArgumentParser) -> None:
+    make_data.add_argument("out", metavar="FILE.csv", help="the CSV file to write (with a header row)")
+    make_data.add_argument("--dataset", choices=sorted(data.BUILTIN_DATASETS), default="houses",
+                           help="which built-in dataset (default houses: " + data.BUILTIN_DATASETS["houses"].description
+                           + "); " + "; ".join(f"{k}: {v.description}" for k, v in data.BUILTIN_DATASETS.items()
+                                               if k != "houses"))
+    make_data.add_argument("--seed", type=_seed, default=0, help="random seed of the data (default 0)")
 
 
 def _add_lr_sweep(lr_sweep: argparse.ArgumentParser) -> None:
@@ -177,18 +191,30 @@ def _add_lr_sweep(lr_sweep: argparse.ArgumentParser) -> None:
     lr_sweep.add_argument("--json", action="store_true", help="print one JSON object (nothing else) on stdout")
 
 
+def _add_explain(explain: argparse.ArgumentParser) -> None:
+    names = [n for n, d in data.BUILTIN_DATASETS.items() if d.task == "regression"]
+    explain.add_argument("--builtin", choices=names, default="line", metavar="NAME",
+                         help=f"a built-in regression dataset: {', '.join(names)} (default line: the three points on y = 2x)")
+    explain.add_argument("--w", type=float, default=0.0, help="the weight(s) to explain at (default 0)")
+    explain.add_argument("--b", type=float, default=0.0, help="the bias to explain at (default 0)")
+
+
 _SUBCOMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]] = {
     "demo": (
-        "fit seed 002's y = 2x line and a noisy 200-point line, with gradients checked",
-        "Fits seed 002's line y = 2x and a noisy 200-point line by gradient descent: checks autodiff against "
+        "fit the three points on y = 2x and a noisy 200-point line, with gradients checked",
+        "Fits the three points on the line y = 2x and a noisy 200-point line by gradient descent: checks autodiff "
+        "against "
         "the hand-derived gradient and finite differences at the start, trains with SGD, and compares the "
         "result with the closed-form least-squares answer.",
         _add_demo,
     ),
     "fit": (
         "gradient descent on your CSV file",
-        "Trains a linear (regression) or logistic (classification) model on a CSV file with a header row, by "
-        "gradient descent. Linear models are compared with the closed-form least-squares solution.",
+        "Trains a linear (regression) or logistic (classification) model on a CSV file by gradient descent. "
+        "Linear models are compared with the closed-form least-squares solution. Every run ends with a verdict: "
+        "converged, stalled, stopped by budget or diverged, and what to try next. With --standardize the "
+        "features and a linear model's target are z-scored for training (one learning rate then suits any "
+        "data); coefficients and losses are reported in the original units.",
         _add_fit,
     ),
     "check": (
@@ -202,6 +228,19 @@ _SUBCOMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None
         "Trains the same model with each learning rate for a fixed number of steps and reports whether the "
         "loss converged, crawled (still falling) or diverged.",
         _add_lr_sweep,
+    ),
+    "make-data": (
+        "write a built-in dataset as a CSV file to try 'fit' on",
+        "Writes a built-in dataset as a CSV file with a header row, e.g. house prices: "
+        "tinygrad-gd make-data houses.csv && tinygrad-gd fit houses.csv --target price --standardize",
+        _add_make_data,
+    ),
+    "explain": (
+        "the half-MSE cost on built-in data: the chain rule op by op (tg.explain)",
+        "Builds the half-MSE cost J = 1/(2m) sum((X w + b - y)^2) on a built-in dataset, runs backward, and "
+        "prints tg.explain: each op in backward order with its formula, the upstream gradient and the "
+        "gradient it sends to each input, ending at dJ/dw and dJ/db.",
+        _add_explain,
     ),
 }
 """Each subcommand: (one-line help, description, the function adding its options)."""
@@ -218,16 +257,14 @@ def _add_training_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimizer", choices=optim.optimizer_names(), default="sgd",
                    help=f"{', '.join(optim.optimizer_names())} (default sgd)")
     p.add_argument("--standardize", action="store_true",
-                   help="train on z-scored features (one lr then suits every feature); results are "
-                   "reported in the original units")
+                   help="train on z-scored features (one lr then suits every feature) and, in fit, a linear model's "
+                   "z-scored target; results are reported in the original units")
+    p.add_argument("--delimiter", metavar="CHAR", help="the CSV's column separator (default: detected among , ; tab |)")
+    p.add_argument("--no-header", action="store_true", help="the CSV has no header row (detected when not given): "
+                   "columns are x0, x1, ... and --target/--features may give positions")
+    p.add_argument("--drop-missing", action="store_true", help="skip CSV rows with a missing cell (empty, NA, NaN, "
+                   "null, ?) instead of stopping at the first")
     p.add_argument("--plot", metavar="FILE.png", help="write the figures to this image file")
-
-
-# --------------------------------------------------------------------------- shared by the commands
-def _load_csv(path: str, target: str | None, features: list[str] | None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    if target is None:
-        raise CLIError("--target COL is required with a CSV file (the column to predict)")
-    return data.load_csv(path, target, features)
 
 
 # --------------------------------------------------------------------------- demo
@@ -268,14 +305,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         "hand-derived gradient")
     out("")
     line, line_ok = _demo_line(
-        "[1/2] seed 002's line: y = 2x at x = 1, 2, 3", *data.make_line(), "half_mse",
-        "J(w, b) = 1/(2m) Σ (w·x + b − y)²  (seed 002's half-MSE: its gradients carry no factor 2)",
+        "[1/2] the three points on y = 2x: x = 1, 2, 3", *data.make_line(), "half_mse",
+        "J(w, b) = 1/(2m) Σ (w·x + b − y)²  (the half-MSE: its gradients carry no factor 2)",
         analytic.linreg_half_mse_grad, lr=0.1,
     )
     noisy, noisy_ok = _demo_line(
         "[2/2] a noisy line: 200 points near y = 2x + 1 (noise 0.5)",
         *data.make_noisy_line(n=200, slope=2.0, intercept=1.0, noise=0.5, seed=args.seed), "mse",
-        "J(w, b) = 1/N Σ (y − (w·x + b))²  (seeds 000/001's MSE: its gradients carry a factor 2)",
+        "J(w, b) = 1/N Σ (y − (w·x + b))²  (the MSE: its gradients carry a factor 2)",
         analytic.linreg_mse_grad, lr=0.05,
     )
     ok = line_ok and noisy_ok
@@ -287,43 +324,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.plot:
         with writing_outputs(args.written) as outputs:
             outputs.write("--plot", args.plot, lambda temp: _figures.demo_figure(line, noisy, temp), ".png")
-        out(f"wrote {args.plot}")
+        if args.plot in args.written:  # not when matplotlib is missing (a note says so)
+            out(f"wrote {args.plot}")
     out("Next: tinygrad-gd fit DATA.csv --target COL  |  tinygrad-gd check  |  "
         "tinygrad-gd lr-sweep --builtin noisy_line")
     return 0 if ok else 1
-
-
-# --------------------------------------------------------------------------- fit
-def _cmd_fit(args: argparse.Namespace) -> int:
-    X, y, names = _load_csv(args.csv, args.target, args.features)
-    problem = _prepare(X, y, args.model or "linear", args.loss, args.standardize, args.target)
-    if not args.json:
-        feats = ", ".join(names) if len(names) <= 8 else f"{', '.join(names[:8])}, ... ({len(names)} in all)"
-        out(f"fit {args.csv}: {len(y)} rows, target {args.target!r}, features {feats}")
-        batch = "full batch" if args.batch_size is None or args.batch_size >= len(y) else f"batches of {args.batch_size}"
-        budget = f"{args.epochs} epochs" if args.epochs else f"at most {args.max_steps or train.DEFAULT_MAX_STEPS} steps"
-        out(f"model {problem.kind}, loss {problem.loss_name}, optimizer {args.optimizer}, lr {args.lr:g}, {batch}, "
-            f"{budget}, features {'standardized' if args.standardize else 'as given'}")
-    run = problem.descend(_Settings(optimizer=args.optimizer, lr=args.lr, max_steps=args.max_steps, epochs=args.epochs,
-                                    batch_size=args.batch_size, tol=args.tol, seed=args.seed))
-    diverged = failure_message(run, args.lr, args.standardize)
-    if diverged is not None:
-        raise CLIError(*diverged)
-    report = FitReport(args.csv, args.target, names, args.optimizer, args.lr, args.batch_size, args.standardize,
-                       problem, run, problem.evaluate(run.weight, run.bias))
-    with writing_outputs(args.written) as outputs:
-        if args.save:
-            saved = nn.Linear(run.weight.shape[1], run.weight.shape[0])
-            saved.weight.data, saved.bias.data = run.weight.copy(), run.bias.copy()
-            report.saved = save_path(args.save)
-            outputs.write("--save", report.saved, saved.save)
-        if args.plot:
-            outputs.write("--plot", args.plot, lambda temp: _figures.fit_figure(report, temp), ".png")
-            report.plot = args.plot
-    if args.json:
-        return print_json(report.as_json())
-    report.print()
-    return 0
 
 
 # --------------------------------------------------------------------------- check
@@ -365,8 +370,9 @@ def _sweep_problem(args: argparse.Namespace) -> tuple[_Problem, list[str], str]:
         raise CLIError("give either DATA.csv --target COL or --builtin NAME "
                        f"(built-in datasets: {', '.join(data.BUILTIN_DATASETS)})")
     if args.builtin is None:
-        X, y, names = _load_csv(args.csv, args.target, args.features)
-        return _prepare(X, y, args.model or "linear", args.loss, args.standardize, args.target), names, args.csv
+        table = read_table(args)
+        problem = _prepare(table.X, table.y, args.model or "linear", args.loss, args.standardize, table.target)
+        return problem, table.features, args.csv
     if args.target or args.features:
         raise CLIError("--target and --features go with a CSV file, not with --builtin")
     X, y = data.load_builtin(args.builtin)
@@ -421,12 +427,18 @@ def _print_sweep(swept: sweep._Sweep, args: argparse.Namespace) -> None:
         summary.append(f"none converged in {args.steps} steps: try more --steps"
                        + ("" if args.standardize else " or --standardize"))
     out("; ".join(summary) + ".")
-    if args.plot:
+    if args.plot and args.plot in args.written:
         out(f"wrote {args.plot}")
 
 
 # --------------------------------------------------------------------------- main
-_COMMANDS = {"demo": _cmd_demo, "fit": _cmd_fit, "check": _cmd_check, "lr-sweep": _cmd_lr_sweep}
+def _cmd_explain(args: argparse.Namespace) -> int:
+    out(str(explain_builtin(args.builtin, w=args.w, b=args.b)))
+    return 0
+
+
+_COMMANDS = {"demo": _cmd_demo, "fit": cmd_fit, "check": _cmd_check, "lr-sweep": _cmd_lr_sweep,
+             "make-data": cmd_make_data, "explain": _cmd_explain}
 
 
 def _interrupted(e: KeyboardInterrupt, args: argparse.Namespace) -> str:
@@ -438,6 +450,16 @@ def _interrupted(e: KeyboardInterrupt, args: argparse.Namespace) -> str:
     if any(getattr(args, option, None) for option in ("plot", "save")):
         note = f"; wrote {', '.join(args.written)}" if args.written else "; no output file was written"
     return f"{where}{note}"
+
+
+def _failed(prog: str, e: Exception, args: argparse.Namespace) -> int:
+    """One line on stderr and the exit status; with ``--json`` also one JSON object on stdout
+    (unless the command printed its own, as a diverged fit does)."""
+    code = e.code if isinstance(e, CLIError) else 2
+    print(f"{prog}: error: {e}", file=sys.stderr)
+    if getattr(args, "json", False) and not (isinstance(e, CLIError) and e.code == 1):
+        print_json({"command": args.command, "status": "error", "error": str(e), "exit_code": code})
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -454,13 +476,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.written = []  # output files moved into place (see _outputs.writing_outputs)
     try:
         check_outputs(getattr(args, "plot", None), getattr(args, "save", None))
+        if args.command == "make-data":
+            check_output_file(args.out, "FILE.csv")
         return _COMMANDS[args.command](args)
-    except CLIError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        return e.code
-    except (data.DataError, OutputFileError) as e:  # missing file or column, a cell that is not a number, ...
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        return 2
+    except (CLIError, data.DataError, OutputFileError) as e:  # a missing file or column, a cell that is not a number
+        return _failed(prog, e, args)
     except KeyboardInterrupt as e:  # Ctrl-C: 130, the shell's code for SIGINT (128 + 2)
         print(f"{prog}: interrupted{_interrupted(e, args)}", file=sys.stderr)
         return 130

@@ -3,7 +3,7 @@ and small built-in datasets.
 
 Shapes follow what a model produces, because a loss never broadcasts prediction against
 target: built-in regression and two-class targets are columns ``(n, 1)``, like the output of
-``nn.Linear(k, 1)`` (and seed 002's ``y``); multi-class labels are integer ids ``(n,)`` for
+``nn.Linear(k, 1)`` (and the three-point line's ``y``); multi-class labels are integer ids ``(n,)`` for
 ``losses.cross_entropy``. ``load_csv`` returns its target as ``(n,)``; use ``y.reshape(-1, 1)``
 to line it up with a ``Linear(k, 1)`` output.
 
@@ -14,17 +14,15 @@ is also a ``FileNotFoundError``.
 
 from __future__ import annotations
 
-import csv
 import math
-import os
-import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._csv import CSVTable, load_csv, read_csv, write_csv
+from ._data_errors import DataError, DataFileNotFoundError
 from ._typing import TensorLike
 from ._validate import generator, is_integer
 from .tensor import Tensor
@@ -36,24 +34,20 @@ __all__ = [
     "train_test_split",
     "Standardizer",
     "load_csv",
+    "read_csv",
+    "CSVTable",
+    "write_csv",
     "make_line",
     "make_noisy_line",
     "make_blobs",
     "make_moons",
+    "make_houses",
     "BuiltinDataset",
     "BUILTIN_DATASETS",
     "load_builtin",
 ]
 
 Seed = int | np.random.Generator | None
-
-
-class DataError(ValueError):
-    """Bad data or data settings; the message is one line, ready to print."""
-
-
-class DataFileNotFoundError(DataError, FileNotFoundError):
-    """A data file that does not exist (both a :class:`DataError` and a ``FileNotFoundError``)."""
 
 
 def _as_array(a: Any, what: str) -> Any:
@@ -250,123 +244,9 @@ class Standardizer:
         return f"Standardizer(mean_={self.mean_}, scale_={self.scale_})"
 
 
-# --------------------------------------------------------------------------- CSV
-def load_csv(
-    path: str | os.PathLike[str],
-    target: str,
-    features: Sequence[str] | None = None,
-    delimiter: str = ",",
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Read a CSV file with a header row into ``(X, y, feature_names)``.
-
-    ``X`` is float64 ``(n, k)``, ``y`` float64 ``(n,)`` from the column named ``target``;
-    ``features`` picks columns (default: every column but the target). Blank lines are
-    skipped. Raises :class:`DataError` naming the problem: an empty file, no data rows, an
-    unknown column (listing the available ones), a row with the wrong number of fields, or a
-    cell that is not a finite number (with its line number and column). A pipe (a FIFO, or a
-    shell's ``<(...)``) is read like a file; a device such as ``/dev/null`` is refused.
-    """
-    path = Path(path)
-    _check_csv_path(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter)
-            header: list[str] | None = None
-            for row in reader:
-                if any(cell.strip() for cell in row):
-                    header = [cell.strip() for cell in row]
-                    header_line = reader.line_num
-                    break
-            if header is None:
-                raise DataError(f"CSV {str(path)!r} is empty: expected a header row naming the columns")
-            columns = _select_columns(header, target, features, path)
-            rows: list[list[float]] = []
-            for row in reader:
-                if not any(cell.strip() for cell in row):
-                    continue
-                if len(row) != len(header):
-                    raise DataError(
-                        f"CSV {str(path)!r} line {reader.line_num}: {len(row)} field(s) but the header "
-                        f"(line {header_line}) has {len(header)}"
-                    )
-                rows.append([_number(row[j], header[j], reader.line_num, path) for j in columns])
-    except UnicodeDecodeError as e:
-        raise DataError(f"CSV {str(path)!r} is not UTF-8 text: {e.reason} at byte {e.start}") from None
-    except csv.Error as e:
-        raise DataError(f"CSV {str(path)!r} is malformed: {e}") from None
-    except OSError as e:  # e.g. no permission to read it
-        raise DataError(f"cannot read CSV {str(path)!r}: {(e.strerror or str(e)).lower()}") from None
-    if not rows:
-        raise DataError(f"CSV {str(path)!r} has a header but no data rows")
-    table = np.array(rows, dtype=np.float64)
-    names = [header[j] for j in columns[:-1]]
-    return table[:, :-1], table[:, -1], names
-
-
-_NOT_REGULAR = (
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
-def _check_csv_path(path: Path) -> None:
-    """Raise unless ``path`` names something to read rows from: a regular file or a pipe."""
-    try:
-        mode = os.stat(path).st_mode
-    except (FileNotFoundError, NotADirectoryError):
-        raise DataFileNotFoundError(f"cannot read CSV {str(path)!r}: no such file") from None
-    except OSError as e:
-        raise DataError(f"cannot read CSV {str(path)!r}: {(e.strerror or str(e)).lower()}") from None
-    if stat.S_ISDIR(mode):
-        raise DataFileNotFoundError(f"cannot read CSV {str(path)!r}: a directory")
-    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode):  # a FIFO is read to its end, like `cat` does
-        return
-    kind = next((what for test, what in _NOT_REGULAR if test(mode)), "a special file")
-    raise DataError(f"cannot read CSV {str(path)!r}: it is {kind}, not a regular file; give a CSV file")
-
-
-def _select_columns(header: list[str], target: str, features: Sequence[str] | None, path: Path) -> list[int]:
-    """Column indices of the features, then the target (last)."""
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if dupes:
-        raise DataError(f"CSV {str(path)!r} has duplicate column names {dupes} in its header")
-    if isinstance(features, str):
-        features = [features]
-    wanted = [target] + (list(features) if features is not None else [])
-    unknown = [c for c in wanted if c not in header]
-    if unknown:
-        raise DataError(
-            f"CSV {str(path)!r} has no column(s) {unknown}; available columns: {header}"
-        )
-    if features is None:
-        features = [h for h in header if h != target]
-    if target in features:
-        raise DataError(f"target column {target!r} is also listed as a feature; remove it from features")
-    if not features:
-        raise DataError(f"CSV {str(path)!r} has no feature columns besides the target {target!r}")
-    return [header.index(c) for c in features] + [header.index(target)]
-
-
-def _number(cell: str, column: str, line: int, path: Path) -> float:
-    try:
-        value = float(cell)
-    except ValueError:
-        shown = repr(cell.strip()) if cell.strip() else "an empty cell"
-        raise DataError(
-            f"CSV {str(path)!r} line {line}, column {column!r}: {shown} is not a number"
-        ) from None
-    if not math.isfinite(value):
-        raise DataError(
-            f"CSV {str(path)!r} line {line}, column {column!r}: {cell.strip()!r} is not a finite number "
-            f"(missing values are not supported; drop or fill that row)"
-        )
-    return value
-
-
 # --------------------------------------------------------------------------- datasets
 def make_line() -> tuple[np.ndarray, np.ndarray]:
-    """Seed 002's data, the line y = 2x: ``X = [[1], [2], [3]]``, ``y = [[2], [4], [6]]``."""
+    """The three points on the line y = 2x: ``X = [[1], [2], [3]]``, ``y = [[2], [4], [6]]``."""
     return np.array([[1.0], [2.0], [3.0]]), np.array([[2.0], [4.0], [6.0]])
 
 
@@ -383,6 +263,18 @@ def make_noisy_line(
     x = rng.uniform(x_range[0], x_range[1], size=(n, 1))
     y = slope * x + intercept + noise * rng.standard_normal((n, 1))
     return x, y
+
+
+def make_houses(n: int = 200, seed: Seed = 0) -> tuple[np.ndarray, np.ndarray]:
+    """House prices: ``X`` (n, 2) holds the floor area in m² (50 to 250) and the age in years
+    (0 to 60), ``y`` (n, 1) the price: 50,000 + 3,000 per m² − 1,700 per year + N(0, 20,000²).
+    Features of different scales and a target in the hundreds of thousands: the data on which
+    unscaled gradient descent goes wrong (see ``tinygrad-gd make-data``)."""
+    _check_count(n)
+    rng = generator(seed, "seed")
+    X = np.stack([rng.uniform(50.0, 250.0, n), rng.uniform(0.0, 60.0, n)], axis=1).round(1)
+    price = 50_000.0 + 3_000.0 * X[:, 0] - 1_700.0 * X[:, 1] + 20_000.0 * rng.standard_normal(n)
+    return X, price.round(-2).reshape(-1, 1)
 
 
 def make_blobs(
@@ -432,21 +324,27 @@ class BuiltinDataset:
     make: Callable[..., tuple[np.ndarray, np.ndarray]]
     task: str  # "regression", "binary" or "multiclass"
     description: str
+    columns: tuple[str, ...] = ()  # feature names, then the target's, as ``make-data`` writes them
 
 
 BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
-    "line": BuiltinDataset(make_line, "regression", "seed 002's three points on y = 2x"),
-    "noisy_line": BuiltinDataset(make_noisy_line, "regression", "50 points near y = 2x + 1 (noise 0.5)"),
+    "line": BuiltinDataset(make_line, "regression", "the three points on y = 2x", ("x", "y")),
+    "noisy_line": BuiltinDataset(make_noisy_line, "regression", "50 points near y = 2x + 1 (noise 0.5)", ("x", "y")),
+    "houses": BuiltinDataset(make_houses, "regression", "200 house prices from floor area (m²) and age (years)",
+                             ("size", "age", "price")),
     "two_blobs": BuiltinDataset(
         lambda **kw: make_blobs(**{"centers": 2, **kw}),
         "binary",
         "two Gaussian blobs in 2-D (200 points)",
+        ("x1", "x2", "label"),
     ),
-    "moons": BuiltinDataset(make_moons, "binary", "two interleaving half circles in 2-D (200 points)"),
+    "moons": BuiltinDataset(make_moons, "binary", "two interleaving half circles in 2-D (200 points)",
+                            ("x1", "x2", "label")),
     "three_blobs": BuiltinDataset(
         lambda **kw: make_blobs(**{"centers": 3, **kw}),
         "multiclass",
         "three Gaussian blobs in 2-D (200 points)",
+        ("x1", "x2", "label"),
     ),
 }
 """Built-in datasets by name; :func:`load_builtin` makes one."""

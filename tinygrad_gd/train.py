@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _history
 from . import losses as _losses
 from . import optim as _optim
 from ._history import DivergenceError, History, StepInfo, TrainingInterrupted, _ParamRecorder
@@ -129,6 +130,32 @@ def _batch_loss(model: Any, loss_fn: Callable[..., Any], batch: Any) -> Any:
     return loss_fn(inputs, *parts[1:])
 
 
+_PARAMETER_LIST_CALL = (
+    "fit({params}, loss_fn, (X, y)) with a list of parameters calls loss_fn(X, y) on each batch "
+    "(X of shape {x_shape}), so loss_fn must compute the prediction from X with the parameters it "
+    "closes over, e.g. fit([w, b], lambda X, y: tg.losses.mse(X @ w + b, y), (X, y)); with a "
+    "Module, fit(model, loss_fn, (X, y)) calls loss_fn(model(X), y). For a loss written as "
+    "loss(w, b) over all the data, leave the data out: fit([w, b], lambda: loss(w, b))."
+)
+
+
+def _parameter_list_loss(model: Any, loss_fn: Callable[..., Any], batch: Any) -> Any:
+    """``loss_fn(X, y)`` for a parameter list with data, with what fit calls and what to pass
+    when the loss function was written for something else (its parameters, a prediction)."""
+    parts = batch if isinstance(batch, tuple) else (batch,)
+    params = "[w, b]" if isinstance(model, (list, tuple)) else "params"
+    hint = _PARAMETER_LIST_CALL.format(params=params, x_shape=tuple(np.shape(parts[0])))
+    try:
+        loss = _batch_loss(model, loss_fn, batch)
+    except (TypeError, ValueError) as error:
+        if type(error) not in (TypeError, ValueError):
+            raise
+        raise type(error)(f"{str(error).rstrip('.')}. {hint}") from error
+    if isinstance(loss, GraphTensor) and not loss.requires_grad:
+        raise RuntimeError(f"the loss does not depend on any parameter that requires grad: {hint}")
+    return loss
+
+
 def _loss_value(loss: Any, step: int) -> float:
     one_element_loss(
         loss,
@@ -152,7 +179,8 @@ def _current_lr(optimizer: Any) -> str:
         return "?"
 
 
-_ADVICE = "Try a smaller learning rate (lr={lr} now) or standardize the features (data.Standardizer)."
+def _advice(optimizer: Any, loader: DataLoader | None) -> str:
+    return _history.divergence_advice(_current_lr(optimizer), None if loader is None else loader.arrays[0])
 
 
 def _progress_bar(progress: bool | None, total: int | None) -> Any:
@@ -252,7 +280,11 @@ class _Plan:
         return [None] if self.loader is None else self.loader
 
     def loss(self, batch: Any) -> Any:
-        return self.loss_fn() if self.loader is None else _batch_loss(self.model, self.loss_fn, batch)
+        if self.loader is None:
+            return self.loss_fn()
+        if isinstance(self.model, Module):
+            return _batch_loss(self.model, self.loss_fn, batch)
+        return _parameter_list_loss(self.model, self.loss_fn, batch)
 
 
 # --------------------------------------------------------------------------- stopping rules
@@ -262,8 +294,10 @@ class _StopRules:
     :class:`DivergenceError` when it rose on ``max_rising`` checks in a row (each off when
     None); and the divergence guard, always on, for a loss that is NaN or infinite."""
 
-    def __init__(self, target_loss: float | None, tol: float | None, max_rising: int | None, optimizer: Any) -> None:
+    def __init__(self, target_loss: float | None, tol: float | None, max_rising: int | None, optimizer: Any,
+                 loader: DataLoader | None = None) -> None:
         self.target_loss, self.tol, self.max_rising, self.optimizer = target_loss, tol, max_rising, optimizer
+        self.loader = loader  # its features decide whether the advice says "standardize"
         self.previous: float | None = None
         self.rising = 0
 
@@ -280,7 +314,7 @@ class _StopRules:
         if self.max_rising is not None and self.rising >= self.max_rising:
             raise DivergenceError(
                 f"training diverged: the loss rose on {self.rising} consecutive checks, to {loss:.6g} at "
-                f"step {step}. " + _ADVICE.format(lr=_current_lr(self.optimizer)),
+                f"step {step}. " + _advice(self.optimizer, self.loader),
                 step,
                 loss,
             )
@@ -302,7 +336,7 @@ class _StopRules:
         before = f" (it was {history.loss[-1]:.6g} at step {step - 1})" if history.loss else ""
         raise DivergenceError(
             f"training diverged at step {step}: the loss became {loss}{before}. "
-            + _ADVICE.format(lr=_current_lr(self.optimizer)),
+            + _advice(self.optimizer, self.loader),
             step,
             loss,
         )
@@ -446,9 +480,9 @@ def fit(
         max_steps = DEFAULT_MAX_STEPS
     limit = _params_limit(record_params, params)
     plan = _Plan(model, loss_fn, loader, optimizer, callbacks, max_steps, epochs, validation_data, scheduler)
-    rules = _StopRules(target_loss, tol, max_rising, optimizer)
+    rules = _StopRules(target_loss, tol, max_rising, optimizer, loader)
 
-    history = History(param_names=names)
+    history = History(param_names=names, batches_per_epoch=plan.batches_per_epoch)
     recorder = None if limit is None else _ParamRecorder(history, params, limit)
     bar = _progress_bar(progress, plan.total_steps)
     if isinstance(model, Module):
