@@ -28,6 +28,7 @@ from .autograd import (
 )
 from .checking import GradcheckError, compare_gradients, gradcheck, gradgradcheck, numerical_grad
 from .compile import compile
+from .compile import step as compile_step
 from .explain import explain
 from .functional import checkpoint, grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .minimize import minimize  # the scipy bridge (scipy is imported when it is called)
@@ -57,6 +58,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "compile",
+    "compile_step",
     "data",
     "nn",
     "train",

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from . import autograd
 from ._graph_tensor import bump_version
 from ._typing import TensorLike
 from ._validate import as_tensor, bounded, generator, is_integer
@@ -70,6 +71,7 @@ class Dropout(Module):
             return x
         if self.p == 1.0:
             return x * 0.0
+        autograd.refuse_in_trace("Dropout in training mode", "it draws a new random mask at every call, a trace would keep one")
         keep = self.rng.random(x.shape) >= self.p
         return x * (keep * (1.0 / (1.0 - self.p))).astype(x.dtype)
 
@@ -146,6 +148,7 @@ class BatchNorm1d(Module):
         axes = (0,) if x.ndim == 2 else (0, 2)
         per_channel = (1, self.num_features) + (1,) * (x.ndim - 2)
         if self.training:
+            autograd.refuse_in_trace("BatchNorm1d in training mode", "it updates its running statistics at every call, outside the ops")
             count = x.size // self.num_features
             if count < 2:
                 raise ValueError(

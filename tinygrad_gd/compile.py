@@ -36,6 +36,7 @@ import numpy as np
 
 from . import autograd
 from ._graph_tensor import GraphTensor
+from ._compile_passes import UFUNCS, Line, optimize, render, uniform_value
 from ._tensor_methods import to_array
 from .autograd import TracingError
 from .tensor import Tensor
@@ -199,6 +200,26 @@ _TEMPLATES: dict[str, Callable[[list[str], dict[str, Any], Any], str | None]] = 
 }
 
 
+_VIEWS = {"Reshape", "BroadcastTo", "Transpose"}
+
+
+def _shape_facts(step: Any, args: list[str], variables: set[str]) -> dict[str, Any]:
+    """What the passes need to know of a template line: a view of which variable, a fresh
+    array, a square or a full reduction of one."""
+    name = type(step.node).__name__
+    facts: dict[str, Any] = {"shape": step.out.shape, "dtype": step.out.dtype}
+    first = args[0] if args else None
+    if name in _VIEWS and first in variables:
+        facts["view_of"] = first
+    elif name == "MatMul":
+        facts["fresh"] = True
+    elif name == "PowScalar" and step.options.get("exponent") == 2 and first in variables and _floats(step):
+        facts["square_of"], facts["fresh"] = first, True
+    elif name in ("Sum", "Mean") and step.options.get("axis") is None and not step.options.get("keepdims") and first in variables:
+        facts["reduce_of_square"] = (first, name.lower(), step.inputs[0].size)
+    return facts
+
+
 def _run(op: type, *args: Any, **options: Any) -> np.ndarray:
     """Run one op's forward outside the engine (what the generated code calls for the ops
     without a template)."""
@@ -228,7 +249,9 @@ class _Program:
         self.names: dict[int, str] = dict(arg_ids)  # id(array) -> variable
         self.arg_names = arg_names
         self.namespace: dict[str, Any] = {"np": np, "_run": _run, "_rule": _rule}
-        self.lines: list[str] = []
+        self.lines: list[Line] = []
+        self.variables: set[str] = set(arg_names)
+        self.pinned: set[str] = set()  # variables a kept node holds (its saved values)
         self.constants = itertools.count()
         self.temps = itertools.count(1)
         self.keep: list[Any] = []  # keeps traced arrays alive so that ids stay unique
@@ -248,6 +271,26 @@ class _Program:
         if _literal(value):
             return repr(value)
         return self.constant(value, "const")
+
+    def text(self, target: str | None, text: str, comment: str = "", reads: tuple[str, ...] = (), **kw: Any) -> None:
+        self.lines.append(Line(target, text, comment, reads, **kw))
+        if target:
+            self.variables.add(target)
+
+    def reads(self, args: list[str]) -> tuple[str, ...]:
+        return tuple(a for a in args if a in self.variables)
+
+    def scalar_operands(self, step: _Step, args: list[str]) -> list[str]:
+        """Folded constants whose elements are all one value (a broadcast seed) become that
+        number, where the output's shape does not depend on them: one array less to read."""
+        others = [np.shape(v) for v in step.inputs]
+        for k, value in enumerate(step.inputs):
+            if isinstance(value, np.ndarray) and id(value) in self.folded:
+                uniform = uniform_value(value)
+                rest = others[:k] + others[k + 1 :]
+                if uniform is not None and rest and np.broadcast_shapes(*rest) == step.out.shape:
+                    args[k] = repr(uniform)
+        return args
 
     def constant(self, value: Any, stem: str) -> str:
         name = f"_{stem}_{next(self.constants)}"
@@ -273,28 +316,40 @@ class _Program:
         saved = [v for v in saved if v is not step.out and not any(v is x for x in step.inputs)]
         template = _TEMPLATES.get(op.__name__)
         keep_node = id(step.node) in self.replayed
-        expression = template(args, step.options, step) if template is not None and not saved and not keep_node else None
+        plain = not saved and not keep_node
+        if plain and op.__name__ in UFUNCS and _floats(step) and step.out.dtype.kind == "f":
+            args = self.scalar_operands(step, args)
+            self.lines.append(Line(out_name, "", comment, self.reads(args), UFUNCS[op.__name__], args, fresh=True, shape=step.out.shape, dtype=step.out.dtype))
+            self.variables.add(out_name)
+            self.names[id(step.out)] = out_name
+            self.keep.append(step.out)
+            return
+        expression = template(args, step.options, step) if template is not None and plain else None
         if expression is not None:
             if step.out.ndim == 0:  # numpy gives scalars for 0-d results; ops hand on arrays
                 expression = f"np.asarray({expression})"
-            self.lines.append(f"{out_name} = {expression}{comment}")
+            self.text(out_name, f"{out_name} = {expression}", comment, self.reads(args), **_shape_facts(step, args, self.variables))
         else:
             runner = self.constant(op, op.__name__)
             options = [
                 f"{k}={v!r}" if _literal(v) else f"{k}={self.constant(v, 'option')}" for k, v in step.options.items()
             ]
-            if not saved and not keep_node:
-                self.lines.append(f"{out_name} = _run({', '.join([runner, *args, *options])}){comment}")
+            reads = self.reads(args)
+            if plain:
+                self.text(out_name, f"{out_name} = _run({', '.join([runner, *args, *options])})", comment, reads)
             else:  # forward also computes values the backward reads: keep them (or its node)
                 node_name = f"_node_{out_name}" if keep_node else "_node"
                 self.node_names[id(step.node)] = node_name
-                self.lines.append(f"{node_name} = object.__new__({runner}); {node_name}.saved = ()")
-                self.lines.append(f"{out_name} = np.asarray({node_name}.forward({', '.join(args + options)})){comment}")
+                if keep_node:  # the node holds its inputs until its rule runs: never reuse them
+                    self.pinned.update(reads)
+                self.text(None, f"{node_name} = object.__new__({runner}); {node_name}.saved = ()")
+                self.text(out_name, f"{out_name} = np.asarray({node_name}.forward({', '.join(args + options)}))", comment, reads)
             for k, value in enumerate(step.node.saved):
                 if any(value is s for s in saved):
                     saved_name = f"{out_name}_saved{k}"
                     self.names[id(value)] = saved_name
-                    self.lines.append(f"{saved_name} = {node_name}.saved[{k}]")
+                    self.text(saved_name, f"{saved_name} = {node_name}.saved[{k}]")
+                    self.pinned.add(saved_name)
         self.names[id(step.out)] = out_name
         self.keep.append(step.out)
 
@@ -304,11 +359,14 @@ class _Program:
         targets = [f"{out_name}_{i}" if out is not None else "_" for i, out in enumerate(step.outs)]
         needs = [out is not None for out in step.outs]
         formula = (type(step.node).__doc__ or "").strip().splitlines()[0]
-        self.lines.append(f"{node_name}.needs_input_grad = {needs!r}")
-        self.lines.append(f"{', '.join(targets)}, = _rule({node_name}, {self.operand(step.upstream)})  # {step.node.name}'s rule: {formula}")
+        upstream = self.operand(step.upstream)
+        self.text(None, f"{node_name}.needs_input_grad = {needs!r}")
+        self.text(None, f"{', '.join(targets)}, = _rule({node_name}, {upstream})", f"  # {step.node.name}'s rule: {formula}", self.reads([upstream]))
         for target, out in zip(targets, step.outs):
             if out is not None:
                 self.names[id(out)] = target
+                self.variables.add(target)
+                self.pinned.add(target)  # a rule may hand back its upstream or a view of it
                 self.keep.append(out)
 
 
@@ -380,9 +438,11 @@ def _generate(
     for name, array in outputs:
         ref = program.operand(array)
         if ref != name:  # an argument, a constant or an earlier value: never hand out an alias
-            program.lines.append(f"{name} = np.array({ref}, copy=True)")
+            program.text(name, f"{name} = np.array({ref}, copy=True)", reads=program.reads([ref]))
         returned.append(name)
-    body = "\n".join("    " + line for line in program.lines) or "    pass"
+    program.text(None, "", reads=tuple(returned))  # the return reads them: keep them to the end
+    lines = optimize(program.lines, program.pinned | set(returned))
+    body = "\n".join("    " + render(line) for line in lines if line.text or line.ufunc) or "    pass"
     source = f"def compiled({', '.join(arg_names)}):\n{body}\n    return ({', '.join(returned)},)\n"
     return source, program.namespace
 
@@ -414,10 +474,15 @@ def _trace(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     names = _arg_names(target, len(args))
     nums: tuple[int, ...] = ()
     single = True
-    if transform is not None:
+    if transform is not None and transform[0] != "params":
         kind, _, argnums = transform
         single = isinstance(argnums, int)
         nums = tuple(a % len(args) for a in ((argnums,) if single else argnums))
+    params: list[Any] = []
+    if transform is not None and transform[0] == "params":  # step(): parameters it closes over
+        params, param_names = transform[2]
+        names = names + list(param_names)
+        nums, single = (), False
     leaves = []
     for i, a in enumerate(args):
         data = a.data if isinstance(a, GraphTensor) else to_array(a, None) if isinstance(a, (np.ndarray, np.generic)) else a
@@ -426,11 +491,14 @@ def _trace(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
         else:
             leaves.append(a)
     arg_ids = {id(leaf.data): names[i] for i, leaf in enumerate(leaves) if isinstance(leaf, GraphTensor)}
+    arg_ids.update((id(p.data), names[len(args) + k]) for k, p in enumerate(params))
+    differentiated = params or [leaves[i] for i in nums]
+    diff_names = names[len(args):] if params else [names[i] for i in nums]
     tracer = _Tracer()
     with autograd.tracing(tracer), autograd.enable_grad():
         result = target(*leaves, **kwargs)
         if transform is not None:
-            outputs, pack, seeds = _transform_outputs(transform[0], result, [leaves[i] for i in nums], [names[i] for i in nums], single)
+            outputs, pack, seeds = _transform_outputs(transform[0], result, differentiated, diff_names, single)
         else:
             (outputs, pack), seeds = _plain_outputs(result), ()
     source, namespace = _generate(tracer.steps, names, arg_ids, outputs, seeds)
@@ -497,6 +565,8 @@ class CompiledFunction:
         self._hits = 0
         self._calls = 0
         self._last: _Trace | None = None
+        self._last_key: tuple[Any, ...] | None = None
+        self._extra: Callable[[], list[np.ndarray]] | None = getattr(fn, "__tg_extra__", None)
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
 
@@ -512,11 +582,17 @@ class CompiledFunction:
         return CacheInfo(self._traces, self._hits, len(self._cache), self.maxsize)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if autograd.tracer() is not None:  # inside another trace: run eagerly, so it is traced
+        if autograd._tracer is not None:  # inside another trace: run eagerly, so it is traced
             return self.fn(*args, **kwargs)
         key, inputs = _signature(args, kwargs)
-        entry = self._cache.get(key)
-        if entry is None:
+        if self._extra is not None:  # step(): the parameters' current arrays come last
+            extra = self._extra()
+            key += tuple((a.shape, a.dtype.char) for a in extra)
+            inputs += extra
+        entry = self._last if key == self._last_key else self._cache.get(key)
+        if entry is self._last and entry is not None:
+            self._hits += 1  # the same signature as the last call: the common case of a loop
+        elif entry is None:
             entry = _trace(self.fn, args, kwargs)
             _validate_trace(entry, self.fn, args, kwargs)
             self._traces += 1
@@ -526,7 +602,7 @@ class CompiledFunction:
         else:
             self._hits += 1
             self._cache.move_to_end(key)
-        self._last = entry
+        self._last, self._last_key = entry, key
         values = entry.run(*inputs)
         result = entry.pack(values)
         self._calls += 1
@@ -570,9 +646,12 @@ def _compare_at(entry: _Trace, fn: Callable[..., Any], moved: tuple[Any, ...], k
     try:
         with np.errstate(all="ignore"):
             eager = fn(*moved, **kwargs)
-            values = entry.run(*[a.data if isinstance(a, GraphTensor) else a for a in moved])
     except Exception:  # noqa: BLE001 - the moved point is outside fn's domain: nothing to compare
         return
+    extra = getattr(fn, "__tg_extra__", None)
+    inputs = _signature(moved, kwargs)[1] + (extra() if extra is not None else [])
+    with np.errstate(all="ignore"):
+        values = entry.run(*inputs)
     for i, (e, c) in enumerate(zip(_leaves(eager), _leaves(entry.pack(values)))):
         if e.shape != c.shape or not np.allclose(e, c, rtol=1e-6, atol=1e-12, equal_nan=True):
             raise TracingError(
@@ -623,3 +702,36 @@ def compile(  # noqa: A001 - the public name (tg.compile), as torch.compile
     if not (isinstance(maxsize, int) and maxsize >= 1):
         raise ValueError(f"maxsize must be a positive integer, got {maxsize!r}")
     return CompiledFunction(fn, check, check_every, maxsize)
+
+
+class _ParamStep:
+    """``loss_fn(*batch)`` -> (loss, gradients of ``params``): what :func:`step` compiles.
+    Called directly it is the eager reference (for ``check=True`` and the trace check)."""
+
+    def __init__(self, loss_fn: Callable[..., Any], params: list[Any], names: list[str]) -> None:
+        self.__tg_transform__ = ("params", loss_fn, (params, names))
+        self.__tg_extra__ = lambda: [p.data for p in params]
+        self.__qualname__ = getattr(loss_fn, "__qualname__", "loss")
+        self.loss_fn, self.params = loss_fn, params
+
+    def __call__(self, *batch: Any) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+        with autograd.enable_grad():
+            loss = self.loss_fn(*batch)
+            grads = autograd.grad(loss, self.params, allow_unused=True)
+        return np.array(loss.data, copy=True), tuple(
+            np.zeros_like(p.data) if g is None else g.data for p, g in zip(self.params, grads)
+        )
+
+
+def step(
+    loss_fn: Callable[..., Any], params: list[Any], names: list[str] | None = None, *, check: bool = False
+) -> CompiledFunction:
+    """Compile ``loss_fn(*batch)`` (a scalar Tensor computed from ``params``, Tensors it
+    closes over) into ``step(*batch) -> (loss, (grad of each param, ...))``: what
+    ``tg.fit(..., compile=True)`` runs each step. The parameters are read at every call
+    (update them in place, as the optimizers do, or assign new arrays: both are seen)."""
+    if not params:
+        raise ValueError("tg.compile.step needs at least one parameter")
+    labels = [n if n.isidentifier() else f"p{k}" for k, n in enumerate(names)] if names else [f"p{k}" for k in range(len(params))]
+    return CompiledFunction(_ParamStep(loss_fn, list(params), labels), check, 100, 8)
+

@@ -33,6 +33,7 @@ from . import optim as _optim
 from ._history import DivergenceError, History, StepInfo, TrainingInterrupted, _ParamRecorder
 from ._validate import as_tensor, is_integer, one_element_loss
 from .autograd import GraphTensor, no_grad
+from .compile import step as _compile_step
 from .data import DataLoader
 from .nn import Module
 from .tensor import Tensor
@@ -259,6 +260,7 @@ class _Plan:
     epochs: int | None
     validation_data: Any
     scheduler: Any
+    compiled: Any = None  # tg.compile.step of the loss, with fit(compile=True)
 
     @property
     def batches_per_epoch(self) -> int:
@@ -352,8 +354,7 @@ def _run_epoch(
     last = plan.batches_per_epoch - 1
     for k, batch in enumerate(plan.batches()):
         step = history.steps
-        loss = plan.loss(batch)
-        value = _loss_value(loss, step)
+        value, backward = _evaluate(plan, batch, step)
         rules.check_finite(value, step, history)
         history.loss.append(value)
         if recorder is not None:
@@ -362,7 +363,7 @@ def _run_epoch(
         if stop is not None:
             return stop
         plan.optimizer.zero_grad()
-        loss.backward()
+        backward()
         plan.optimizer.step()
         history.steps = step + 1
         _show_progress(bar, history.steps, value)
@@ -373,6 +374,32 @@ def _run_epoch(
         if plan.max_steps is not None and history.steps >= plan.max_steps:
             return "max_steps"
     return None
+
+
+def _evaluate(plan: _Plan, batch: Any, step: int) -> tuple[float, Callable[[], None]]:
+    """The loss of one step as a number, and what puts its gradients into ``.grad``: the
+    recorded graph's backward, or with ``compile=True`` the compiled step's gradients."""
+    if plan.compiled is None:
+        loss = plan.loss(batch)
+        return _loss_value(loss, step), loss.backward
+    parts = () if batch is None else batch if isinstance(batch, tuple) else (batch,)
+    value, grads = plan.compiled(*parts)
+
+    def backward() -> None:
+        for p, g in zip(plan.compiled.fn.params, grads):
+            p.grad = Tensor(g)
+
+    return float(value), backward
+
+
+def _compiled_step(plan: _Plan, names: list[str], params: list[Tensor]) -> Any:
+    """fit(compile=True): the loss of a batch (or of the closure) and its gradients as one
+    compiled function (tg.compile), traced on the first step."""
+
+    def batch_loss(*parts: Any) -> Any:
+        return plan.loss(parts if parts else None)
+
+    return _compile_step(batch_loss, params, [n.replace(".", "_") for n in names])
 
 
 def _end_epoch(plan: _Plan, rules: _StopRules, history: History, stop: str | None) -> str | None:
@@ -432,6 +459,7 @@ def fit(
     callbacks: Callback | Sequence[Callback] = (),
     progress: bool | None = None,
     record_params: bool | int | None = None,
+    compile: bool = False,  # noqa: A002 - the name users expect (as torch.compile)
 ) -> History:
     """Train by gradient descent until a stopping rule fires; returns a :class:`History`.
 
@@ -462,6 +490,10 @@ def fit(
         numbers, e.g. the seeds' w and b), True for any model, False never; a whole number N
         keeps at most N snapshots (N >= the number of steps keeps every step).
 
+    compile: run each step as :func:`tg.compile` code (traced on the first step; the same
+        trajectory, faster). A layer that a trace cannot follow (Dropout or BatchNorm1d in
+        training mode) raises ``TracingError``.
+
     Checks (target, tol, rising) apply to every step's loss when one step covers all the
     data (a closure or a full batch) and to each epoch's mean loss with mini-batches.
     """
@@ -481,6 +513,8 @@ def fit(
     limit = _params_limit(record_params, params)
     plan = _Plan(model, loss_fn, loader, optimizer, callbacks, max_steps, epochs, validation_data, scheduler)
     rules = _StopRules(target_loss, tol, max_rising, optimizer, loader)
+    if compile:
+        plan.compiled = _compiled_step(plan, [n for n, p in zip(names, params) if p.requires_grad], trainable)
 
     history = History(param_names=names, batches_per_epoch=plan.batches_per_epoch)
     recorder = None if limit is None else _ParamRecorder(history, params, limit)

@@ -1,0 +1,158 @@
+"""The lines ``tg.compile`` generates, and the passes that make them cheaper before they
+become text: a sum of squares as one ``np.vdot``, scalar factors that are powers of two
+merged, and temporaries reused in place (``np.multiply(a, b, out=a)``) once nothing reads
+them any more. Each pass keeps the results equal to the eager ones: the same operations in
+the same order, or (the sum of squares) the same sum in another order, within rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Line", "optimize", "render"]
+
+# elementwise ops whose generated line is one ufunc call (and so can write in place)
+UFUNCS = {"Add": "add", "Sub": "subtract", "Mul": "multiply", "Div": "divide", "Neg": "negative"}
+_SYMBOLS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
+
+
+@dataclass
+class Line:
+    """One generated statement. ``ufunc`` lines keep their parts so that passes can rewrite
+    them; every other line is ``text`` as it is."""
+
+    target: str | None
+    text: str = ""
+    comment: str = ""
+    reads: tuple[str, ...] = ()
+    ufunc: str | None = None  # numpy ufunc name, for elementwise lines
+    operands: list[str] = field(default_factory=list)
+    out: str | None = None  # write into this variable (np.<ufunc>(..., out=out))
+    view_of: str | None = None  # the target is a view of this variable
+    fresh: bool = False  # the target is a new array only this function holds
+    shape: tuple[int, ...] = ()
+    dtype: Any = None
+    reduce_of_square: tuple[str, str, int] | None = None  # (source variable, "sum"|"mean", count)
+    square_of: str | None = None  # the target is source ** 2
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_power_of_two(text: str) -> bool:
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    if value == 0.0 or not math.isfinite(value):
+        return False
+    mantissa, _ = math.frexp(abs(value))
+    return mantissa == 0.5
+
+
+def _reads(lines: list[Line], name: str, after: int) -> int:
+    return sum(name in line.reads for line in lines[after:])
+
+
+def fuse_sum_of_squares(lines: list[Line]) -> list[Line]:
+    """Σ x² (or its mean) of an ``x ** 2`` nothing else reads: one ``np.vdot(x, x)``, no
+    squared array."""
+    out = list(lines)
+    for i, line in enumerate(out):
+        if line.reduce_of_square is None:
+            continue
+        square, kind, count = line.reduce_of_square
+        j = next((k for k in range(i) if out[k].target == square and out[k].square_of), None)
+        if j is None or _reads(out, square, 0) != 1:
+            continue
+        source = out[j].square_of
+        assert source is not None
+        value = f"np.vdot({source}, {source})" + (f" / {count}" if kind == "mean" else "")
+        out[i] = Line(line.target, f"{line.target} = np.asarray({value})", line.comment + " (fused: Σ x²)", (source,))
+        out[j] = Line(None)  # dropped
+    return [line for line in out if line.target is not None or line.text]
+
+
+def merge_exact_scalars(lines: list[Line]) -> list[Line]:
+    """``t = a * s1; u = t * s2`` with t read only there and s2 a power of two (so the
+    product is exact): ``u = a * (s1·s2)``, one pass less."""
+    out = list(lines)
+    for i, line in enumerate(out):
+        if line.ufunc != "multiply" or len(line.operands) != 2:
+            continue
+        first, scalar = line.operands if _is_number(line.operands[1]) else line.operands[::-1]
+        if not _is_power_of_two(scalar) or _reads(out, first, 0) != 1:
+            continue
+        j = next((k for k in range(i) if out[k].target == first), None)
+        if j is None or out[j].ufunc != "multiply" or out[j].shape != line.shape:
+            continue
+        a, s1 = out[j].operands if _is_number(out[j].operands[1]) else out[j].operands[::-1]
+        if not _is_number(s1) or _is_number(a):
+            continue
+        line.operands = [a, repr(float(s1) * float(scalar))]
+        line.reads = (a,)
+        line.comment += " (scalar factors merged)"
+        out[j] = Line(None)
+    return [line for line in out if line.target is not None or line.text]
+
+
+def reuse_buffers(lines: list[Line], pinned: set[str]) -> list[Line]:
+    """Write an elementwise result into an operand that is a fresh temporary of the same
+    shape and dtype that nothing reads afterwards (through a view either), instead of a new
+    array. ``pinned``: variables that must keep their values (outputs, what a kept node saved)."""
+    root: dict[str, str] = {}
+    for line in lines:
+        if line.target and line.view_of:
+            root[line.target] = root.get(line.view_of, line.view_of)
+    last: dict[str, int] = {}
+    for i, line in enumerate(lines):
+        for name in line.reads:
+            last[root.get(name, name)] = i
+    fresh = {line.target for line in lines if line.fresh and line.target}
+    shapes = {line.target: (line.shape, line.dtype) for line in lines if line.target}
+    for i, line in enumerate(lines):
+        if line.ufunc is None or line.target in pinned:
+            continue
+        for name in line.operands:
+            if name in fresh and name not in pinned and last.get(name) == i and shapes.get(name) == (line.shape, line.dtype):
+                line.out = name
+                fresh.add(line.target)  # the same buffer, under its new name
+                # what reads the new name later reads the old buffer: keep it alive to there
+                break
+    return lines
+
+
+def optimize(lines: list[Line], pinned: set[str]) -> list[Line]:
+    return reuse_buffers(merge_exact_scalars(fuse_sum_of_squares(lines)), pinned)
+
+
+def render(line: Line) -> str:
+    if line.ufunc is None:
+        return line.text + line.comment
+    ops = line.operands
+    if line.out is not None:
+        expression = f"np.{line.ufunc}({', '.join(ops)}, out={line.out})"
+    elif line.ufunc == "negative":
+        expression = f"-{ops[0]}"
+    else:
+        expression = f"{ops[0]} {_SYMBOLS[line.ufunc]} {ops[1]}"
+    if line.shape == () and line.out is None:
+        expression = f"np.asarray({expression})"  # numpy gives scalars for 0-d results
+    return f"{line.target} = {expression}{line.comment}"
+
+
+def uniform_value(value: np.ndarray) -> float | None:
+    """The one value every element of a (folded, constant) array has, or None."""
+    if value.size == 0 or value.dtype.kind != "f":
+        return None
+    first = value.flat[0]
+    return float(first) if bool(np.all(value == first)) and math.isfinite(float(first)) else None
