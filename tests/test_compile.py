@@ -201,7 +201,7 @@ def test_fit_compiled_follows_the_eager_trajectory_step_for_step():
     runs = []
     for flag in (False, True):
         w, b = tg.zeros((3, 1), requires_grad=True), tg.zeros((), requires_grad=True)
-        history = tg.fit([w, b], lambda: half_mse_cost(w, b), lr=0.1, max_steps=30, compile=flag)
+        history = tg.fit([w, b], lambda w=w, b=b: half_mse_cost(w, b), lr=0.1, max_steps=30, compile=flag)
         runs.append((history.loss, w.numpy().copy(), b.numpy().copy()))
     np.testing.assert_allclose(runs[1][0], runs[0][0], rtol=1e-12)
     np.testing.assert_allclose(runs[1][1], runs[0][1], rtol=1e-12)

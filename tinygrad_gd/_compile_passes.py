@@ -125,7 +125,8 @@ def reuse_buffers(lines: list[Line], pinned: set[str]) -> list[Line]:
         for name in line.operands:
             if name in fresh and name not in pinned and last.get(name) == i and shapes.get(name) == (line.shape, line.dtype):
                 line.out = name
-                fresh.add(line.target)  # the same buffer, under its new name
+                if line.target is not None:
+                    fresh.add(line.target)  # the same buffer, under its new name
                 # what reads the new name later reads the old buffer: keep it alive to there
                 break
     return lines

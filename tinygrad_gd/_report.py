@@ -291,7 +291,19 @@ def _needs_ratio(c: ParameterCheck) -> bool:
     """Whether the hand-derived gradient is there, comparable, and disagrees with autodiff."""
     if c.hand is None or (_shape_problem(c) is not None and np.isnan(c.hand).any()):
         return False
-    return not c.autodiff_vs_hand.agree
+    return not _hand_check(c).agree
+
+
+def _hand(c: ParameterCheck) -> np.ndarray:
+    """The hand-derived gradient of a check that has one (the callers made sure)."""
+    assert c.hand is not None
+    return c.hand
+
+
+def _hand_check(c: ParameterCheck) -> Discrepancy:
+    """autodiff vs the hand-derived gradient, of a check that has one."""
+    assert c.autodiff_vs_hand is not None
+    return c.autodiff_vs_hand
 
 
 # A ratio hand/reference of k·N (k > 1) or 1/(k·N), as a learner would write the factor.
@@ -321,7 +333,7 @@ def _disagreeing(c: ParameterCheck, atol: float, rtol: float) -> tuple[tuple[int
 
 def _classify(checks: list[ParameterCheck], atol: float, rtol: float, counts: Sequence[int] = ()) -> None:
     """Fill in ``ratio`` and ``mismatch`` of every check whose hand-derived gradient disagrees."""
-    fits = {i: _ratio(c.hand, _reference(c)[1], atol, rtol) for i, c in enumerate(checks) if _needs_ratio(c)}
+    fits = {i: _ratio(_hand(c), _reference(c)[1], atol, rtol) for i, c in enumerate(checks) if _needs_ratio(c)}
     # Ratios fitted exactly; a one-element parameter's factor counts only when another shares it.
     shared = [k for k, exact in fits.values() if k is not None and exact]
     for i, (k, exact) in fits.items():
@@ -334,7 +346,7 @@ def _classify(checks: list[ParameterCheck], atol: float, rtol: float, counts: Se
             c.mismatch = special
         elif (n := _sample_count(k, counts)) is not None:
             c.mismatch, c.sample_count = HandMismatch.SAMPLE_COUNT, n
-        elif c.hand.size > 1 or sum(_close(k, other, 1e-6) for other in shared) > 1:
+        elif _hand(c).size > 1 or sum(_close(k, other, 1e-6) for other in shared) > 1:
             c.mismatch = HandMismatch.CONSTANT_FACTOR
         else:
             c.mismatch = HandMismatch.NO_CONSTANT_FACTOR
@@ -368,13 +380,14 @@ def _autodiff_words(c: ParameterCheck, eps: float) -> str:
 def _hand_words(c: ParameterCheck) -> str:
     reference, values = _reference(c)
     if c.mismatch is HandMismatch.NO_CONSTANT_FACTOR:
-        d = c.autodiff_vs_hand
+        d = _hand_check(c)
         return (
             f"{c.name}: the hand-derived gradient disagrees with the {reference} gradient "
             f"(max abs error {d.max_abs:.3g}, max rel {d.max_rel:.3g}; no constant factor)"
-            + _values_hint(c.hand, values, reference)
+            + _values_hint(_hand(c), values, reference)
             + _element_words(c, values, reference)
         )
+    assert c.mismatch is not None  # (only checks with a mismatch are described)
     words = c.mismatch.value
     if c.mismatch is HandMismatch.SAMPLE_COUNT:
         return _sample_words(c, reference)
@@ -422,7 +435,7 @@ def _notes(checks: list[ParameterCheck], fn_name: str) -> list[str]:
     """The explanations that follow the per-parameter diagnoses."""
     notes: list[str] = []
     autodiff_right = all(c.autodiff_vs_numeric.agree for c in checks)
-    hand_wrong = any(c.hand is not None and not c.autodiff_vs_hand.agree for c in checks)
+    hand_wrong = any(c.hand is not None and not _hand_check(c).agree for c in checks)
     mismatches = [c.mismatch for c in checks if c.mismatch is not None]
     if hand_wrong and autodiff_right:
         example = _SEED_001_MSE if HandMismatch.NO_CONSTANT_FACTOR in mismatches else ""

@@ -35,8 +35,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import autograd
-from ._graph_tensor import GraphTensor
 from ._compile_passes import UFUNCS, Line, optimize, render, uniform_value
+from ._graph_tensor import GraphTensor
 from ._tensor_methods import to_array
 from .autograd import TracingError
 from .tensor import Tensor

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _history
+from . import _backend, _history
+from . import autograd as _autograd
 from . import losses as _losses
 from . import optim as _optim
 from ._history import DivergenceError, History, StepInfo, TrainingInterrupted, _ParamRecorder
@@ -69,7 +70,8 @@ Callback = Callable[[StepInfo], Any]
 def make_optimizer(name: str, params: Sequence[Tensor], lr: float, **options: Any) -> _optim.Optimizer:
     """Build the optimizer called ``name`` (any of ``optim.optimizer_names()``) over ``params``."""
     cls, fixed = _optim.resolve(name)  # a ValueError listing the names for an unknown one
-    return cls(list(params), lr=lr, **{**fixed, **options})
+    build: Any = cls  # a registered subclass: its own keywords (lr, betas, ...), not the base's
+    return build(list(params), lr=lr, **{**fixed, **options})
 
 
 def resolve_loss(loss: str | Callable[..., Any]) -> Callable[..., Any]:
@@ -81,7 +83,7 @@ def resolve_loss(loss: str | Callable[..., Any]) -> Callable[..., Any]:
     raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(_losses.LOSSES)} or pass a function")
 
 
-def _named_params(model: Any) -> tuple[list[str], list[Tensor]]:
+def _named_params(model: Any) -> tuple[list[str], list[Any]]:
     if isinstance(model, Module):
         pairs = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
         if not pairs:
@@ -381,6 +383,8 @@ def _evaluate(plan: _Plan, batch: Any, step: int) -> tuple[float, Callable[[], N
     recorded graph's backward, or with ``compile=True`` the compiled step's gradients."""
     if plan.compiled is None:
         loss = plan.loss(batch)
+        if type(loss.data) is not np.ndarray and _backend.backend_name(loss.data) == "dask":
+            return _lazy_step(plan, loss, step)
         return _loss_value(loss, step), loss.backward
     parts = () if batch is None else batch if isinstance(batch, tuple) else (batch,)
     value, grads = plan.compiled(*parts)
@@ -390,6 +394,23 @@ def _evaluate(plan: _Plan, batch: Any, step: int) -> tuple[float, Callable[[], N
             p.grad = Tensor(g)
 
     return float(value), backward
+
+
+def _lazy_step(plan: _Plan, loss: Any, step: int) -> tuple[float, Callable[[], None]]:
+    """A step on Dask data: the backward builds every gradient as a Dask graph too, and the
+    loss and all gradients are computed together, in one ``dask.compute`` (one pass over the
+    chunks); the small numpy parameters then get numpy gradients."""
+    one_element_loss(loss, "the loss function must return a Tensor, got {type}", "the loss must be a single number, got shape {shape}")
+    params = [p for group in plan.optimizer.param_groups for p in group["params"]]
+    grads = _autograd.grad(loss, params, allow_unused=True)
+    used = [(p, g) for p, g in zip(params, grads) if g is not None]
+    value, *arrays = _backend.compute(loss.data, *(g.data for _, g in used))
+
+    def backward() -> None:
+        for (p, _), g in zip(used, arrays):
+            p.grad = Tensor(_backend.to_numpy(g))
+
+    return float(_backend.to_numpy(value).reshape(())), backward
 
 
 def _compiled_step(plan: _Plan, names: list[str], params: list[Tensor]) -> Any:
