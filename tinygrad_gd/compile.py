@@ -261,6 +261,7 @@ class _Program:
         # they are read at every call).
         self.folded: set[int] = set()
         self.node_names: dict[int, str] = {}
+        self.closure: dict[int, str] = {}  # id(array) -> its name in the traced function
 
     def operand(self, value: Any) -> str:
         if isinstance(value, np.ndarray):
@@ -293,9 +294,27 @@ class _Program:
         return args
 
     def constant(self, value: Any, stem: str) -> str:
-        name = f"_{stem}_{next(self.constants)}"
+        name = self.closure_name(value) if stem == "const" else None
+        if name is None:
+            name = f"_{stem}_{next(self.constants)}"
         self.namespace[name] = value
         self.keep.append(value)
+        return name
+
+    def closure_name(self, value: Any) -> str | None:
+        """An array the function closes over, by the name it has there (``X``, ``y``), or its
+        transpose (``X.T``), so that the code reads as it was written."""
+        if not isinstance(value, np.ndarray):
+            return None
+        name = self.closure.get(id(value))
+        if name is None and value.base is not None and value.ndim == 2:
+            base = self.closure.get(id(value.base))
+            if base is not None and value.base.ndim == 2 and value.shape == value.base.shape[::-1] and np.shares_memory(value, value.base):
+                if np.array_equal(value, value.base.T):
+                    self.namespace[base] = value.base
+                    return f"{base}.T"
+        if name is None or name in self.variables or name in self.namespace and self.namespace[name] is not value:
+            return None
         return name
 
     def fold(self, step: _Step) -> bool:
@@ -421,8 +440,10 @@ def _generate(
     arg_ids: dict[int, str],
     outputs: list[tuple[str, Any]],
     foldable: tuple[np.ndarray, ...] = (),
+    closure: dict[int, str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     program = _Program(arg_names, arg_ids)
+    program.closure = closure or {}
     program.folded = {id(a) for a in foldable}
     program.keep.extend(foldable)
     outputs = _resolve(outputs, steps)
@@ -448,6 +469,27 @@ def _generate(
 
 
 # --------------------------------------------------------------------------- tracing
+def _closure_names(fn: Any) -> dict[int, str]:
+    """id -> name of the arrays ``fn`` reads from its closure or its module's globals."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return {}
+    found: dict[int, str] = {}
+    cells = getattr(fn, "__closure__", None) or ()
+    for name, cell in zip(code.co_freevars, cells):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if isinstance(value, np.ndarray) and name.isidentifier():
+            found.setdefault(id(value), name)
+    for name in code.co_names:
+        value = getattr(fn, "__globals__", {}).get(name)
+        if isinstance(value, np.ndarray):
+            found.setdefault(id(value), name)
+    return found
+
+
 def _arg_names(fn: Callable[..., Any], count: int) -> list[str]:
     try:
         params = [
@@ -501,7 +543,7 @@ def _trace(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
             outputs, pack, seeds = _transform_outputs(transform[0], result, differentiated, diff_names, single)
         else:
             (outputs, pack), seeds = _plain_outputs(result), ()
-    source, namespace = _generate(tracer.steps, names, arg_ids, outputs, seeds)
+    source, namespace = _generate(tracer.steps, names, arg_ids, outputs, seeds, _closure_names(target))
     filename = f"<tg.compile {getattr(target, '__qualname__', 'fn')} #{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks show it
     exec(_builtin_compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
@@ -612,13 +654,14 @@ class CompiledFunction:
 
 
 def _perturbed(value: Any, rng: np.random.Generator) -> Any:
-    """A float argument moved by about 1e-4 of itself (and exact zeros by 1e-4)."""
+    """A float argument moved by up to 10% of itself (and exact zeros by up to 0.1): far
+    enough that a frozen dependency shows, near enough to stay in most functions' domain."""
     data = value.data if isinstance(value, GraphTensor) else value
     if not isinstance(data, (np.ndarray, np.generic)) or np.asarray(data).dtype.kind != "f":
         return value
     data = np.asarray(data)
     u = rng.uniform(-1.0, 1.0, size=data.shape)
-    moved = (data * (1.0 + 1e-4 * u) + 1e-4 * u * (data == 0)).astype(data.dtype)
+    moved = np.asarray(data * (1.0 + 0.1 * u) + 0.1 * u * (data == 0)).astype(data.dtype)
     return Tensor(moved, requires_grad=value.requires_grad) if isinstance(value, GraphTensor) else moved
 
 
@@ -627,8 +670,16 @@ def _validate_trace(entry: _Trace, fn: Callable[..., Any], args: tuple[Any, ...]
     arguments. Where they disagree, the function computed something from the arguments that
     the trace could not see (plain numpy on ``.data``), which the code would have frozen."""
     rng = np.random.default_rng(0)
+    params = getattr(fn, "params", [])  # step(): the parameters move too
     for move in (_perturbed, _permuted):  # smooth dependencies, then orders and masks
-        _compare_at(entry, fn, tuple(move(a, rng) for a in args), kwargs)
+        kept = [p.data for p in params]
+        try:
+            for p in params:
+                p.data = move(p.data, rng)
+            _compare_at(entry, fn, tuple(move(a, rng) for a in args), kwargs)
+        finally:
+            for p, data in zip(params, kept):
+                p.data = data
 
 
 def _permuted(value: Any, rng: np.random.Generator) -> Any:

@@ -26,6 +26,7 @@ and importing scikit-learn takes about a second that ``import tinygrad_gd`` shou
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._typing import ArrayLike
+from .autograd import TracingError
 from .data import DataError, Standardizer
 from .losses import loss_names
 from .tensor import Tensor, zeros
@@ -180,12 +182,23 @@ def _descend(
         bias_data = bias.data if bias is not None else np.zeros(outputs)
         return _Descent(*_unscale(weight.data, bias_data, scaler), scaler=scaler, **outcome)
 
-    try:
-        history = fit(
+    def run(compiled: bool) -> History:
+        return fit(
             params, batch_loss, (train_X, target), optimizer=settings.optimizer, lr=settings.lr,
             max_steps=settings.max_steps, epochs=settings.epochs, batch_size=settings.batch_size,
             tol=settings.tol, seed=settings.seed, progress=settings.progress, callbacks=[record],
+            compile=compiled,
         )
+
+    try:
+        # The graph of a linear model is the same at every step: compile it (tg.compile). A
+        # loss the trace cannot follow (one that reads .data) is refused on the first step,
+        # before any update, and then trains eagerly.
+        try:
+            history = run(type(train_X) is np.ndarray)
+        except TracingError as e:
+            warnings.warn(f"the loss could not be compiled, training without tg.compile: {e}", UserWarning, stacklevel=3)
+            history = run(False)
     except DivergenceError as e:
         return result(losses=seen + [e.loss], diverged=e)
     return result(losses=list(history.loss), history=history)
