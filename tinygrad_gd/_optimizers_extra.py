@@ -57,13 +57,6 @@ class RMSprop(Optimizer, name="rmsprop", test_kwargs={"lr": 0.01, "momentum": 0.
 
     def update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         theta = p.data
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = np.zeros_like(theta)
-            if group["momentum"] > 0:
-                state["momentum_buffer"] = np.zeros_like(theta)
-            if group["centered"]:
-                state["grad_avg"] = np.zeros_like(theta)
         state["step"] += 1
         g = _signed(grad, theta, group)
         alpha = group["alpha"]
@@ -112,11 +105,11 @@ class Adagrad(Optimizer, name="adagrad", test_kwargs={"lr": 0.5, "lr_decay": 0.0
     def state_spec(self, group: dict[str, Any]) -> dict[str, str]:
         return {"step": "count", "sum": "array"}
 
+    def initial_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        return {"step": 0, "sum": np.full_like(p.data, group["initial_accumulator_value"])}
+
     def update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         theta = p.data
-        if not state:
-            state["step"] = 0
-            state["sum"] = np.full_like(theta, group["initial_accumulator_value"])
         state["step"] += 1
         g = _signed(grad, theta, group)
         lr = group["lr"] / (1.0 + (state["step"] - 1) * group["lr_decay"])

@@ -225,7 +225,7 @@ class Optimizer:
         for p, grad, group in todo:
             state = self.state.get(p)
             if state is None:
-                state = self.state[p] = {}
+                state = self.state[p] = self.initial_state(p, group)
             self.update(p, grad, state, group)
         return loss
 
@@ -271,6 +271,14 @@ class Optimizer:
         the optimizer is left as it was.
         """
         self.param_groups, self.state = checked_state_dict(self, state_dict)
+
+    def initial_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        """A parameter's state before its first step: each ``"count"`` of :meth:`state_spec` at
+        0 and each ``"array"`` zeros shaped like the parameter. Override it for other starting
+        values, or return ``{}`` to build the state in :meth:`update` (SGD's momentum buffer
+        starts as the first gradient, as PyTorch's)."""
+        spec = self.state_spec(group) or {}
+        return {name: 0 if kind == "count" else np.zeros_like(p.data) for name, kind in spec.items()}
 
     def state_spec(self, group: dict[str, Any]) -> dict[str, str] | None:
         """What a parameter's state holds once it has taken a step under ``group``: ``{name:
@@ -351,6 +359,9 @@ class SGD(
     def state_spec(self, group: dict[str, Any]) -> dict[str, str]:
         return {"momentum_buffer": "array"} if group["momentum"] != 0 else {}
 
+    def initial_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Any]:
+        return {}  # the momentum buffer starts as the first gradient (update makes it)
+
     def update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         theta = p.data
         g = -grad if group["maximize"] else grad
@@ -425,12 +436,6 @@ class Adam(Optimizer, name="adam", test_kwargs={"lr": 0.05}):
 
     def update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         theta = p.data
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(theta)
-            state["exp_avg_sq"] = np.zeros_like(theta)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(theta)
         lr, (beta1, beta2), eps, decay = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         g = -grad if group["maximize"] else grad
         state["step"] += 1
