@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _backend
 from ._modes import set_grad_enabled
 
 __all__ = [
@@ -134,7 +135,7 @@ def view_version_box(out: np.ndarray, args: tuple[Any, ...], result: Any) -> lis
     """The version counter of the input whose memory ``out`` is a view of, if any (then
     ``result``, the tensor holding ``out``, is recorded as one more tensor sharing it)."""
     for a in args:
-        if not isinstance(a, _CONSTANT_TYPES) and np.may_share_memory(out, a.data):
+        if not isinstance(a, _CONSTANT_TYPES) and _backend.may_share_memory(out, a.data):
             return share_version_box(a, result)
     return None
 
@@ -175,7 +176,7 @@ def memory_sharers(t: Any) -> list[Any]:
     out = []
     for ref in box[1:]:
         other = ref()
-        if other is not None and other is not t and np.may_share_memory(other.data, t.data):
+        if other is not None and other is not t and _backend.may_share_memory(other.data, t.data):
             out.append(other)
     return out
 
@@ -195,7 +196,7 @@ def track_saved(node: Any, args: tuple[Any, ...], out: np.ndarray, result: Any) 
             source = _OUTPUT
             box = result._version_box  # shared with an input when the output is a view
             checks.append((box, box[0]))
-        elif type(value) is np.ndarray:
+        elif type(value) is np.ndarray or (value is not None and not isinstance(value, _CONSTANT_TYPES)):
             for a in args:
                 if isinstance(a, GraphTensor) and a.data is value:
                     source = a
@@ -210,11 +211,18 @@ def track_saved(node: Any, args: tuple[Any, ...], out: np.ndarray, result: Any) 
 def saved_as_tensors(node: Any) -> tuple[Any, ...]:
     """Saved arrays as the tensors they came from, so rules record under create_graph.
     Arrays of constants and intermediates stay arrays (constants of the new graph)."""
+    from . import autograd  # (late: autograd imports this module)
+
+    # While tg.compile traces, float inputs that need no gradient (a batch X passed as an
+    # argument) stay tensors too: what a rule computes from them must be recorded, not frozen.
+    # (Masks and indices stay arrays: rules read them through ops.constant, which the tracer
+    # sees, and then replays the whole rule.)
+    tracing = autograd._tracer is not None
     resolved = []
     for value, source in zip(node.saved, node.saved_from):
         if source is _OUTPUT:
             value = new_tensor(node.out_type, value, True, node)
-        elif source is not None and source.requires_grad:
+        elif source is not None and (source.requires_grad or tracing and source.data.dtype.kind == "f"):
             value = source
         resolved.append(value)
     return tuple(resolved)
@@ -254,6 +262,8 @@ def as_grad(t: Any, g: Any, create_graph: bool) -> Any:
     if isinstance(g, np.ndarray):
         # Own the array: rule outputs may be broadcast views or shared between inputs.
         return new_tensor(type(t), np.array(g, dtype=t.data.dtype, copy=True), False, None)
+    if _backend.is_foreign(g):  # an array of another backend
+        return new_tensor(type(t), _backend.copy(g, t.data.dtype), False, None)
     if create_graph:
         # A new tensor object (rules may hand one gradient to several inputs), still
         # connected to the graph: through g's node, or, when g is itself a leaf that requires
@@ -261,8 +271,8 @@ def as_grad(t: Any, g: Any, create_graph: bool) -> Any:
         if g.requires_grad and g._node is None:
             with set_grad_enabled(True):
                 return g * 1.0
-        return new_tensor(type(t), np.array(g.data, copy=True), g.requires_grad, g._node)
-    return new_tensor(type(t), np.array(g.data, dtype=t.data.dtype, copy=True), False, None)
+        return new_tensor(type(t), _backend.copy(g.data), g.requires_grad, g._node)
+    return new_tensor(type(t), _backend.copy(g.data, t.data.dtype), False, None)
 
 
 _ONES: dict[tuple[tuple[int, ...], np.dtype], np.ndarray] = {}
@@ -291,10 +301,11 @@ def seed_gradient(root: Any, gradient: Any, create_graph: bool) -> Any:
                 f"has shape {shape}. Reduce it first (e.g. loss.sum() or loss.mean()), or pass "
                 f"gradient= an array of shape {shape}."
             )
-        seed = _ones(shape, root.data.dtype)
+        data = root.data
+        seed = _ones(shape, data.dtype) if type(data) is np.ndarray else _backend.ones(shape, data.dtype, data)
         return new_tensor(type(root), seed, False, None) if create_graph else seed
-    if isinstance(gradient, _CONSTANT_TYPES) or isinstance(gradient, (list, tuple)):
-        garr = np.asarray(gradient, dtype=root.data.dtype)
+    if not isinstance(gradient, GraphTensor):  # numbers, lists, arrays of any backend
+        garr = _backend.asarray(gradient, root.data, dtype=root.data.dtype)
         gtensor = None
     else:
         garr = gradient.data
@@ -306,4 +317,4 @@ def seed_gradient(root: Any, gradient: Any, create_graph: bool) -> Any:
         )
     if create_graph:
         return gtensor if gtensor is not None else new_tensor(type(root), garr, False, None)
-    return garr.astype(root.data.dtype, copy=False)
+    return _backend.astype(garr, root.data.dtype)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _validate
+from . import _backend, _validate
 from . import autograd as _autograd
 from ._graph_tensor import GraphTensor, bump_version, memory_sharers, new_tensor
 from ._modes import is_grad_enabled
@@ -64,6 +64,8 @@ def to_array(data: Any, dtype: Any) -> np.ndarray:
         raise TypeError(f"Tensor data must be numbers, not {type(data).__name__} {data!r}")
     if isinstance(data, np.ndarray):
         arr = _validate.plain_array(data)  # np.matrix -> ndarray (2-D kept); masked arrays raise
+    elif _backend.is_foreign(data):
+        return foreign_array(data, dtype)
     else:
         try:
             arr = np.array(data)
@@ -83,6 +85,25 @@ def to_array(data: Any, dtype: Any) -> np.ndarray:
     return arr
 
 
+def foreign_array(data: Any, dtype: Any) -> Any:
+    """An array of another backend (CuPy, Dask, array-api-strict) by the same dtype rules, in
+    its own library: ``dtype=`` a numpy dtype (or the namespace's own) is looked up by name
+    in the array's namespace; bool and integer arrays become its float64."""
+    xp = _backend.namespace(data)
+    if dtype is not None:
+        if isinstance(dtype, (type, str, np.dtype)):  # a numpy dtype: the namespace's of that name
+            dtype = getattr(xp, np.dtype(dtype).name)
+        return xp.astype(data, dtype, copy=False)
+    if not _backend.is_float_dtype(data.dtype, xp):
+        if not (xp.isdtype(data.dtype, "integral") or xp.isdtype(data.dtype, "bool")):
+            raise TypeError(
+                f"Tensor data must be real numbers (bool, int or float), got dtype {data.dtype} "
+                f"from {type(data).__name__}"
+            )
+        return xp.astype(data, xp.float64)
+    return data
+
+
 def check_dtype(dtype: np.dtype, data: Any) -> None:
     """Refuse strings, objects, dates and complex numbers: a Tensor holds real numbers."""
     if dtype.kind in "OUSVMmc":
@@ -94,7 +115,7 @@ def check_dtype(dtype: np.dtype, data: Any) -> None:
 
 
 def check_requires_grad(arr: np.ndarray, requires_grad: bool) -> None:
-    if requires_grad and arr.dtype.kind not in FLOAT_KINDS:
+    if requires_grad and not _backend.is_floating(arr):
         raise DtypeError(
             f"only floating-point tensors can require gradients, but this tensor has dtype "
             f"{arr.dtype}. Use a float dtype (dtype=np.float64) or requires_grad=False."
@@ -122,6 +143,8 @@ def operand(x: Any) -> Any:
         return to_array(x, None)
     if x is None:
         raise TypeError(_NONE_OPERAND)
+    if _backend.is_foreign(x):
+        return x  # an array of another backend: Function.apply checks that it matches
     raise TypeError(f"unsupported operand type for a Tensor operation: {type(x).__name__}")
 
 
@@ -199,7 +222,9 @@ def comparison(name: str, ufunc: np.ufunc) -> Callable[[Any, Any], Any]:
         except TypeError:
             return NotImplemented  # t == None is False, t < "a" raises TypeError (Python's rules)
         value = other.data if isinstance(other, GraphTensor) else other
-        out = np.asarray(ufunc(self.data, value))
+        data = self.data
+        # another backend compares by its own operator (numpy's ufunc would convert it)
+        out = np.asarray(ufunc(data, value)) if type(data) is np.ndarray else getattr(data, name)(value)
         if _autograd._tracer is not None:  # tg.compile: a mask computed from traced values
             _autograd._tracer.record_call(ufunc, (self.data, value), out)
         return new_tensor(type(self), out, False, None)

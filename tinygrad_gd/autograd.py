@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _anomaly, _broadcast_trap, _modes
+from . import _anomaly, _backend, _broadcast_trap, _modes
 from ._graph_tensor import (
     GraphTensor,
     as_grad,
@@ -78,6 +78,14 @@ def tracing(new: Any) -> Iterator[None]:
         yield
     finally:
         _tracer = None
+
+
+def refuse_in_trace(what: str, why: str) -> None:
+    """Raise :class:`TracingError` if ``tg.compile`` is tracing this thread: ``what`` (a
+    layer, a call) does something a trace would freeze (``why``)."""
+    active = _tracer
+    if active is not None and active.thread == threading.get_ident():
+        raise TracingError(f"tg.compile cannot trace {what}: {why}. Do not compile this function (or call model.eval() first).")
 
 
 def check_not_tracing(what: str) -> None:
@@ -138,6 +146,9 @@ class Function:
     input_shapes: Any
 
     returns_view = False  # True for ops whose output may be a view of an input's memory
+    # Backends (``_backend.backend_name``) this op cannot run on, each with the reason (what
+    # the Array API standard lacks): apply raises a TypeError naming the op and the backend.
+    unsupported_backends: dict[str, str] = {}
 
     def save_for_backward(self, *values: Any) -> None:
         """Keep arrays (inputs, the output or intermediates) for ``backward``."""
@@ -167,7 +178,7 @@ class Function:
             node.created_at = _anomaly.user_frame()
             node.input_shapes = _anomaly.shapes(datas)
         out = node.forward(*datas, **kwargs)
-        if type(out) is not np.ndarray:
+        if type(out) is not np.ndarray and isinstance(out, _NUMPY_SCALARS):
             # numpy returns scalars from 0-d operations; the tensor holds an array, and what
             # forward saved must be that same array (saved-output tracking is by identity).
             scalar, out = out, np.asarray(out)
@@ -201,6 +212,10 @@ class Function:
         return f"<{self.name} node>"
 
 
+_NUMPY_SCALARS = (np.generic, float, int, bool)
+_PLAIN = frozenset({float, int, bool, np.ndarray})  # constants that are numpy for sure
+
+
 def _read_inputs(node: Function, args: tuple[Any, ...]) -> list[Any]:
     """The arrays the forward runs on. On the way it sets ``node.out_type`` (the first tensor
     input's type: a Tensor subclass stays itself) and, when an input requires grad,
@@ -212,9 +227,13 @@ def _read_inputs(node: Function, args: tuple[Any, ...]) -> list[Any]:
     needs = []
     tensor_type = None
     requires = False
+    foreign = False  # a non-numpy array among the inputs (then checked once, below)
     for a in args:
         if isinstance(a, GraphTensor):
-            datas.append(a.data)
+            d = a.data
+            datas.append(d)
+            if type(d) is not np.ndarray:
+                foreign = True
             if tensor_type is None:
                 tensor_type = type(a)
             if a.requires_grad:
@@ -224,10 +243,14 @@ def _read_inputs(node: Function, args: tuple[Any, ...]) -> list[Any]:
                 continue
         else:
             datas.append(a)
+            if type(a) not in _PLAIN:
+                foreign = True
         edges.append(None)
         needs.append(False)
     if tensor_type is None:
         raise TypeError(f"{type(node).__name__}.apply needs at least one Tensor argument")
+    if foreign:
+        _check_backend(node, datas)
     node.out_type = tensor_type
     if requires:
         node.edges = edges
@@ -235,6 +258,14 @@ def _read_inputs(node: Function, args: tuple[Any, ...]) -> list[Any]:
     else:
         node.edges = None  # type: ignore[assignment]  # not recorded: never reached by backward
     return datas
+
+
+def _check_backend(node: Function, datas: list[Any]) -> None:
+    """Inputs of one backend only, and one the op can run on (a TypeError naming them)."""
+    backend = _backend.check_backends(node.name, datas)
+    reason = node.unsupported_backends.get(backend)
+    if reason is not None:
+        raise _backend.unsupported(node.name, backend, reason)
 
 
 def _link(node: Function, args: tuple[Any, ...], result: Any, anomaly: bool) -> None:
@@ -265,13 +296,24 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     extra = len(gshape) - len(shape)
     if extra < 0:
         # A gradient with fewer dimensions than its input: broadcast it up (e.g. a scalar rule).
-        return grad.reshape((1,) * -extra + tuple(gshape)) + np.zeros(shape, dtype=grad.dtype)
+        grad = _reshape(grad, (1,) * -extra + tuple(gshape))
+        data = grad.data if isinstance(grad, GraphTensor) else grad
+        return grad + _backend.xp_of(data).zeros(shape, dtype=grad.dtype)
     axes = tuple(range(extra)) + tuple(
         i + extra for i, n in enumerate(shape) if n == 1 and gshape[i + extra] != 1
     )
     if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
+        if type(grad) is np.ndarray or isinstance(grad, GraphTensor):
+            grad = grad.sum(axis=axes, keepdims=True)  # type: ignore[union-attr]  # (Tensor.sum)
+        else:
+            grad = _backend.namespace(grad).sum(grad, axis=axes, keepdims=True)
+    return _reshape(grad, shape)
+
+
+def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
+    if type(x) is np.ndarray or isinstance(x, GraphTensor):
+        return x.reshape(shape)  # type: ignore[union-attr]  # (Tensor.reshape)
+    return _backend.namespace(x).reshape(x, shape)
 
 
 # --------------------------------------------------------------------------- backward
@@ -441,7 +483,7 @@ def _send(node: Function, input_grads: tuple[Any, ...], grads: dict[Any, Any]) -
         if gi.shape != shape:
             gi = unbroadcast(gi, shape)
         if gi.dtype is not dtype and gi.dtype != dtype:
-            gi = gi.astype(dtype)
+            gi = gi.astype(dtype) if type(gi) is np.ndarray or isinstance(gi, GraphTensor) else _backend.astype(gi, dtype)  # type: ignore[union-attr]
         previous = grads.get(e)
         grads[e] = gi if previous is None else previous + gi
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from . import autograd
+from . import _backend, autograd
 from . import ops as _ops
 from ._graph_tensor import GraphTensor, bump_version, new_tensor, share_version_box
 from ._tensor_elementwise import ElementwiseMethods
@@ -122,16 +122,17 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
                 f"item() needs a one-element tensor, this one has shape {self.shape}; "
                 f"use .tolist() or .numpy() for several values"
             )
-        return self.data.item()
+        return (self.data if type(self.data) is np.ndarray else _backend.to_numpy(self.data)).item()
 
     def numpy(self) -> np.ndarray:
-        """The underlying numpy array (shared, not copied)."""
+        """The underlying numpy array (shared, not copied); another backend's array is
+        converted (Dask computes, CuPy copies to host)."""
         autograd.check_not_tracing("t.numpy()")
-        return self.data
+        return self.data if type(self.data) is np.ndarray else _backend.to_numpy(self.data)
 
     def tolist(self) -> Any:
         autograd.check_not_tracing("t.tolist()")
-        return self.data.tolist()
+        return self.numpy().tolist()
 
     def numel(self) -> int:
         """The number of elements (numpy's ``size``), as PyTorch's ``numel()``."""
@@ -181,6 +182,8 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
         return arr.copy() if copy else arr
 
     def __repr__(self) -> str:
+        if type(self.data) is not np.ndarray:  # another backend: never computed to print it
+            return f"Tensor(<{_backend.backend_name(self.data)} array shape={self.shape} dtype={self.dtype}>)"
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
         extra = ""
         if self.dtype != np.float64:

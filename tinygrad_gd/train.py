@@ -383,7 +383,8 @@ def _evaluate(plan: _Plan, batch: Any, step: int) -> tuple[float, Callable[[], N
     recorded graph's backward, or with ``compile=True`` the compiled step's gradients."""
     if plan.compiled is None:
         loss = plan.loss(batch)
-        if type(loss.data) is not np.ndarray and _backend.backend_name(loss.data) == "dask":
+        data = getattr(loss, "data", None)  # (a loss that is no Tensor is refused by _loss_value)
+        if type(data) is not np.ndarray and data is not None and _backend.backend_name(data) == "dask":
             return _lazy_step(plan, loss, step)
         return _loss_value(loss, step), loss.backward
     parts = () if batch is None else batch if isinstance(batch, tuple) else (batch,)

@@ -23,8 +23,9 @@ from typing import Any, overload
 
 import numpy as np
 
-from .. import _validate
+from .. import _backend, _validate
 from .. import autograd as _autograd
+from .._backend import xp_of
 from .._typing import Axis, Operand
 from ..autograd import Function
 from ._metadata import Case, Domain, Fuzz, OpCheck
@@ -37,31 +38,36 @@ _SELECT_BY_BITS_FROM = 4096  # elements; below it np.where's single call is fast
 
 
 def _is_array(x: Any) -> bool:
-    return type(x) is np.ndarray or isinstance(x, _ARRAY_TYPES)
+    """An array of any backend (or a number), not a Tensor."""
+    return type(x) is np.ndarray or not isinstance(x, _autograd.GraphTensor)
 
 
-def constant(x: Operand) -> np.ndarray:
+def constant(x: Operand) -> Any:
     """The values of ``x`` as a plain array (a Tensor's data): what is computed from it (a
     mask, a sign) is a constant of the rule, through which no gradient flows."""
     if _autograd._tracer is not None:  # tg.compile: the rule computes with values no op records
         _autograd._tracer.escaped = True
-    return np.asarray(x if _is_array(x) else x.data)
+    if type(x) is np.ndarray:
+        return x
+    if isinstance(x, _autograd.GraphTensor):
+        x = x.data
+    return x if type(x) is np.ndarray or _backend.is_foreign(x) else np.asarray(x)
 
 
 def exp(x: Operand) -> Operand:
-    return np.exp(x) if _is_array(x) else Exp.apply(x)
+    return xp_of(x).exp(x) if _is_array(x) else Exp.apply(x)
 
 
 def log(x: Operand) -> Operand:
-    return np.log(x) if _is_array(x) else Log.apply(x)
+    return xp_of(x).log(x) if _is_array(x) else Log.apply(x)
 
 
 def sin(x: Operand) -> Operand:
-    return np.sin(x) if _is_array(x) else Sin.apply(x)
+    return xp_of(x).sin(x) if _is_array(x) else Sin.apply(x)
 
 
 def cos(x: Operand) -> Operand:
-    return np.cos(x) if _is_array(x) else Cos.apply(x)
+    return xp_of(x).cos(x) if _is_array(x) else Cos.apply(x)
 
 
 def sigmoid(x: Operand) -> Operand:
@@ -73,24 +79,28 @@ def softmax(x: Operand, axis: Axis) -> Operand:
     return stable_softmax(x, axis) if _is_array(x) else Softmax.apply(x, axis=axis)
 
 
-def sign(x: Operand) -> np.ndarray:
+def sign(x: Operand) -> Any:
     """sign as a constant (its derivative is 0 almost everywhere)."""
-    return np.sign(constant(x))
+    c = constant(x)
+    return xp_of(c).sign(c)
 
 
-def isfinite(x: Operand) -> np.ndarray:
+def isfinite(x: Operand) -> Any:
     """Where ``x`` is neither inf nor NaN, as a constant mask."""
-    return np.isfinite(constant(x))
+    c = constant(x)
+    return xp_of(c).isfinite(c)
 
 
-def floor(x: Operand) -> np.ndarray:
+def floor(x: Operand) -> Any:
     """floor as a constant (piecewise constant: derivative 0 almost everywhere)."""
-    return np.floor(constant(x))
+    c = constant(x)
+    return xp_of(c).floor(c)
 
 
-def trunc(x: Operand) -> np.ndarray:
+def trunc(x: Operand) -> Any:
     """Rounding toward 0 as a constant (piecewise constant: derivative 0 almost everywhere)."""
-    return np.trunc(constant(x))
+    c = constant(x)
+    return xp_of(c).trunc(c)
 
 
 def erf(x: Operand) -> Operand:
@@ -101,9 +111,23 @@ def erf(x: Operand) -> Operand:
 def cumsum(x: Operand, axis: int, reverse: bool = False) -> Operand:
     """Σ of the entries up to each position along ``axis`` (from the far end when ``reverse``)."""
     if not reverse:
-        return np.cumsum(x, axis=axis) if _is_array(x) else CumSum.apply(x, axis=axis)
-    flip = (slice(None),) * (axis % x.ndim) + (slice(None, None, -1),)
-    return cumsum(x[flip], axis)[flip]
+        return cumulative_sum(x, axis) if _is_array(x) else CumSum.apply(x, axis=axis)
+    return flip(cumsum(flip(x, axis), axis), axis)
+
+
+def flip(x: Operand, axis: int) -> Operand:
+    """``x`` reversed along ``axis``."""
+    if type(x) is np.ndarray:
+        return np.flip(x, axis)
+    return xp_of(x).flip(x, axis=axis) if _is_array(x) else Flip.apply(x, axis=(axis % x.ndim,))
+
+
+def cumulative_sum(x: Any, axis: int) -> Any:
+    """Σ up to each position on an array (numpy's cumsum; the standard's cumulative_sum)."""
+    if type(x) is np.ndarray:
+        return np.cumsum(x, axis=axis)
+    xp = xp_of(x)
+    return xp.cumulative_sum(x, axis=axis) if hasattr(xp, "cumulative_sum") else xp.cumsum(x, axis=axis)
 
 
 def cumprod(x: Operand, axis: int) -> Operand:
@@ -114,14 +138,16 @@ def cumprod(x: Operand, axis: int) -> Operand:
 def concatenate(xs: list[Any], axis: int) -> Operand:
     """Join along ``axis`` (arrays, or Tensors mixed with constant arrays)."""
     if all(_is_array(x) for x in xs):
-        return np.concatenate(xs, axis=axis)
+        return xp_of(xs[0]).concat(xs, axis=axis)
     return Concatenate.apply(*xs, axis=axis)
 
 
 def where(cond: Any, a: Operand, b: Operand) -> Operand:
     """``a`` where ``cond`` (a constant mask) is true, else ``b``."""
     if _is_array(a) and _is_array(b):
-        return np.where(cond, a, b)
+        if type(cond) is np.ndarray and (type(a) is np.ndarray or type(b) is np.ndarray):
+            return np.where(cond, a, b)
+        return where_arrays(cond, a, b)
     return Where.apply(constant(cond), a, b)
 
 
@@ -144,15 +170,85 @@ def select(mask: Any, g: Operand) -> Operand:
     return where(mask, g, 0.0)
 
 
+def where_arrays(cond: Any, a: Any, b: Any) -> Any:
+    """``xp.where`` in the backend of the first non-numpy array among the three (a Python
+    bool condition or number branches made arrays of it)."""
+    like = next((v for v in (cond, a, b) if hasattr(v, "shape") and type(v) is not np.ndarray), None)
+    if like is None:
+        return np.where(cond, a, b)
+    xp = xp_of(like)
+    cond, a, b = (v if hasattr(v, "shape") else _backend.asarray(v, like) for v in (cond, a, b))
+    return xp.where(xp.astype(cond, xp.bool), a, b)
+
+
 def broadcast_to(x: Operand, shape: tuple[int, ...]) -> Operand:
-    return np.broadcast_to(x, shape) if _is_array(x) else BroadcastTo.apply(x, shape=shape)
+    return xp_of(x).broadcast_to(x, shape) if _is_array(x) else BroadcastTo.apply(x, shape=shape)
 
 
 def swap_last(x: Operand) -> Operand:
     """Swap the last two axes (matrix transpose of a batch)."""
     axes = list(range(x.ndim))
     axes[-1], axes[-2] = axes[-2], axes[-1]
-    return x.transpose(axes)
+    return permute(x, tuple(axes))
+
+
+# Array methods numpy, Dask and CuPy have but the standard spells as functions: rules call
+# these, so that they also run on array-api-strict (and record on Tensors).
+def reshape(x: Operand, shape: tuple[int, ...]) -> Operand:
+    """``x`` with a new shape (numpy's ``x.reshape``; the standard's ``xp.reshape``)."""
+    if type(x) is np.ndarray or not _is_array(x):
+        return x.reshape(shape)
+    return xp_of(x).reshape(x, shape)
+
+
+def permute(x: Operand, axes: tuple[int, ...]) -> Operand:
+    """``x`` with its axes permuted (numpy's ``x.transpose(axes)``; ``xp.permute_dims``)."""
+    if type(x) is np.ndarray or not _is_array(x):
+        return x.transpose(axes)
+    return xp_of(x).permute_dims(x, axes)
+
+
+def matrix_t(x: Operand) -> Operand:
+    """The transpose of a 2-D ``x`` (``x.T``)."""
+    return x.T
+
+
+def sum_axes(x: Operand, axis: Any = None, keepdims: bool = False) -> Operand:
+    """Σ over ``axis`` (numpy's ``x.sum``; the standard's ``xp.sum``)."""
+    if type(x) is np.ndarray or not _is_array(x):
+        return x.sum(axis=axis, keepdims=keepdims)
+    return xp_of(x).sum(x, axis=axis, keepdims=keepdims)
+
+
+def mean_axes(x: Operand, axis: Any = None) -> Operand:
+    """The mean over ``axis`` with keepdims (numpy's ``x.mean``; the standard's ``xp.mean``)."""
+    if type(x) is np.ndarray or not _is_array(x):
+        return x.mean(axis=axis, keepdims=True)
+    return xp_of(x).mean(x, axis=axis, keepdims=True)
+
+
+def may_be_any(mask: Any) -> bool:
+    """Whether any entry of a constant mask may be true: rules take a fast path when not. A
+    lazy (Dask) mask is not computed to decide: True, the general path, right either way."""
+    if type(mask) is np.ndarray:
+        return bool(mask.any())
+    if isinstance(mask, (bool, np.bool_)):
+        return bool(mask)
+    if _backend.backend_name(mask) == "dask":
+        return True
+    return bool(_backend.to_numpy(xp_of(mask).any(mask)))
+
+
+def surely_all(mask: Any) -> bool:
+    """Whether every entry of a constant mask is known to be true (False for a lazy mask:
+    the general path, right either way)."""
+    if type(mask) is np.ndarray:
+        return bool(mask.all())
+    if isinstance(mask, (bool, np.bool_)):
+        return bool(mask)
+    if _backend.backend_name(mask) == "dask":
+        return False
+    return bool(_backend.to_numpy(xp_of(mask).all(mask)))
 
 
 def scatter_add(g: Operand, index: Any, shape: tuple[int, ...], accumulate: bool) -> Operand:
@@ -167,7 +263,7 @@ def expand_reduced(g: Operand, shape: tuple[int, ...], axis: tuple[int, ...] | N
     if keepdims or axis is None and g.ndim == len(shape):
         return g
     kept = [1 if (axis is None or i in axis) else n for i, n in enumerate(shape)]
-    return g.reshape(tuple(kept))
+    return reshape(g, tuple(kept))
 
 
 def normalize_axis(axis: Axis, ndim: int, argument: str = "axis", shape: tuple[int, ...] | None = None) -> tuple[int, ...] | None:
@@ -177,42 +273,54 @@ def normalize_axis(axis: Axis, ndim: int, argument: str = "axis", shape: tuple[i
 
 
 # --------------------------------------------------------------------------- forward helpers
-# numpy only: forwards run on arrays. (Backward rules use the namespace above.)
-def floating(x: Any) -> np.ndarray:
+# Forwards run on arrays of any backend: each calls its input's namespace (xp_of).
+def floating(x: Any) -> Any:
     """``x`` itself when it holds floats, else ``x`` as float64.
 
     Float-valued ops (exp, sigmoid, mean, softmax, ...) on integer or bool tensors promote
     to float64, as PyTorch promotes to its default float: never truncated back to the
     integer dtype (sigmoid([1, 2, -3]) is not [0, 0, 0]), never numpy's float16 for bool or
     int8. Float arrays pass through untouched (same object: saved-input tracking holds)."""
-    x = np.asarray(x)
+    if type(x) is not np.ndarray:
+        if _backend.is_foreign(x):
+            xp = xp_of(x)
+            return x if _backend.is_float_dtype(x.dtype, xp) else xp.astype(x, xp.float64)
+        x = np.asarray(x)
     return x if x.dtype.kind == "f" else x.astype(np.float64)
 
 
-def stable_sigmoid(x: Any) -> np.ndarray:
+def stable_sigmoid(x: Any) -> Any:
     """Logistic that never exponentiates a large positive number."""
     x = floating(x)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    xp = xp_of(x)
+    e = xp.exp(-xp.abs(x))
+    return _backend.astype(xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)), x.dtype)
 
 
-def max_keepdims(x: np.ndarray, axis: Any) -> np.ndarray:
+def max_keepdims(x: Any, axis: Any) -> Any:
     """max over ``axis`` with keepdims; -inf (the max of nothing) where an axis is empty."""
     if x.size == 0:
+        if type(x) is not np.ndarray:
+            reduced = _validate.axes(axis, x.ndim, "axis") or tuple(range(x.ndim))
+            shape = tuple(1 if i in reduced else n for i, n in enumerate(x.shape))
+            return _backend.asarray(np.full(shape, -np.inf), floating(x))
         return np.max(floating(x), axis=axis, keepdims=True, initial=-np.inf)
-    return np.max(x, axis=axis, keepdims=True)
+    return xp_of(x).max(x, axis=axis, keepdims=True)
 
 
-def stable_softmax(x: Any, axis: Any) -> np.ndarray:
+def stable_softmax(x: Any, axis: Any) -> Any:
     """exp(x) / Σ exp(x) along ``axis``, shifted by the max so that nothing overflows."""
     x = floating(x)
-    e = np.exp(x - max_keepdims(x, axis))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    xp = xp_of(x)
+    e = xp.exp(x - max_keepdims(x, axis))
+    return e / xp.sum(e, axis=axis, keepdims=True)
 
 
 def erf_array(x: Any) -> np.ndarray:
     """erf on a numpy array, by ``scipy.special.erf``; without scipy an ImportError that says
-    what needs it and the way out."""
+    what needs it and the way out. (The standard has no erf: other backends are refused.)"""
+    if type(x) is not np.ndarray and _backend.is_foreign(x):
+        raise _backend.unsupported("erf", _backend.backend_name(x), NO_ERF)
     try:
         from scipy.special import erf as scipy_erf
     except ImportError:
@@ -224,13 +332,39 @@ def erf_array(x: Any) -> np.ndarray:
     return scipy_erf(x).astype(x.dtype, copy=False)
 
 
-def scatter(g: np.ndarray, index: Any, shape: tuple[int, ...], accumulate: bool) -> np.ndarray:
+NO_ERF = "the Array API standard has no erf (numpy's comes from scipy.special)"
+NO_SCATTER = (
+    "indexing with integer arrays needs a scatter-add (numpy's np.add.at) in backward, which the "
+    "Array API standard does not have"
+)
+
+
+def scatter(g: Any, index: Any, shape: tuple[int, ...], accumulate: bool) -> Any:
+    """zeros(shape) with ``g`` added at ``index``: np.add.at on numpy (repeated indices add
+    up); elsewhere a plain ``out[index] = g``, valid for indices without repeats only (basic
+    slices, masks), the others are refused."""
+    if type(g) is not np.ndarray:
+        return _scatter_foreign(g, index, shape, accumulate)
     out = np.zeros(shape, dtype=g.dtype)
     if accumulate:
         np.add.at(out, index, g)
     else:
         out[index] = g
     return out
+
+
+def _scatter_foreign(g: Any, index: Any, shape: tuple[int, ...], accumulate: bool) -> Any:
+    backend = _backend.backend_name(g)
+    parts = index if isinstance(index, tuple) else (index,)
+    if accumulate and any(hasattr(p, "shape") and not _is_bool_array(p) for p in parts):
+        raise _backend.unsupported("scatter-add (the gradient of integer-array indexing)", backend, NO_SCATTER)
+    out = _backend.zeros(shape, g.dtype, g)
+    out[index] = g
+    return out
+
+
+def _is_bool_array(x: Any) -> bool:
+    return x.dtype == np.bool_ if isinstance(x.dtype, np.dtype) else bool(xp_of(x).isdtype(x.dtype, "bool"))
 
 
 # --------------------------------------------------------------------------- registry
@@ -351,7 +485,8 @@ __all__ = [
     # the namespace of backward rules
     "constant", "exp", "log", "sin", "cos", "sigmoid", "softmax", "sign", "isfinite", "where", "select",
     "floor", "trunc", "erf", "cumsum", "cumprod", "concatenate",
-    "broadcast_to", "swap_last", "scatter_add", "expand_reduced", "normalize_axis", "normalize_index",
+    "broadcast_to", "swap_last", "scatter_add", "reshape", "permute", "sum_axes", "flip",
+    "may_be_any", "surely_all", "mean_axes", "where_arrays", "cumulative_sum", "xp_of", "expand_reduced", "normalize_axis", "normalize_index",
     # forward helpers
     "floating", "stable_sigmoid", "stable_softmax", "max_keepdims", "scatter", "erf_array", "take_index",
     # the registry and its metadata

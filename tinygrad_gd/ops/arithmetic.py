@@ -9,8 +9,24 @@ from typing import Any
 
 import numpy as np
 
+from .. import _backend
 from ..autograd import Function
-from . import constant, exp, floor, isfinite, log, register_op, select, swap_last, trunc, where
+from . import (
+    constant,
+    exp,
+    floor,
+    isfinite,
+    log,
+    may_be_any,
+    register_op,
+    reshape,
+    select,
+    surely_all,
+    swap_last,
+    trunc,
+    where,
+    xp_of,
+)
 from ._metadata import (
     BINARY,
     CONSTANT,
@@ -157,10 +173,11 @@ class PowScalar(Function):
         return "Pow"
 
     def forward(self, a, exponent=1.0):
+        xp = xp_of(a)
         self.exponent = exponent
         if exponent != 0:
             self.save_for_backward(a)
-        return np.power(a, exponent)
+        return xp.pow(a, exponent)
 
     def backward(self, g):
         e = self.exponent
@@ -192,6 +209,8 @@ class Pow(Function):
     """f(a, b) = a ** b;  df/da = b a^(b-1) (exactly 0 where b = 0, a = 0 and ±inf included),
     df/db = a^b log(a) (0 where a = 0, NaN where a < 0)"""
 
+    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (pow with a scalar base exists in the standard; numpy, Dask and CuPy run it)'}
+
     @classmethod
     def apply(cls, a: Any, b: Any) -> Any:
         """``a ** b``; a Python-number exponent goes to :class:`PowScalar`, whose rule needs
@@ -201,7 +220,8 @@ class Pow(Function):
         return super().apply(a, b)
 
     def forward(self, a, b):
-        out = np.power(a, b)
+        xp = xp_of(a)
+        out = xp.pow(a, b)
         self.save_for_backward(a, b, out)
         return out
 
@@ -215,7 +235,7 @@ class Pow(Function):
             # (0·inf) or a non-finite upstream gradient. Only there the 0 is selected, with
             # safe operands inside (a double where: no NaN in the branch not taken either).
             stuck = (constant(b) == 0) & ((constant(a) == 0) | ~isfinite(g))
-            if stuck.any():
+            if may_be_any(stuck):
                 ga = select(~stuck, select(~stuck, g) * b * where(stuck, 1.0, a) ** (b - 1))
             else:
                 ga = g * b * a ** (b - 1)
@@ -223,7 +243,7 @@ class Pow(Function):
             # Only computed when the exponent requires grad: log of a negative base is NaN.
             base = constant(a)
             positive = base > 0
-            if positive.all():
+            if surely_all(positive):
                 gb = g * out * log(a)
             else:  # select (a double where: no 0·inf from an inf upstream where a ≤ 0)
                 inside = select(positive, g) * out * log(where(positive, a, 1.0))
@@ -284,24 +304,24 @@ class MatMul(Function):
         if a.ndim == 2 and b.ndim == 2:  # the common case, without the general reshaping
             return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
         if a.ndim == 2 and b.ndim == 1:  # X @ w
-            return (g.reshape((-1, 1)) * b if need_a else None), (a.T @ g if need_b else None)
+            return (reshape(g, (-1, 1)) * b if need_a else None), (a.T @ g if need_b else None)
         a_vec, b_vec = a.ndim == 1, b.ndim == 1
-        a2 = a.reshape((1, a.shape[0])) if a_vec else a
-        b2 = b.reshape((b.shape[0], 1)) if b_vec else b
+        a2 = reshape(a, (1, a.shape[0])) if a_vec else a
+        b2 = reshape(b, (b.shape[0], 1)) if b_vec else b
         g2 = g
         if a_vec:
-            g2 = g2.reshape(g2.shape[:-1] + (1,) + g2.shape[-1:]) if not b_vec else g2
+            g2 = reshape(g2, g2.shape[:-1] + (1,) + g2.shape[-1:]) if not b_vec else g2
         if b_vec:
-            g2 = g2.reshape(g2.shape + (1,)) if not a_vec else g2.reshape((1, 1))
+            g2 = reshape(g2, g2.shape + (1,)) if not a_vec else reshape(g2, (1, 1))
         ga = gb = None
         if need_a:
             ga = g2 @ swap_last(b2)
             if a_vec:
-                ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
+                ga = reshape(ga, ga.shape[:-2] + ga.shape[-1:])
         if need_b:
             gb = swap_last(a2) @ g2
             if b_vec:
-                gb = gb.reshape(gb.shape[:-1])
+                gb = reshape(gb, gb.shape[:-1])
         return ga, gb
 
 
@@ -316,11 +336,17 @@ class _Choose(Function):
     loses: Callable[..., Any] = staticmethod(np.less)  # a loses to b where loses(a, b)
 
     def forward(self, a, b):
-        a_arr, b_arr = np.asarray(a), np.asarray(b)
+        if type(a) is np.ndarray and type(b) is np.ndarray or not (_backend.is_foreign(a) or _backend.is_foreign(b)):
+            xp, pick, loses = np, self.pick, self.loses
+            a_arr, b_arr = np.asarray(a), np.asarray(b)
+        else:  # the namespace's functions of the same names; a number stays a number
+            xp = _backend.namespace(a, b)
+            pick, loses = getattr(xp, self.pick.__name__), getattr(xp, self.loses.__name__)
+            a_arr, b_arr = a, b
         tie = a_arr == b_arr
-        half = np.where(tie, 0.5, 1.0) if tie.any() else None
-        self.save_for_backward(~self.loses(a_arr, b_arr), ~self.loses(b_arr, a_arr), half)
-        return self.pick(a, b)
+        half = xp.where(tie, 0.5, 1.0) if may_be_any(tie) else None
+        self.save_for_backward(~loses(a_arr, b_arr), ~loses(b_arr, a_arr), half)
+        return pick(a, b)
 
     def backward(self, g):
         keep_a, keep_b, half = self.saved
@@ -373,9 +399,11 @@ class Where(Function):
     (c is a constant mask; selected, so an inf on the side not taken never leaks)"""
 
     def forward(self, cond, a, b):
-        cond = np.asarray(cond, dtype=bool)
+        xp = xp_of(cond)
+        cond = constant(cond)
+        cond = xp_of(cond).astype(cond, xp_of(cond).bool) if type(cond) is not np.ndarray else cond.astype(bool, copy=False)
         self.save_for_backward(cond)
-        return np.where(cond, a, b)
+        return xp.where(cond, a, b)
 
     def backward(self, g):
         (cond,) = self.saved
@@ -393,8 +421,9 @@ class Arctan2(Function):
     df/db = -a/(a² + b²) (a jump of 2π across a = 0 for b < 0)"""
 
     def forward(self, a, b):
+        xp = xp_of(a)
         self.save_for_backward(a, b)
-        return np.arctan2(a, b)
+        return xp.atan2(a, b)
 
     def backward(self, g):
         a, b = self.saved
@@ -411,7 +440,8 @@ class Hypot(Function):
     subgradient, as the 2-norm)"""
 
     def forward(self, a, b):
-        out = np.hypot(a, b)
+        xp = xp_of(a)
+        out = xp.hypot(a, b)
         self.save_for_backward(a, b, out)
         return out
 
@@ -430,7 +460,8 @@ class LogAddExp(Function):
     """f(a, b) = log(eᵃ + eᵇ) (stable);  df/da = e^(a - f), df/db = e^(b - f)"""
 
     def forward(self, a, b):
-        out = np.logaddexp(a, b)
+        xp = xp_of(a)
+        out = xp.logaddexp(a, b)
         self.save_for_backward(a, b, out)
         return out
 
@@ -443,6 +474,8 @@ class LogAddExp(Function):
 class _Modulo(Function):
     """Shared rule of remainder and fmod: f(a, b) = a - b·q(a/b) with q piecewise constant;
     df/da = 1, df/db = -q(a/b) (as PyTorch; jumps where a/b crosses an integer)"""
+
+    unsupported_backends = {"array_api_strict": "the Array API standard has no fmod, and remainder's rule uses numpy's floor of a quotient (not yet ported)"}
 
     modulo = staticmethod(np.remainder)
     quotient = staticmethod(floor)

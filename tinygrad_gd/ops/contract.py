@@ -143,6 +143,11 @@ class Einsum(Function):
     """f(x₁, …, xₖ) = einsum(subscripts, x₁, …, xₖ);  dxᵢ = einsum of g with the other operands
     into xᵢ's subscripts (an identity on repeated labels, ones on labels only xᵢ has)"""
 
+    unsupported_backends = {
+        "array_api_strict": 'the Array API standard has no einsum',
+        "dask": "numpy's einsum would compute a Dask array eagerly (dask's own einsum is not wired in yet)",
+    }
+
     def forward(self, *operands, subscripts="", spec=None):
         shapes = tuple(np.shape(x) for x in operands)
         if spec is None:

@@ -158,6 +158,11 @@ class Im2Col(Function):
     an (N, C, H, W) input (padded with ``pad_value``) as an (N, oH, oW, C, kH, kW) array;
     gradient: col2im, each window's gradient added back where it was read (padding dropped)"""
 
+    unsupported_backends = {
+        "array_api_strict": 'the Array API standard has no sliding_window_view',
+        "dask": 'sliding_window_view would compute a Dask array eagerly',
+    }
+
     def forward(self, x, kernel_size=_ONE, stride=_ONE, padding=_ZERO, dilation=_ONE, pad_value=0.0):
         self.in_shape = x.shape
         self.geometry = (kernel_size, stride, padding, dilation)
@@ -183,6 +188,11 @@ _STRIDED_WINDOWS = ((1, 2, 6, 2, 2, 3),)  # ... of the same image under _STRIDED
 class Col2Im(Function):
     """f(g) = Σ over windows of g added into an ``in_shape`` (N, C, H, W) image at the pixels the
     windows cover (the adjoint of Im2Col);  gradient: im2col of the upstream gradient"""
+
+    unsupported_backends = {
+        "array_api_strict": 'the Array API standard has no scatter-add (np.add.at)',
+        "dask": 'np.add.at cannot write into a Dask array',
+    }
 
     def forward(self, g, in_shape=(), kernel_size=_ONE, stride=_ONE, padding=_ZERO, dilation=_ONE):
         self.geometry = (kernel_size, stride, padding, dilation)

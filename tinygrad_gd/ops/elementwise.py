@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import _backend
+from .._backend import xp_of
 from ..autograd import Function
 from . import (
     constant,
@@ -69,7 +71,8 @@ class Exp(Function):
     """f(x) = exp(x);  f'(x) = exp(x)"""
 
     def forward(self, x):
-        out = np.exp(floating(x))
+        xp = xp_of(x)
+        out = xp.exp(floating(x))
         self.save_for_backward(out)
         return out
 
@@ -83,8 +86,9 @@ class Log(Function):
     """f(x) = log(x);  f'(x) = 1/x"""
 
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x)
-        return np.log(floating(x))
+        return xp.log(floating(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -96,7 +100,8 @@ class Sqrt(Function):
     """f(x) = √x;  f'(x) = 1/(2√x) (inf at 0, as PyTorch)"""
 
     def forward(self, x):
-        out = np.sqrt(floating(x))
+        xp = xp_of(x)
+        out = xp.sqrt(floating(x))
         self.save_for_backward(out)
         return out
 
@@ -110,8 +115,9 @@ class Sin(Function):
     """f(x) = sin(x);  f'(x) = cos(x)"""
 
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x)
-        return np.sin(floating(x))
+        return xp.sin(floating(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -123,8 +129,9 @@ class Cos(Function):
     """f(x) = cos(x);  f'(x) = -sin(x)"""
 
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x)
-        return np.cos(floating(x))
+        return xp.cos(floating(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -136,7 +143,8 @@ class Tanh(Function):
     """f(x) = tanh(x);  f'(x) = 1 - tanh(x)²"""
 
     def forward(self, x):
-        out = np.tanh(floating(x))
+        xp = xp_of(x)
+        out = xp.tanh(floating(x))
         self.save_for_backward(out)
         return out
 
@@ -163,10 +171,13 @@ class Sigmoid(Function):
 class Softplus(Function):
     """f(x) = log(1 + exp(x));  f'(x) = sigmoid(x) (stable for large |x|)"""
 
+    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (logaddexp exists in the standard; numpy, Dask and CuPy run it)'}
+
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x)
         x = floating(x)
-        return np.logaddexp(0.0, x).astype(x.dtype, copy=False)
+        return xp.logaddexp(0.0, x).astype(x.dtype, copy=False)
 
     def backward(self, g):
         (x,) = self.saved
@@ -185,8 +196,9 @@ class Abs(Function):
     """f(x) = |x|;  f'(x) = sign(x) (0 at 0: selected, so an inf upstream at 0 gives 0, not NaN)"""
 
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x)
-        return np.abs(x)
+        return xp.abs(x)
 
     def backward(self, g):
         (x,) = self.saved
@@ -199,8 +211,9 @@ class Relu(Function):
     """f(x) = max(x, 0);  f'(x) = 1 if x > 0 else 0 (0 at 0)"""
 
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x > 0)
-        return np.maximum(x, 0)
+        return xp.maximum(x, 0)
 
     def backward(self, g):
         (positive,) = self.saved
@@ -218,11 +231,12 @@ class LeakyRelu(Function):
     """f(x) = x if x > 0 else slope·x;  f'(x) = 1 if x > 0 else slope"""
 
     def forward(self, x, slope=0.01):
+        xp = xp_of(x)
         positive = x > 0
         self.slope = slope
         self.save_for_backward(positive)
         # (x * slope promotes an integer x to float64: -3 with slope 0.5 is -1.5, not 0)
-        return np.where(positive, x, x * slope)
+        return xp.where(positive, x, x * slope)
 
     def backward(self, g):
         (positive,) = self.saved
@@ -243,13 +257,14 @@ class Clip(Function):
     """f(x) = min(max(x, lo), hi);  f'(x) = 1 if lo ≤ x ≤ hi else 0 (as PyTorch's clamp)"""
 
     def forward(self, x, lo=None, hi=None):
-        inside = np.ones(x.shape, dtype=bool)
+        xp = xp_of(x)
+        inside = _backend.ones(x.shape, xp.bool, x)
         if lo is not None:
             inside &= x >= lo
         if hi is not None:
             inside &= x <= hi
         self.save_for_backward(inside)
-        return np.clip(x, lo, hi)
+        return xp.clip(x, lo, hi)
 
     def backward(self, g):
         (inside,) = self.saved
@@ -266,8 +281,9 @@ class Hardtanh(Function):
     hardtanh: 0 at the bounds, where ``clip`` passes 1)"""
 
     def forward(self, x, min_val=-1.0, max_val=1.0):
+        xp = xp_of(x)
         self.save_for_backward((x > min_val) & (x < max_val))
-        return np.clip(x, min_val, max_val)
+        return xp.clip(x, min_val, max_val)
 
     def backward(self, g):
         (inside,) = self.saved
@@ -278,6 +294,8 @@ class Hardtanh(Function):
 class _Rounding(Function):
     """Shared rule of the piecewise-constant ops: the gradient is exactly 0 (as PyTorch; an
     inf upstream gives 0 too), so they can sit inside a differentiated program."""
+
+    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (floor/ceil/round/sign exists in the standard; numpy, Dask and CuPy run it)'}
 
     round: Callable[..., Any] = staticmethod(np.floor)
 
@@ -356,11 +374,12 @@ class Elu(Function):
     """f(x) = x if x > 0 else α(eˣ - 1);  f'(x) = 1 if x > 0 else α·eˣ"""
 
     def forward(self, x, alpha=1.0):
+        xp = xp_of(x)
         self.alpha = alpha
         x = floating(x)
         positive = x > 0
         self.save_for_backward(x, positive)
-        return np.where(positive, x, alpha * np.expm1(np.minimum(x, 0.0)))
+        return xp.where(positive, x, alpha * xp.expm1(xp.minimum(x, 0.0)))
 
     def backward(self, g):
         x, positive = self.saved
@@ -373,9 +392,10 @@ class Softsign(Function):
     """f(x) = x/(1 + |x|);  f'(x) = 1/(1 + |x|)²"""
 
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x)
         x = floating(x)
-        return x / (1.0 + np.abs(x))
+        return x / (1.0 + xp.abs(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -407,6 +427,8 @@ class Gelu(Function):
     f(x) = x/2·(1 + tanh(u)), u = √(2/π)(x + 0.044715x³), f'(x) = (1 + t)/2 + x/2·(1 - t²)·u',
     t = tanh(u); approximate="none": f(x) = x/2·(1 + erf(x/√2)), f'(x) = Φ(x) + x·φ(x)"""
 
+    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (tanh exists in the standard; numpy, Dask and CuPy run it)'}
+
     def forward(self, x, approximate="tanh"):
         self.approximate = approximate
         self.save_for_backward(x)
@@ -424,6 +446,8 @@ class Gelu(Function):
 
 class Erf(Function):
     """f(x) = erf(x) = 2/√π ∫₀ˣ e^(-t²) dt;  f'(x) = 2/√π·e^(-x²) (needs scipy)"""
+
+    unsupported_backends = {"array_api_strict": 'the Array API standard has no erf'}
 
     def forward(self, x):
         self.save_for_backward(x)

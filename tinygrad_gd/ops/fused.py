@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import _backend
 from ..autograd import Function
-from . import constant, floating, log, register_op, sigmoid, softmax, where
+from . import constant, floating, log, register_op, reshape, sigmoid, softmax, where, xp_of
 from ._metadata import Case, Domain, Fuzz, OpCheck
 
 _BCE_LOG_FLOOR = -100.0  # PyTorch clamps BCE's logs at -100 so that p = 0 or 1 stays finite
@@ -34,9 +35,10 @@ class BinaryCrossEntropy(Function):
     df/dp = (p - t) / max(p(1-p), 1e-12),  df/dt = log(1-p) - log p"""
 
     def forward(self, p, t):
+        xp = xp_of(p)
         with np.errstate(divide="ignore"):
-            log_p = np.maximum(np.log(p), _BCE_LOG_FLOOR)
-            log_q = np.maximum(np.log1p(-p), _BCE_LOG_FLOOR)
+            log_p = xp.maximum(xp.log(p), _BCE_LOG_FLOOR)
+            log_q = xp.maximum(xp.log1p(-p), _BCE_LOG_FLOOR)
         self.save_for_backward(p, t)
         return -(t * log_p) - (1.0 - t) * log_q  # (not -(a + b): no -0.0 at p = t = 1)
 
@@ -62,8 +64,9 @@ class BinaryCrossEntropyWithLogits(Function):
     df/dx = sigmoid(x) - t,  df/dt = -x"""
 
     def forward(self, x, t):
+        xp = xp_of(x)
         self.save_for_backward(x, t)
-        return np.maximum(x, 0.0) - t * x + np.log1p(np.exp(-np.abs(x)))
+        return xp.maximum(x, 0.0) - t * x + xp.log1p(xp.exp(-xp.abs(x)))
 
     def backward(self, g):
         x, t = self.saved
@@ -82,13 +85,27 @@ class SumSquares(Function):
     df/dr = 2·scale·r"""
 
     def forward(self, r, scale=1.0):
+        xp = xp_of(r)
         self.scale = scale
         self.save_for_backward(r)
-        return np.vdot(r, r) * scale
+        return (np.vdot(r, r) if xp is np else xp.sum(r * r)) * scale
 
     def backward(self, g):
         (r,) = self.saved
         return r * (g * (2.0 * self.scale))
+
+
+def _onehot(labels: Any, shape: tuple[int, ...], dtype: Any, like: Any) -> Any:
+    """1.0 at (i, labels[i]), 0 elsewhere: by item assignment on numpy, by comparison with
+    a class range elsewhere (the standard has no scatter)."""
+    if type(like) is np.ndarray:
+        onehot = np.zeros(shape, dtype=dtype)
+        onehot[np.arange(shape[0]), labels] = 1.0
+        return onehot
+    xp = xp_of(like)
+    labels = labels if _backend.backend_name(labels) != "numpy" else _backend.asarray(np.asarray(labels).tolist(), like, xp.int64)
+    classes = xp.arange(shape[1], device=_backend.compat().device(like))
+    return xp.astype(xp.reshape(classes, (1, -1)) == xp.reshape(labels, (-1, 1)), dtype)
 
 
 def _cyclic_labels(shape: tuple[int, ...]) -> np.ndarray:
@@ -117,16 +134,16 @@ class SoftmaxCrossEntropy(Function):
     df/dx_i = softmax(x_i) - onehot(y_i)  (stable for any logits)"""
 
     def forward(self, x, labels=None):
-        shifted = x - np.max(x, axis=1, keepdims=True)
-        total = np.sum(np.exp(shifted), axis=1, keepdims=True)
-        rows = np.arange(x.shape[0])
-        onehot = np.zeros(x.shape, dtype=floating(shifted).dtype)
-        onehot[rows, labels] = 1.0
+        xp = xp_of(x)
+        shifted = x - xp.max(x, axis=1, keepdims=True)
+        total = xp.sum(xp.exp(shifted), axis=1, keepdims=True)
+        onehot = _onehot(labels, x.shape, floating(shifted).dtype, x)
         # The probabilities are recomputed by the rule (not saved): under create_graph they
         # must be recorded as a function of x.
         self.save_for_backward(x, onehot)
-        return np.log(total[:, 0]) - shifted[rows, labels]
+        picked = shifted[np.arange(x.shape[0]), labels] if xp is np else xp.sum(shifted * onehot, axis=1)
+        return xp.log(total[:, 0]) - picked
 
     def backward(self, g):
         x, onehot = self.saved
-        return (softmax(x, axis=1) - onehot) * g.reshape((-1, 1))
+        return (softmax(x, axis=1) - onehot) * reshape(g, (-1, 1))

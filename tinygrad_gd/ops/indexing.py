@@ -47,6 +47,8 @@ def _axes_or_all(axis: Any, ndim: int, name: str, shape: tuple[int, ...]) -> tup
 class Flip(Function):
     """f(x) = x reversed along axes;  gradient reversed back"""
 
+    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (flip exists in the standard; numpy, Dask and CuPy run it)'}
+
     def forward(self, x, axis=None):
         self.axes = _axes_or_all(axis, x.ndim, "flip", x.shape)
         return np.flip(x, self.axes).copy()
@@ -80,6 +82,8 @@ def _roll_pairs(shift: Any, axis: Any, shape: tuple[int, ...]) -> tuple[tuple[in
 class Roll(Function):
     """f(x) = x shifted cyclically (numpy's roll; axis None: the flattened x);  gradient rolled back"""
 
+    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (roll exists in the standard; numpy, Dask and CuPy run it)'}
+
     def forward(self, x, shift=0, axis=None):
         self.in_shape, self.flat = x.shape, axis is None
         if axis is None:
@@ -106,6 +110,8 @@ class Roll(Function):
 ))
 class Tile(Function):
     """f(x) = x repeated reps times as whole blocks (numpy's tile);  gradient: the sum over the blocks"""
+
+    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (tile exists in the standard; numpy, Dask and CuPy run it)'}
 
     def forward(self, x, reps=()):
         reps = tuple(_validate.integer(r, "tile reps") for r in (reps if isinstance(reps, (tuple, list)) else (reps,)))
@@ -143,6 +149,11 @@ def _repeats(repeats: Any, n: int) -> np.ndarray:
 ))
 class Repeat(Function):
     """f(x) = each element repeated (numpy's repeat, torch's repeat_interleave);  gradient: the sum over each element's copies"""
+
+    unsupported_backends = {
+        "array_api_strict": 'not yet ported to the Array API namespace (repeat exists in the standard; numpy, Dask and CuPy run it)',
+        "dask": 'dask repeats by one integer count only',
+    }
 
     def forward(self, x, repeats=1, axis=None):
         self.in_shape = x.shape
@@ -197,6 +208,8 @@ class Pad(Function):
     """f(x) = x padded (mode constant, reflect or edge, numpy's pad);  gradient: the middle
     slice plus, for reflect and edge, each border value's copies summed back to it"""
 
+    unsupported_backends = {"array_api_strict": 'the Array API standard has no pad'}
+
     def forward(self, x, pad_width=0, mode="constant", value=0.0):
         if mode not in PAD_MODES:
             raise ValueError(f"pad: mode {mode!r} is not one of {PAD_MODES}")
@@ -232,6 +245,8 @@ class Pad(Function):
 class Tril(Function):
     """f(x) = x below diagonal k (the rest 0);  gradient: g selected by the same mask"""
 
+    unsupported_backends = {"array_api_strict": 'the Array API standard has no tril'}
+
     part = staticmethod(np.tril)
 
     def forward(self, x, k=0):
@@ -253,6 +268,8 @@ class Tril(Function):
 ))
 class Triu(Tril):
     """f(x) = x above diagonal k (the rest 0);  gradient: g selected by the same mask"""
+
+    unsupported_backends = {"array_api_strict": 'the Array API standard has no triu'}
 
     part = staticmethod(np.triu)
 
@@ -289,6 +306,11 @@ def _onto_diagonal(g: Any, shape: tuple[int, ...], offset: int, axis1: int, axis
 class Diagonal(Function):
     """f(x) = the diagonal (offset, axis1, axis2: numpy's diagonal, as a new array);  gradient scattered onto the diagonal"""
 
+    unsupported_backends = {
+        "array_api_strict": 'not yet ported to the Array API namespace (linalg.diagonal exists in the standard; numpy, Dask and CuPy run it)',
+        "dask": 'its backward assigns into several axes at once, which dask cannot',
+    }
+
     def forward(self, x, offset=0, axis1=0, axis2=1):
         self.offset = _validate.integer(offset, "diagonal offset")
         self.axis1, self.axis2, self.in_shape = axis1, axis2, x.shape
@@ -308,6 +330,11 @@ class Diagonal(Function):
 ))
 class Trace(Function):
     """f(x) = Σᵢ x[i, i + offset] (numpy's trace);  gradient: g on the diagonal, 0 elsewhere"""
+
+    unsupported_backends = {
+        "array_api_strict": 'not yet ported to the Array API namespace (linalg.trace exists in the standard; numpy, Dask and CuPy run it)',
+        "dask": 'its backward assigns into several axes at once, which dask cannot',
+    }
 
     def forward(self, x, offset=0, axis1=0, axis2=1):
         self.offset = _validate.integer(offset, "trace offset")
@@ -330,6 +357,8 @@ class Trace(Function):
 ))
 class MaskedFill(Function):
     """f(x) = value where mask, else x (torch's masked_fill);  gradient: g where the mask is off, 0 where it is on"""
+
+    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (where exists in the standard; numpy, Dask and CuPy run it)'}
 
     def forward(self, x, mask=None, value=0.0):
         mask = np.asarray(mask)
@@ -390,6 +419,11 @@ def check_along_axis(x_shape: tuple[int, ...], index: Any, axis: Any, what: str,
 class ScatterAddAlong(Function):
     """f(base, src) = base with src[j] added at base[index[j] along axis] (torch's out-of-place
     scatter_add; repeats accumulate);  d base = g, d src = g[index] (zero where src is unused)"""
+
+    unsupported_backends = {
+        "array_api_strict": 'the Array API standard has no scatter-add (np.add.at)',
+        "dask": 'np.add.at cannot write into a Dask array',
+    }
 
     def forward(self, base, src, axis=0, index=None):
         index, a = check_along_axis(base.shape, index, axis, "scatter_add", bigger=src.shape)

@@ -85,6 +85,11 @@ def _fuzz_solve(a: Any, b: Any) -> Any:
 class Inv(Function):
     """f(A) = A⁻¹;  dA = -A⁻ᵀ G A⁻ᵀ"""
 
+    unsupported_backends = {
+        "array_api_strict": 'not yet ported to the Array API namespace (the linalg extension exists in the standard; numpy, Dask and CuPy run it)',
+        "dask": "numpy's linalg would compute a Dask array eagerly (dask.array.linalg needs square chunks)",
+    }
+
     def forward(self, a):
         check_square(a, "inv")
         try:
@@ -109,6 +114,11 @@ class Inv(Function):
 ))
 class Solve(Function):
     """f(A, B) = A⁻¹B (B a vector (n,) or matrices (..., n, k), numpy's rule);  dB = A⁻ᵀG, dA = -dB Xᵀ"""
+
+    unsupported_backends = {
+        "array_api_strict": 'not yet ported to the Array API namespace (the linalg extension exists in the standard; numpy, Dask and CuPy run it)',
+        "dask": "numpy's linalg would compute a Dask array eagerly (dask.array.linalg needs square chunks)",
+    }
 
     def forward(self, a, b):
         check_square(a, "solve")
@@ -143,6 +153,11 @@ class Solve(Function):
 class Det(Function):
     """f(A) = det A;  dA = G·det(A)·A⁻ᵀ (A must be invertible)"""
 
+    unsupported_backends = {
+        "array_api_strict": 'not yet ported to the Array API namespace (the linalg extension exists in the standard; numpy, Dask and CuPy run it)',
+        "dask": "numpy's linalg would compute a Dask array eagerly (dask.array.linalg needs square chunks)",
+    }
+
     def forward(self, a):
         check_square(a, "det")
         out = np.asarray(np.linalg.det(a))
@@ -160,6 +175,11 @@ class Det(Function):
 ))
 class LogAbsDet(Function):
     """f(A) = log |det A| (slogdet's second result);  dA = G·A⁻ᵀ"""
+
+    unsupported_backends = {
+        "array_api_strict": 'not yet ported to the Array API namespace (the linalg extension exists in the standard; numpy, Dask and CuPy run it)',
+        "dask": "numpy's linalg would compute a Dask array eagerly (dask.array.linalg needs square chunks)",
+    }
 
     def forward(self, a):
         check_square(a, "slogdet")
@@ -179,6 +199,11 @@ class LogAbsDet(Function):
 class Cholesky(Function):
     """f(A) = L, lower triangular with L Lᵀ = A;  dA = L⁻ᵀ Φ(Lᵀ G) L⁻¹, Φ(P) = the symmetric
     matrix with P's lower triangle and half its diagonal (torch's symmetric gradient)"""
+
+    unsupported_backends = {
+        "array_api_strict": 'not yet ported to the Array API namespace (the linalg extension exists in the standard; numpy, Dask and CuPy run it)',
+        "dask": "numpy's linalg would compute a Dask array eagerly (dask.array.linalg needs square chunks)",
+    }
 
     def forward(self, a):
         check_square(a, "cholesky")
@@ -229,6 +254,11 @@ class Eigh(Function):
     its largest entry is positive), packed as one (..., n + 1, n) array [w; V];
     dA = V (diag(g_w) + F ∘ ½(VᵀG_V − G_Vᵀ V)) Vᵀ with F_ij = 1/(w_j − w_i), i ≠ j:
     unbounded where eigenvalues (nearly) coincide"""
+
+    unsupported_backends = {
+        "array_api_strict": 'not yet ported to the Array API namespace (the linalg extension exists in the standard; numpy, Dask and CuPy run it)',
+        "dask": "numpy's linalg would compute a Dask array eagerly (dask.array.linalg needs square chunks)",
+    }
 
     def forward(self, a):
         check_square(a, "eigh")

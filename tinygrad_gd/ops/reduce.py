@@ -8,10 +8,13 @@ Tensor method); each rule brings its gradient back to the input's rank with
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
+from .. import _backend
+from .._backend import xp_of
 from ..autograd import Function
 from . import (
     broadcast_to,
@@ -22,10 +25,14 @@ from . import (
     expand_reduced,
     floating,
     max_keepdims,
+    may_be_any,
+    mean_axes,
     register_op,
+    reshape,
     select,
     sign,
     stable_softmax,
+    sum_axes,
     where,
 )
 from ._metadata import AWAY_FROM_ZERO, MATRIX, UNARY, WIDE, Case, Domain, Fuzz, OpCheck
@@ -35,6 +42,8 @@ def _squeezed(out: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool) -> 
     """A keepdims result in the shape the caller asked for."""
     if keepdims:
         return out
+    if type(out) is not np.ndarray:
+        return xp_of(out).squeeze(out, axis=axis) if axis is not None else reshape(out, ())
     return np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
 
 
@@ -61,8 +70,9 @@ class Sum(Function):
     """f(x) = Σ x over axis;  df/dx = 1 (gradient broadcast back)"""
 
     def forward(self, x, axis=None, keepdims=False):
+        xp = xp_of(x)
         self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        return np.sum(x, axis=axis, keepdims=keepdims)
+        return xp.sum(x, axis=axis, keepdims=keepdims)
 
     def backward(self, g):
         g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
@@ -81,10 +91,11 @@ class Mean(Function):
     """f(x) = (1/n) Σ x over axis;  df/dx = 1/n"""
 
     def forward(self, x, axis=None, keepdims=False):
+        xp = xp_of(x)
         self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        out = np.mean(x, axis=axis, keepdims=keepdims)
+        out = xp.mean(x, axis=axis, keepdims=keepdims)
         # (an empty input has an empty gradient: any nonzero count keeps 1/count finite)
-        self.count = x.size // max(np.size(out), 1) if x.size else 1
+        self.count = x.size // max(getattr(out, "size", 1) or 1, 1) if x.size else 1
         return out
 
     def backward(self, g):
@@ -123,9 +134,12 @@ class Prod(Function):
     with zeros, the product of the other entries (one zero: nonzero only at the zero; two or
     more: 0), computed without dividing"""
 
+    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (prod and cumulative_prod exists in the standard; numpy, Dask and CuPy run it)'}
+
     def forward(self, x, axis=None, keepdims=False):
+        xp = xp_of(x)
         self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        out = np.prod(x, axis=axis, keepdims=keepdims)
+        out = xp.prod(x, axis=axis, keepdims=keepdims)
         self.save_for_backward(x, out)
         return out
 
@@ -165,13 +179,16 @@ class Norm(Function):
     df/dx = x/f (0 where f = 0, as PyTorch), sign(x), and sign(x) on the extreme |x| (ties share
     it evenly)"""
 
+    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (linalg.vector_norm exists in the standard; numpy, Dask and CuPy run it)'}
+
     def forward(self, x, ord=None, axis=None, keepdims=False):  # noqa: A002
+        xp = xp_of(x)
         self.in_shape, self.axis, self.keepdims, self.ord = x.shape, axis, keepdims, ord
         x = floating(x)
         out = _reference_norm(x, ord, axis, keepdims)
         chosen = None
         if ord in (np.inf, -np.inf):
-            chosen = np.abs(x) == expand_reduced(out, x.shape, axis, keepdims)
+            chosen = xp.abs(x) == expand_reduced(out, x.shape, axis, keepdims)
             chosen = (chosen / chosen.sum(axis=axis, keepdims=True)).astype(x.dtype)  # 1/k on k tied extremes
         self.save_for_backward(x, out, chosen)
         return out
@@ -197,15 +214,17 @@ class _Extremum(Function):
     reduce = staticmethod(np.max)
 
     def forward(self, x, axis=None, keepdims=False):
+        xp = xp_of(x)
         if x.size == 0:
             raise ValueError(f"{type(self).__name__.lower()}() of an empty tensor (shape {x.shape}) has no value")
         self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        out = self.reduce(x, axis=axis, keepdims=True)
+        out = getattr(xp, self.reduce.__name__)(x, axis=axis, keepdims=True)
         chosen = x == out
-        if out.dtype.kind == "f" and np.isnan(out).any():
-            chosen |= np.isnan(x)  # (NaN == NaN is False: without this no entry would be chosen)
-        share = 1.0 / chosen.sum(axis=axis, keepdims=True)  # 1/k for k tied extremes
-        self.save_for_backward(chosen, share.astype(x.dtype if x.dtype.kind == "f" else np.float64, copy=False))
+        floats = _backend.is_floating(out)
+        if floats and may_be_any(xp.isnan(out)):
+            chosen = chosen | xp.isnan(x)  # (NaN == NaN is False: without this no entry would be chosen)
+        share = 1.0 / xp.sum(_backend.astype(chosen, x.dtype if floats else xp.float64), axis=axis, keepdims=True)
+        self.save_for_backward(chosen, share)  # 1/k for k tied extremes
         return _squeezed(out, axis, keepdims)
 
     def backward(self, g):
@@ -263,9 +282,10 @@ class Std(Function):
     and 0 where f = 0 (equal values, or one value: a batch of one), as PyTorch"""
 
     def forward(self, x, axis=None, ddof=0, keepdims=False):
+        xp = xp_of(x)
         self.in_shape, self.axis, self.ddof, self.keepdims = x.shape, axis, ddof, keepdims
-        self.count = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
-        out = np.std(floating(x), axis=axis, ddof=ddof, keepdims=keepdims)
+        self.count = x.size if axis is None else math.prod(x.shape[a] for a in axis)
+        out = xp.std(floating(x), axis=axis, correction=ddof, keepdims=keepdims)
         self.save_for_backward(x, out)
         return out
 
@@ -277,7 +297,7 @@ class Std(Function):
         # NaN), with a safe divisor inside; a NaN std stays NaN.
         spread = constant(out) != 0
         scale = select(spread, g / (where(spread, out, 1.0) * float(self.count - self.ddof)))
-        return scale * (x - x.mean(axis=self.axis, keepdims=True))
+        return scale * (x - mean_axes(x, self.axis))
 
 
 @register_op(check=OpCheck(
@@ -292,11 +312,12 @@ class LogSumExp(Function):
     """f(x) = log Σ exp(x) over axis (shifted by the max: stable);  df/dx = exp(x - f) = softmax(x)"""
 
     def forward(self, x, axis=None, keepdims=False):
+        xp = xp_of(x)
         self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
         m = max_keepdims(x, axis)
-        m = np.where(np.isfinite(m), m, 0.0)
+        m = xp.where(xp.isfinite(m), m, 0.0)
         with np.errstate(divide="ignore"):  # an empty axis: log Σ∅ = log 0 = -inf, as PyTorch
-            out = _squeezed(np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m, axis, keepdims)
+            out = _squeezed(xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m, axis, keepdims)
         # The output itself is saved (not the keepdims intermediate): under create_graph it is
         # this node's output tensor, so the rule's exp(x - f) records its dependence on x.
         self.save_for_backward(x, out)
@@ -337,7 +358,7 @@ class Softmax(Function):
 
     def backward(self, g):
         (out,) = self.saved
-        return out * (g - (g * out).sum(axis=self.axis, keepdims=True))
+        return out * (g - sum_axes(g * out, self.axis, keepdims=True))
 
 
 @register_op(check=OpCheck(
@@ -353,13 +374,14 @@ class LogSoftmax(Function):
     """f(x)_i = x_i - logsumexp(x) along axis (axes as Softmax);  df = g - softmax(x) · Σ g"""
 
     def forward(self, x, axis=-1):
+        xp = xp_of(x)
         self.axis = axis
         x = floating(x)
         shifted = x - max_keepdims(x, axis)
-        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        out = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
         self.save_for_backward(out)
         return out
 
     def backward(self, g):
         (out,) = self.saved
-        return g - exp(out) * g.sum(axis=self.axis, keepdims=True)
+        return g - exp(out) * sum_axes(g, self.axis, keepdims=True)

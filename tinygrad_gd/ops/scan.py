@@ -30,6 +30,8 @@ LINES = MATRIX + (((4,),),)  # shapes with an axis to scan or sort along
 class CumSum(Function):
     """f(x)_k = Σ_{j≤k} x_j along axis;  df/dx_i = Σ_{k≥i} g_k (the reversed cumsum of g)"""
 
+    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (cumulative_sum exists in the standard; numpy, Dask and CuPy run it)'}
+
     def forward(self, x, axis=0):
         self.axis = axis
         return np.cumsum(x, axis=axis)
@@ -49,6 +51,8 @@ class CumProd(Function):
     """f(x)_k = Π_{j≤k} x_j along axis;  df/dx_i = Σ_{k≥i} g_k Π_{j≤k, j≠i} x_j, which is
     (Σ_{k≥i} g_k f_k)/x_i before a slice's first zero z, Σ_{k≥z} g_k Π_{j≤k, j≠z} x_j at it
     (the cumprod with x_z taken as 1), and 0 after it"""
+
+    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (cumulative_prod exists in the standard; numpy, Dask and CuPy run it)'}
 
     def forward(self, x, axis=0):
         self.axis = axis
@@ -133,6 +137,11 @@ class Sort(_Take):
     """f(x) = the values of each slice along axis in order;  df/dx: each gradient entry goes
     back to the position its value came from"""
 
+    unsupported_backends = {
+        "array_api_strict": 'not yet ported to the Array API namespace (sort/argsort and take_along_axis exists in the standard; numpy, Dask and CuPy run it)',
+        "dask": 'dask has no nd fancy indexing (take_along_axis)',
+    }
+
 
 def _top(a: np.ndarray, k: int, axis: int = -1, largest: bool = True) -> np.ndarray:
     return np.take(_sorted(a, axis, largest), np.arange(k), axis=axis)
@@ -148,3 +157,8 @@ def _top(a: np.ndarray, k: int, axis: int = -1, largest: bool = True) -> np.ndar
 class TopK(_Take):
     """f(x) = the k largest (or smallest) values of each slice along axis, in order;  df/dx:
     each gradient entry goes back to its position, 0 for the entries not chosen"""
+
+    unsupported_backends = {
+        "array_api_strict": 'not yet ported to the Array API namespace (sort/argsort and take_along_axis exists in the standard; numpy, Dask and CuPy run it)',
+        "dask": 'dask has no nd fancy indexing (take_along_axis)',
+    }

@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from .. import _validate
+from .. import _backend, _validate
+from .._backend import xp_of
 from .._graph_tensor import GraphTensor
 from ..autograd import Function
-from . import register_op, scatter, scatter_add
+from . import permute, register_op, reshape, scatter, scatter_add
 from ._metadata import AWAY_FROM_ZERO, MASK, MATRIX, UNARY, Case, Fuzz, OpCheck
 
 GATHER = np.array([[2, 0, 2], [1, 1, 0]])  # gather/take_along_axis picks, repeats included
@@ -50,7 +51,7 @@ class Reshape(Function):
     def forward(self, x, shape=()):
         self.in_shape = x.shape
         try:
-            return x.reshape(shape)
+            return reshape(x, shape)
         except ValueError:
             raise ValueError(
                 f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) into shape "
@@ -58,7 +59,7 @@ class Reshape(Function):
             ) from None
 
     def backward(self, g):
-        return g.reshape(self.in_shape)
+        return reshape(g, self.in_shape)
 
 
 @register_op(check=OpCheck(
@@ -79,15 +80,16 @@ class Transpose(Function):
     returns_view = True
 
     def forward(self, x, axes=None):
+        xp = xp_of(x)
         if axes is None:
             axes = tuple(range(x.ndim))[::-1]
         else:
             axes = _validate.permutation(axes, x.ndim, "transpose axes", x.shape)
         self.inverse = tuple(int(i) for i in np.argsort(axes))
-        return np.transpose(x, axes)
+        return xp.permute_dims(x, axes)
 
     def backward(self, g):
-        return g.transpose(self.inverse)
+        return permute(g, self.inverse)
 
 
 @register_op(check=OpCheck(
@@ -100,11 +102,12 @@ class BroadcastTo(Function):
     returns_view = True
 
     def forward(self, x, shape=()):
+        xp = xp_of(x)
         try:
-            return np.broadcast_to(x, shape)
+            return xp.broadcast_to(x, shape)
         except ValueError:
             raise ValueError(
-                f"cannot broadcast a tensor of shape {np.shape(x)} to shape {tuple(shape)}"
+                f"cannot broadcast a tensor of shape {tuple(x.shape)} to shape {tuple(shape)}"
             ) from None
 
     def backward(self, g):
@@ -195,7 +198,8 @@ class GetItem(Function):
         index = normalize_index(index)
         self.in_shape, self.accumulate = x.shape, _needs_accumulation(index)
         self.save_for_backward(index)  # (an index may hold arrays: released after backward)
-        return np.asarray(x[index])
+        out = x[index]
+        return out if type(out) is not np.generic else np.asarray(out)
 
     def backward(self, g):
         (index,) = self.saved
@@ -248,13 +252,13 @@ class Concatenate(Function):
     def forward(self, *xs, axis=0):
         self.axis = axis
         self.bounds = tuple(int(b) for b in np.cumsum([0] + [np.shape(x)[axis] for x in xs]))
-        return np.concatenate(xs, axis=axis)
+        return _backend.namespace(*xs).concat(list(xs), axis=axis) if type(xs[0]) is not np.ndarray else np.concatenate(xs, axis=axis)
 
     def backward(self, g):
         lead = (slice(None),) * (self.axis % g.ndim)
         bounds = self.bounds
         return tuple(
-            g[lead + (slice(bounds[i], bounds[i + 1]),)] if need else None
+            g[lead + (slice(bounds[i], bounds[i + 1]), ...)] if need else None
             for i, need in enumerate(self.needs_input_grad)
         )
 
@@ -271,7 +275,10 @@ class Cast(Function):
     """f(x) = x as another float dtype;  f'(x) = 1 (the engine casts the gradient back)"""
 
     def forward(self, x, dtype=None):
-        return x.astype(dtype)
+        if type(x) is np.ndarray:
+            return x.astype(dtype)
+        xp = xp_of(x)
+        return xp.astype(x, getattr(xp, np.dtype(dtype).name) if isinstance(dtype, (type, str, np.dtype)) else dtype)
 
     def backward(self, g):
         return g

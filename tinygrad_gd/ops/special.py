@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .._backend import xp_of
 from ..autograd import Function
 from . import exp, floating, register_op
 from ._metadata import ANYWHERE, NONZERO, POSITIVE, Domain, Fuzz
@@ -32,7 +33,8 @@ class Tan(Function):
     """f(x) = tan(x);  f'(x) = 1 + tan²(x)"""
 
     def forward(self, x):
-        out = np.tan(floating(x))
+        xp = xp_of(x)
+        out = xp.tan(floating(x))
         self.save_for_backward(out)
         return out
 
@@ -46,8 +48,9 @@ class Arcsin(Function):
     """f(x) = arcsin(x);  f'(x) = 1/√(1 - x²)"""
 
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x)
-        return np.arcsin(floating(x))
+        return xp.asin(floating(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -59,8 +62,9 @@ class Arccos(Function):
     """f(x) = arccos(x);  f'(x) = -1/√(1 - x²)"""
 
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x)
-        return np.arccos(floating(x))
+        return xp.acos(floating(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -72,8 +76,9 @@ class Arctan(Function):
     """f(x) = arctan(x);  f'(x) = 1/(1 + x²)"""
 
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x)
-        return np.arctan(floating(x))
+        return xp.atan(floating(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -86,7 +91,8 @@ class Sinh(Function):
     """f(x) = sinh(x);  f'(x) = cosh(x) = √(1 + sinh²(x))"""
 
     def forward(self, x):
-        out = np.sinh(floating(x))
+        xp = xp_of(x)
+        out = xp.sinh(floating(x))
         self.save_for_backward(out)
         return out
 
@@ -100,8 +106,9 @@ class Cosh(Function):
     """f(x) = cosh(x);  f'(x) = sinh(x) = (eˣ - e⁻ˣ)/2"""
 
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x)
-        return np.cosh(floating(x))
+        return xp.cosh(floating(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -113,8 +120,9 @@ class Arcsinh(Function):
     """f(x) = arcsinh(x);  f'(x) = 1/√(x² + 1)"""
 
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x)
-        return np.arcsinh(floating(x))
+        return xp.asinh(floating(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -129,8 +137,9 @@ class Arccosh(Function):
     """f(x) = arccosh(x) for x ≥ 1;  f'(x) = 1/√(x² - 1)"""
 
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x)
-        return np.arccosh(floating(x))
+        return xp.acosh(floating(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -142,8 +151,9 @@ class Arctanh(Function):
     """f(x) = arctanh(x) for |x| < 1;  f'(x) = 1/(1 - x²)"""
 
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x)
-        return np.arctanh(floating(x))
+        return xp.atanh(floating(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -156,8 +166,9 @@ class Log1p(Function):
     """f(x) = log(1 + x) (accurate for small x);  f'(x) = 1/(1 + x)"""
 
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x)
-        return np.log1p(floating(x))
+        return xp.log1p(floating(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -169,7 +180,8 @@ class Expm1(Function):
     """f(x) = eˣ - 1 (accurate for small x);  f'(x) = eˣ = f(x) + 1"""
 
     def forward(self, x):
-        out = np.expm1(floating(x))
+        xp = xp_of(x)
+        out = xp.expm1(floating(x))
         self.save_for_backward(out)
         return out
 
@@ -183,8 +195,9 @@ class Log2(Function):
     """f(x) = log₂(x);  f'(x) = 1/(x·ln 2)"""
 
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x)
-        return np.log2(floating(x))
+        return xp.log2(floating(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -196,8 +209,9 @@ class Log10(Function):
     """f(x) = log₁₀(x);  f'(x) = 1/(x·ln 10)"""
 
     def forward(self, x):
+        xp = xp_of(x)
         self.save_for_backward(x)
-        return np.log10(floating(x))
+        return xp.log10(floating(x))
 
     def backward(self, g):
         (x,) = self.saved
@@ -209,7 +223,8 @@ class Exp2(Function):
     """f(x) = 2ˣ;  f'(x) = 2ˣ·ln 2"""
 
     def forward(self, x):
-        out = np.exp2(floating(x))
+        xp = xp_of(x)
+        out = xp.exp2(floating(x)) if xp is np else xp.pow(2.0, floating(x))
         self.save_for_backward(out)
         return out
 
@@ -223,7 +238,7 @@ class Reciprocal(Function):
     """f(x) = 1/x;  f'(x) = -1/x² = -f(x)²"""
 
     def forward(self, x):
-        out = np.reciprocal(floating(x))
+        out = 1.0 / floating(x)
         self.save_for_backward(out)
         return out
 
