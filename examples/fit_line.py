@@ -1,6 +1,6 @@
-"""Fit the seeds' line y = 2x by gradient descent, with autodiff doing the calculus.
+"""Fit the line y = 2x by gradient descent, with autodiff doing the calculus.
 
-Seed 002's data and settings: X = [1, 2, 3], y = [2, 4, 6], w = b = 0, alpha = 0.01,
+The update-rule tutorial's data and settings: X = [1, 2, 3], y = [2, 4, 6], w = b = 0, alpha = 0.01,
 1000 iterations, cost J = 1/(2m) Σ (Xw + b - y)². Run: python examples/fit_line.py
 """
 

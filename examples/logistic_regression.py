@@ -12,7 +12,7 @@ from tinygrad_gd import data, losses, nn
 X, y = data.load_builtin("two_blobs", std=2.0, seed=1)  # overlapping classes: y (200, 1) of 0/1
 
 # 1. the estimator: standardises X, runs plain gradient descent, reports original units
-clf = tg.LogisticRegression(lr=0.5, max_steps=500, tol=None).fit(X, y)
+clf = tg.LogisticRegression(lr=0.5, max_steps=500, tol=None).fit(X, y.ravel())  # labels as a 1-D array, as scikit-learn
 print(f"estimator:  coef {clf.coef_.ravel().round(4)}, intercept {clf.intercept_.round(4)}, "
       f"accuracy {clf.score(X, y):.1%}")
 

@@ -1,10 +1,10 @@
-"""Gradient descent, momentum and Newton's method on the seeds' line y = 2x, side by side.
+"""Gradient descent, momentum and Newton's method on the line y = 2x, side by side.
 
-Seed 002's problem: X = [1, 2, 3], y = [2, 4, 6], w = b = 0, cost J = 1/(2m) Σ (Xw + b − y)².
+The update-rule tutorial's problem: X = [1, 2, 3], y = [2, 4, 6], w = b = 0, cost J = 1/(2m) Σ (Xw + b − y)².
 J is quadratic in θ = (w, b), so its Hessian H is a constant matrix and everything about
 gradient descent on it follows from H's eigenvalues λmin ≤ λmax:
 
-* a learning rate above 2/λmax diverges; the seed's 0.01 is stable but crawls along the flat
+* a learning rate above 2/λmax diverges; the tutorial's 0.01 is stable but crawls along the flat
   direction (the step shrinks the error there by only 1 − 0.01·λmin per step);
 * the best fixed learning rate, 2/(λmin + λmax), converges at (κ − 1)/(κ + 1) per step,
   κ = λmax/λmin;
@@ -29,7 +29,7 @@ import numpy as np
 import tinygrad_gd as tg
 from tinygrad_gd import analytic
 
-X = np.array([[1.0], [2.0], [3.0]])  # seed 002: m x n features, no bias column
+X = np.array([[1.0], [2.0], [3.0]])  # the update-rule tutorial: m x n features, no bias column
 Y = np.array([[2.0], [4.0], [6.0]])  # m x 1 targets
 TARGET = 1e-10  # "converged": the cost is at most this (the minimum is 0: y = 2x exactly)
 MAX_STEPS = 20_000
@@ -88,7 +88,7 @@ def newton() -> Run:
 
 
 def compare() -> tuple[list[Run], np.ndarray]:
-    """Every method on the seed's problem; returns the runs and the Hessian."""
+    """Every method on the tutorial's problem; returns the runs and the Hessian."""
     H = tg.hessian(cost)(np.zeros(2))
     np.testing.assert_allclose(H, analytic.linreg_half_mse_hessian(X), atol=1e-12)
     lam_min, lam_max = np.linalg.eigvalsh(H)
@@ -98,7 +98,7 @@ def compare() -> tuple[list[Run], np.ndarray]:
     heavy_ball_momentum = ((root_kappa - 1) / (root_kappa + 1)) ** 2
     heavy_ball_lr = 4.0 / (np.sqrt(lam_max) + np.sqrt(lam_min)) ** 2
     runs = [
-        descend("gradient descent, the seed's lr", 0.01),
+        descend("gradient descent, the tutorial's lr", 0.01),
         descend("gradient descent + momentum 0.9", 0.01, momentum=0.9),
         descend("gradient descent, best fixed lr", best_lr),
         descend("momentum tuned from λmin, λmax", heavy_ball_lr, momentum=heavy_ball_momentum),
@@ -110,7 +110,7 @@ def compare() -> tuple[list[Run], np.ndarray]:
 
 def report(runs: list[Run], H: np.ndarray) -> None:
     lam_min, lam_max = np.linalg.eigvalsh(H)
-    print("seed 002: X = [1, 2, 3], y = [2, 4, 6], J = 1/(2m) Σ (Xw + b − y)², start w = b = 0")
+    print("the update-rule tutorial: X = [1, 2, 3], y = [2, 4, 6], J = 1/(2m) Σ (Xw + b − y)², start w = b = 0")
     print(f"Hessian of J (autodiff = hand-derived): {H.round(4).tolist()}")
     print(
         f"eigenvalues λmin = {lam_min:.4f}, λmax = {lam_max:.4f}; condition number κ = {lam_max / lam_min:.1f}; "
@@ -152,7 +152,7 @@ def plot(runs: list[Run], path: str) -> None:
     ax.set_ylim(1e-33, 1e13)
     ax.set_xlabel("step")
     ax.set_ylabel("cost J")
-    ax.set_title("seed 002's line fit: gradient descent, momentum, Newton")
+    ax.set_title("the line fit of y = 2x: gradient descent, momentum, Newton")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -292,7 +292,7 @@ def test_newton_vs_gd_example_ranks_the_methods():
     runs, H = example.compare()
     np.testing.assert_allclose(H, analytic.linreg_half_mse_hessian(SEED_X), atol=1e-12)
     by_name = {run.name: run for run in runs}
-    seed_lr = by_name["gradient descent, the seed's lr"]
+    seed_lr = by_name["gradient descent, the tutorial's lr"]
     best = by_name["gradient descent, best fixed lr"]
     tuned = by_name["momentum tuned from λmin, λmax"]
     newton = by_name["Newton's method"]

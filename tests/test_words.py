@@ -53,6 +53,21 @@ def test_the_demo_says_what_its_data_is(capsys):
     assert "the three points on y = 2x" in out and _stray_seeds(out) == []
 
 
+SOURCES = sorted(p.relative_to(ROOT).as_posix() for p in [*(ROOT / "tinygrad_gd").rglob("*.py"), *(ROOT / "examples").glob("*.py")])
+
+
+TUTORIAL_AS_SEED = re.compile(r"\bseeds? 00\d|\bseeds 00\d/00\d|\bthe seed's\b|\bthe seeds'|shared/seeds", re.IGNORECASE)
+"""How the tutorials were once named in the code ("seed 002", "the seeds' line"); in code,
+"seed" otherwise means a random seed or the gradient a backward pass starts from."""
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_package_and_examples_name_the_tutorials_by_what_they_are(name):
+    """Docstrings, messages, figure labels and example output are read by users too."""
+    text = (ROOT / name).read_text(encoding="utf-8")
+    assert [line.strip() for line in text.splitlines() if TUTORIAL_AS_SEED.search(line)] == []
+
+
 def test_the_checker_itself_finds_the_word():
     """The rule catches the old wording and lets a random seed through."""
     assert _stray_seeds("fits seed 002's line\nthe seeds' mistakes\nas the seed does") != []

@@ -105,7 +105,7 @@ class _GradientDescentModel(BaseEstimator):
 class LinearRegression(RegressorMixin, _GradientDescentModel):
     """y ≈ X·coef_ + intercept_, fitted by gradient descent on ``loss``.
 
-    loss: "mse" (seeds 000/001), "half_mse" (seed 002), "mae", "huber", or any
+    loss: "mse" (the step-by-step tutorial and the beginner's article), "half_mse" (the update-rule tutorial), "mae", "huber", or any
         ``loss(pred, target)`` function. optimizer: "sgd", "momentum", "nesterov", "adam",
         "adamw". ``tol`` stops once the loss changes by less than that between steps; when
         the ``max_steps`` budget runs out first, ``fit`` warns (``tg.ConvergenceWarning``).

@@ -35,9 +35,9 @@ def demo_figure(line: DemoLine, noisy: DemoLine, path: str) -> str:
                                         "closed form": (noisy.coef, noisy.intercept)},
                      ax=axes[0], title="Noisy line: data and fitted lines", label="200 noisy points")
     axes[0].scatter(line.X[:, 0], line.y[:, 0], s=60, marker="D", color="#d81b60", zorder=4,
-                    label="seed 002's points (y = 2x)")
+                    label="the three points on y = 2x")
     axes[0].legend(fontsize=8, frameon=False)
-    plot.loss_curves({"seed 002's line: half-MSE (minimum 0)": line.history,
+    plot.loss_curves({"the line y = 2x: half-MSE (minimum 0)": line.history,
                       "noisy line: MSE": noisy.history,
                       "noisy line: MSE − least-squares MSE": noisy.excess},
                      ax=axes[1], title="Loss during gradient descent")

@@ -22,17 +22,17 @@ from ._html import table
 _FACTOR_2 = "factor 2: looks like a 1/N vs 1/(2N) mix-up"
 _FACTOR_2_NOTE = (
     "About the factor 2: a 1/N vs 1/(2N) mix-up happens when the two squared-error conventions "
-    "are mixed: J = 1/N Σ (y − ŷ)² (seeds 000/001) has gradients with a factor 2, J = 1/(2m) "
-    "Σ (ŷ − y)² (seed 002) has none. Name the convention and use it in both the loss and the derivation."
+    "are mixed: J = 1/N Σ (y − ŷ)² (the step-by-step tutorial and the beginner's article) has gradients with a factor 2, J = 1/(2m) "
+    "Σ (ŷ − y)² (the update-rule tutorial) has none. Name the convention and use it in both the loss and the derivation."
 )
 _SIGN = "sign flipped"
 _SIGN_NOTE = (
     "About the flipped sign: a step w -= lr * grad with that gradient climbs instead of "
     "descending. Check (ŷ − y) against (y − ŷ), and the minus sign the chain rule brings out "
-    "of (y − ŷ)² (seed 001's gradients() has this mistake)."
+    "of (y − ŷ)² (the beginner's article's gradients() has this mistake)."
 )
 _SEED_001_MSE = (
-    " (such as seed 001's `Y - pred ** 2`, which squares only the prediction, instead of "
+    " (such as the beginner's article's `Y - pred ** 2`, which squares only the prediction, instead of "
     "`(Y - pred) ** 2`)"
 )
 

@@ -1,14 +1,14 @@
 """Hand-derived gradient formulas: what a learner derives on paper, written in plain numpy.
 
 Nothing here uses autodiff. These are the formulas of the tutorials this project grew from
-(``../shared/seeds``), so that autodiff can be checked against them and they against autodiff
+(the README's Background), so that autodiff can be checked against them and they against autodiff
 (see :func:`tinygrad_gd.compare_gradients`). Each function states its cost function J and
 returns ``(dw, db)``: ``dJ/dw`` shaped like ``w`` and ``dJ/db`` shaped like ``b``.
 
-Two conventions for the squared error appear in the seeds and must not be mixed:
+Two conventions for the squared error appear in the tutorials this project grew from and must not be mixed:
 
-* seeds 000/001: J = 1/N Σ (y − ŷ)²      → dJ/dw = 2/N Σ xᵢ (ŷᵢ − yᵢ)  (a factor 2)
-* seed 002:      J = 1/(2m) Σ (ŷ − y)²   → dJ/dw = 1/m Σ xᵢ (ŷᵢ − yᵢ)  (no factor 2)
+* the step-by-step tutorial and the beginner's article: J = 1/N Σ (y − ŷ)²      → dJ/dw = 2/N Σ xᵢ (ŷᵢ − yᵢ)  (a factor 2)
+* the update-rule tutorial:      J = 1/(2m) Σ (ŷ − y)²   → dJ/dw = 1/m Σ xᵢ (ŷᵢ − yᵢ)  (no factor 2)
 
 They differ by exactly a factor of 2. The shape forms accepted by every linear-model
 function here (ŷ = X w + b):
@@ -16,9 +16,9 @@ function here (ŷ = X w + b):
 =====================  ===========  ===========  ==================================
 X                      w            y            notes
 =====================  ===========  ===========  ==================================
-``(N,)``               scalar       ``(N,)``     seeds 000/001: one feature, ŷ = w x + b
+``(N,)``               scalar       ``(N,)``     the step-by-step tutorial and the beginner's article: one feature, ŷ = w x + b
 ``(N, d)``             ``(d,)``     ``(N,)``     the usual vector form
-``(m, n)``             ``(n, 1)``   ``(m, 1)``   seed 002's column form (also ``(n, k)``)
+``(m, n)``             ``(n, 1)``   ``(m, 1)``   the update-rule tutorial's column form (also ``(n, k)``)
 =====================  ===========  ===========  ==================================
 
 ``b`` is a scalar (or any shape that broadcasts onto ŷ without changing its shape). ``y``
@@ -70,7 +70,7 @@ def _linear_model(X: Any, y: Any, w: Any, b: Any) -> tuple[np.ndarray, ...]:
     w = _as_float_array(w, "w")
     b = _as_float_array(b, "b")
     if w.ndim == 0:
-        # seeds 000/001: ŷ = w·x + b elementwise, one shared weight.
+        # the step-by-step tutorial and the beginner's article: ŷ = w·x + b elementwise, one shared weight.
         linear = X * w
         form = "w * x"
     elif w.ndim in (1, 2):
@@ -146,14 +146,14 @@ def _linear_grads(X: np.ndarray, w: np.ndarray, b: np.ndarray, signal: np.ndarra
 
 # --------------------------------------------------------------------------- linear regression
 def linreg_mse_grad(X: TensorLike, y: TensorLike, w: TensorLike, b: TensorLike) -> tuple[Any, Any]:
-    """Gradient of the mean squared error of a linear model (seeds 000 and 001).
+    """Gradient of the mean squared error of a linear model (the step-by-step tutorial and the beginner's article).
 
     Cost: J(w, b) = 1/N Σᵢ (yᵢ − (xᵢ·w + b))²
 
         dJ/dw = −2/N Σᵢ xᵢ (yᵢ − ŷᵢ) = 2/N Xᵀ(ŷ − y)
         dJ/db = −2/N Σᵢ (yᵢ − ŷᵢ)    = 2/N Σᵢ (ŷᵢ − yᵢ)
 
-    Accepts 1-D ``x`` with scalar ``w``, ``X`` (N, d) with ``w`` (d,), and seed 002's
+    Accepts 1-D ``x`` with scalar ``w``, ``X`` (N, d) with ``w`` (d,), and the update-rule tutorial's
     column shapes (``w`` (d, 1), ``y`` (N, 1)). Returns ``(dw, db)`` shaped like ``w``
     and ``b``. Raises ``ValueError`` naming the shapes when they do not fit together.
 
@@ -166,7 +166,7 @@ def linreg_mse_grad(X: TensorLike, y: TensorLike, w: TensorLike, b: TensorLike) 
 
 
 def linreg_half_mse_grad(X: TensorLike, y: TensorLike, w: TensorLike, b: TensorLike) -> tuple[Any, Any]:
-    """Gradient of half the mean squared error of a linear model (seed 002's convention).
+    """Gradient of half the mean squared error of a linear model (the update-rule tutorial's convention).
 
     Cost: J(w, b) = 1/(2m) Σᵢ (xᵢ·w + b − yᵢ)²
 
@@ -174,7 +174,7 @@ def linreg_half_mse_grad(X: TensorLike, y: TensorLike, w: TensorLike, b: TensorL
         dJ/db = 1/m Σᵢ (ŷᵢ − yᵢ)
 
     Exactly half of :func:`linreg_mse_grad`. Same shape forms: 1-D ``x`` with scalar ``w``,
-    ``X`` (m, n) with ``w`` (n,), or seed 002's ``w`` (n, 1) with ``y`` (m, 1).
+    ``X`` (m, n) with ``w`` (n,), or the update-rule tutorial's ``w`` (n, 1) with ``y`` (m, 1).
 
         >>> dw, db = linreg_half_mse_grad([[1.0], [2.0]], [[2.0], [4.0]], [[0.0]], 0.0)
         >>> dw.shape, float(dw[0, 0]), float(db)
@@ -185,7 +185,7 @@ def linreg_half_mse_grad(X: TensorLike, y: TensorLike, w: TensorLike, b: TensorL
 
 
 def linreg_mse_grad_loop(x: Sequence[float], y: Sequence[float], w: float, b: float) -> tuple[float, float]:
-    """Seed 000's ``update_weights`` loop, returning the gradient instead of updating.
+    """The step-by-step tutorial's ``update_weights`` loop, returning the gradient instead of updating.
 
     Cost: J(w, b) = 1/N Σᵢ (yᵢ − (w xᵢ + b))²  (one feature: ``x`` and ``y`` are 1-D,
     ``w`` and ``b`` are numbers). Written one sample at a time, to be read next to the
@@ -270,13 +270,13 @@ def gradient_descent(
     lr: float = 0.01,
     iterations: int = 1000,
 ) -> tuple[Any, Any]:
-    """Plain gradient descent with a hand-derived gradient, as in seed 002.
+    """Plain gradient descent with a hand-derived gradient, as in the update-rule tutorial.
 
     Repeats ``dw, db = grad(X, y, w, b)`` then ``w = w − lr·dw``, ``b = b − lr·db``:
     both partial derivatives are computed from the *current* w and b before either
     changes (the simultaneous update). Returns the final ``(w, b)`` (new arrays; the
     arguments are not modified). ``grad`` may be any function of this module with the
-    ``(X, y, w, b)`` signature, e.g. ``linreg_mse_grad`` for seed 000's convention.
+    ``(X, y, w, b)`` signature, e.g. ``linreg_mse_grad`` for the step-by-step tutorial's convention.
 
         >>> w, b = gradient_descent([[1.0], [2.0], [3.0]], [[2.0], [4.0], [6.0]], [[0.0]], 0.0)
         >>> round(float(w[0, 0]), 4), round(float(b), 4)
@@ -297,7 +297,7 @@ def gradient_descent(
 
 # --------------------------------------------------------------------------- curvature
 def _design_matrix(X: Any) -> np.ndarray:
-    """``X`` as a float64 (N, d) matrix: 1-D ``x`` is one feature (the seeds 000/001 form)."""
+    """``X`` as a float64 (N, d) matrix: 1-D ``x`` is one feature (the form of the step-by-step tutorial and the beginner's article)."""
     X = _as_float_array(X, "X")
     if X.ndim == 1:
         X = X.reshape(-1, 1)
@@ -315,14 +315,14 @@ def _design_matrix(X: Any) -> np.ndarray:
 def linreg_mse_hessian(X: TensorLike) -> np.ndarray:
     """Hessian of the mean squared error of a linear model, parameters ordered ``(w, b)``.
 
-    Cost: J(w, b) = 1/N Σᵢ (yᵢ − (xᵢ·w + b))²  (seeds 000/001). J is quadratic in (w, b), so
+    Cost: J(w, b) = 1/N Σᵢ (yᵢ − (xᵢ·w + b))²  (the step-by-step tutorial and the beginner's article). J is quadratic in (w, b), so
     its Hessian is a constant that depends on ``X`` only (not on y, w or b):
 
         H = 2/N [ XᵀX   Xᵀ1 ]
                 [ 1ᵀX    N  ]
 
-    a (d+1, d+1) matrix for ``X`` of shape (N, d) (1-D ``x`` counts as one feature; seed
-    002's column ``w`` (d, 1) flattens to the same order). It is positive semi-definite;
+    a (d+1, d+1) matrix for ``X`` of shape (N, d) (1-D ``x`` counts as one feature; the
+    update-rule tutorial's column ``w`` (d, 1) flattens to the same order). It is positive semi-definite;
     its largest eigenvalue λmax sets the largest stable learning rate 2/λmax
     (:func:`largest_stable_lr`), and one Newton step ``θ − H⁻¹∇J`` lands on the minimum.
 
@@ -339,7 +339,7 @@ def linreg_mse_hessian(X: TensorLike) -> np.ndarray:
 
 
 def linreg_half_mse_hessian(X: TensorLike) -> np.ndarray:
-    """Hessian of half the mean squared error (seed 002's J = 1/(2m) Σ (ŷ − y)²), order ``(w, b)``.
+    """Hessian of half the mean squared error (the update-rule tutorial's J = 1/(2m) Σ (ŷ − y)²), order ``(w, b)``.
 
         H = 1/m [ XᵀX   Xᵀ1 ]
                 [ 1ᵀX    m  ]

@@ -374,7 +374,7 @@ def compare_gradients(
       the elements that disagree most;
     * when autodiff matches finite differences but not your gradient, the loss function
       and the hand-derived gradient describe different costs (a wrong derivation, or a
-      wrong loss such as seed 001's ``Y - pred ** 2``);
+      wrong loss such as the beginner's article's ``Y - pred ** 2``);
     * when autodiff does not match finite differences, a backward rule is wrong or the
       loss is not differentiable at these parameter values.
 

@@ -1,7 +1,7 @@
 """``LinearRegression`` and ``LogisticRegression`` trained by gradient descent with ``fit``.
 
 scikit-learn's vocabulary (``fit``/``predict``/``score``, ``coef_``, ``intercept_``) on top of
-this package's losses, optimizers and training loop, so the seeds' models can be trained in
+this package's losses, optimizers and training loop, so the tutorials' models can be trained in
 one line and compared with the closed-form answer::
 
     model = LinearRegression(lr=0.1).fit(X, y)
@@ -163,7 +163,7 @@ def _descend(
 ) -> _Descent:
     """Train ŷ = X·weightᵀ + bias on ``train_X`` (features already standardised by ``scaler``
     when given) with ``loss(ŷ, target)`` (+ l2·‖weight‖²); a divergence is returned, not raised."""
-    # Start at zero, as the seeds do: runs are reproducible and comparable across learning rates.
+    # Start at zero, as the tutorials do: runs are reproducible and comparable across learning rates.
     weight = zeros(outputs, train_X.shape[1], requires_grad=True)
     bias = zeros(outputs, requires_grad=True) if fit_intercept else None
     params = {"weight": weight} if bias is None else {"weight": weight, "bias": bias}

@@ -18,7 +18,7 @@ Explain re-runs the backward rules itself over the retained graph (the same rule
 ``backward()``, on arrays), so ordinary backward passes pay nothing for it and no ``.grad``
 changes. ``str()`` is a terminal table (at most 100 columns; arrays of more than four values
 are summarised by shape, mean, min and max), ``_repr_html_`` the same as an HTML table for
-notebooks. ``tinygrad-gd explain`` prints it for seed 002's cost on the built-in data.
+notebooks. ``tinygrad-gd explain`` prints it for the 1/(2m) cost on the built-in data.
 """
 
 from __future__ import annotations
@@ -277,14 +277,14 @@ def _parameter(
     return ParameterPath(name, tuple(t.shape), gradient, grad, path)
 
 
-# --------------------------------------------------------------------------- seed 002 on the built-in data
+# --------------------------------------------------------------------------- the update-rule tutorial on the built-in data
 def explain_builtin(name: str = "line", w: TensorLike = 0.0, b: TensorLike = 0.0) -> Explanation:
-    """:func:`explain` of seed 002's cost J = (1/(2m)) Σ (X w + b − y)² on the built-in
+    """:func:`explain` of the 1/(2m) cost J = (1/(2m)) Σ (X w + b − y)² on the built-in
     regression dataset ``name`` (``tg.data.BUILTIN_DATASETS``), at ``w`` (every weight) and
     ``b``: what ``tinygrad-gd explain`` prints."""
     X, y = data.load_builtin(name)
     if data.BUILTIN_DATASETS[name].task != "regression":
-        raise data.DataError(f"explain uses a regression dataset (seed 002's cost), not {name!r}")
+        raise data.DataError(f"explain uses a regression dataset (the 1/(2m) cost), not {name!r}")
     m = X.shape[0]
     weights = Tensor(np.full((X.shape[1], 1), float(np.asarray(w))), requires_grad=True)
     bias = Tensor(float(np.asarray(b)), requires_grad=True)

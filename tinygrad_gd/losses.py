@@ -17,7 +17,7 @@ automatically.
     >>> import tinygrad_gd as tg
     >>> w = tg.Tensor(0.0, requires_grad=True)
     >>> x, y = tg.Tensor([1.0, 2.0, 3.0]), [2.0, 4.0, 6.0]
-    >>> loss = tg.losses.half_mse(x * w, y)    # J = 1/(2m) Σ (ŷ - y)²  (seed 002)
+    >>> loss = tg.losses.half_mse(x * w, y)    # J = 1/(2m) Σ (ŷ - y)²  (the update-rule tutorial)
     >>> loss.backward()
     >>> round(float(w.grad), 6)                # 1/m Σ (ŷ - y) x = -28/3
     -9.333333
@@ -244,7 +244,7 @@ def _squared_error(p: Tensor, t: Any, reduction: str, factor: float) -> Tensor:
 
 @register_loss(label="mean squared error", task="regression", short="MSE")
 def mse(pred: TensorLike, target: TensorLike, reduction: Reduction = "mean") -> Tensor:
-    """Mean squared error: mean((pred - target)²), the J = 1/N Σ (y - ŷ)² of seeds 000/001.
+    """Mean squared error: mean((pred - target)²), the J = 1/N Σ (y - ŷ)² of the step-by-step tutorial and the beginner's article.
 
     Its gradient carries a factor 2: dJ/dŷ = 2/N (ŷ - y). ``reduction="sum"`` gives
     Σ (pred - target)², ``"none"`` the squared residuals.
@@ -255,7 +255,7 @@ def mse(pred: TensorLike, target: TensorLike, reduction: Reduction = "mean") -> 
 
 @register_loss(label="half the mean squared error", task="regression", short="half-MSE")
 def half_mse(pred: TensorLike, target: TensorLike, reduction: Reduction = "mean") -> Tensor:
-    """Half the mean squared error: 1/(2m) Σ (pred - target)², the convention of seed 002.
+    """Half the mean squared error: 1/(2m) Σ (pred - target)², the convention of the update-rule tutorial.
 
     The 1/2 cancels the 2 of the derivative: dJ/dŷ = 1/m (ŷ - y). Exactly ``mse / 2`` for
     every reduction.

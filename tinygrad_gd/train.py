@@ -1,9 +1,9 @@
-"""The training loop: ``fit`` with the seeds' stopping rules, a divergence guard, a history,
+"""The training loop: ``fit`` with the tutorials' stopping rules, a divergence guard, a history,
 callbacks and a progress bar.
 
 Two ways to call it::
 
-    # the seeds' style: parameters and a loss closure over the full batch
+    # the tutorials' style: parameters and a loss closure over the full batch
     w, b = tg.zeros(1, 1, requires_grad=True), tg.zeros((), requires_grad=True)
     history = fit([w, b], lambda: losses.half_mse(X @ w + b, y), lr=0.01, max_steps=1000)
 
@@ -50,10 +50,10 @@ __all__ = [
 ]
 
 DEFAULT_MAX_STEPS = 1000
-"""Steps ``fit`` runs when neither ``max_steps`` nor ``epochs`` is given (seed 002's count)."""
+"""Steps ``fit`` runs when neither ``max_steps`` nor ``epochs`` is given (the update-rule tutorial's count)."""
 
 DEFAULT_LR = 0.01
-"""Learning rate of the optimizer ``fit`` builds when given none (seed 002's alpha)."""
+"""Learning rate of the optimizer ``fit`` builds when given none (the update-rule tutorial's alpha)."""
 
 RECORD_PARAMS_LIMIT = 100
 """``fit`` records parameters per step by default when they hold at most this many numbers."""
@@ -487,7 +487,7 @@ def fit(
 
     model: a ``Module``, a Tensor, or a list/dict of Tensors (the parameters).
     loss_fn: a function or a loss name from ``losses.LOSSES``. Without ``data`` it is called
-        with no arguments and returns the loss (a closure over the full batch, the seeds'
+        with no arguments and returns the loss (a closure over the full batch, the tutorials'
         style). With ``data`` it is called per batch as ``loss_fn(model(X), y)`` for a Module
         and ``loss_fn(X, y)`` for a parameter list.
     data: ``(X, y)`` (batched by ``batch_size``: None = full batch, 1 = stochastic; shuffled
@@ -509,7 +509,7 @@ def fit(
         ``History.param_steps``): every step for runs up to ``PARAMS_HISTORY_LIMIT`` (10,000)
         steps, evenly spaced steps (at most that many, plus the last step) for longer ones, so
         the memory stays bounded. None (default) records them for small models (at most 100
-        numbers, e.g. the seeds' w and b), True for any model, False never; a whole number N
+        numbers, e.g. the tutorials' w and b), True for any model, False never; a whole number N
         keeps at most N snapshots (N >= the number of steps keeps every step).
 
     compile: run each step as :func:`tg.compile` code (traced on the first step; the same
