@@ -470,65 +470,8 @@ class Sequential(Module):
         return mods[index]
 
 
-class ReLU(Module):
-    """max(x, 0) elementwise."""
-
-    def forward(self, x: TensorLike) -> Tensor:
-        return as_tensor(x).relu()
-
-
-class Tanh(Module):
-    """tanh(x) elementwise."""
-
-    def forward(self, x: TensorLike) -> Tensor:
-        return as_tensor(x).tanh()
-
-
-class Sigmoid(Module):
-    """1 / (1 + exp(-x)) elementwise."""
-
-    def forward(self, x: TensorLike) -> Tensor:
-        return as_tensor(x).sigmoid()
-
-
-class LeakyReLU(Module):
-    """x for x > 0, negative_slope·x otherwise."""
-
-    def __init__(self, negative_slope: float = 0.01) -> None:
-        super().__init__()
-        self.negative_slope = float(negative_slope)
-
-    def forward(self, x: TensorLike) -> Tensor:
-        return as_tensor(x).leaky_relu(self.negative_slope)
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
-
-
-class Softplus(Module):
-    """log(1 + exp(β·x)) / β elementwise (β = 1 by default), stable for large |x|."""
-
-    def __init__(self, beta: float = 1.0) -> None:
-        super().__init__()
-        if not beta > 0:
-            raise ValueError(f"Softplus needs beta > 0, got {beta}")
-        self.beta = float(beta)
-
-    def forward(self, x: TensorLike) -> Tensor:
-        t = as_tensor(x)
-        return t.softplus() if self.beta == 1.0 else (t * self.beta).softplus() / self.beta
-
-    def extra_repr(self) -> str:
-        return "" if self.beta == 1.0 else f"beta={self.beta}"
-
-
-class Identity(Module):
-    """Returns its input unchanged."""
-
-    def forward(self, x: Any) -> Any:
-        return x
-
-
-# More layers, in their own modules (they subclass Module, so they are imported last).
+# The activations and more layers, in their own modules (they subclass Module, so they are
+# imported last).
+from ._activations import Identity, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh  # noqa: E402
 from ._layers import BatchNorm1d, Dropout, Embedding, LayerNorm, cosine_similarity  # noqa: E402
 from ._layers_conv import AvgPool2d, Conv2d, Flatten, MaxPool2d, avg_pool2d, conv2d, max_pool2d  # noqa: E402
