@@ -141,9 +141,13 @@ def _cross_entropy_onehot(tmp: Path) -> None:
 
 def _none_grad_after_rebinding(tmp: Path) -> None:
     w = _leaf(1.0, 2.0)
-    for _ in range(2):
+    for step in range(2):
         (w * w).sum().backward()
-        w = w - w.grad  # the second time, w is the result of this line: its .grad is None
+        if step == 0:
+            w = w - w.grad
+        else:  # w is now the result of that line: its .grad is None, and reading it warns
+            with pytest.warns(UserWarning, match="not a leaf"):
+                w = w - w.grad
 
 
 def _broadcast_trap_warning(tmp: Path) -> None:
