@@ -144,8 +144,7 @@ class ReductionMethods(GraphTensor):
         me: Any = self
         if me.ndim == 0:
             return Sorted(me * 1.0, new_tensor(type(self), np.zeros((), np.int64), False, None))
-        index = np.argsort(-self.data if descending else self.data, axis=axis, kind="stable")
-        return self._taken(_ops.Sort, index, axis)
+        return self._taken(_ops.Sort, axis, descending, None)
 
     def topk(self, k: int, axis: int = -1, largest: bool = True, *, dim: int | None = None) -> Sorted:
         """``(values, indices)`` of the ``k`` largest (or smallest) values of each slice along
@@ -157,11 +156,14 @@ class ReductionMethods(GraphTensor):
         me: Any = self
         if me.ndim == 0:
             return me.reshape(1).topk(k, 0, largest)
-        index = np.argsort(-self.data if largest else self.data, axis=axis, kind="stable")
-        return self._taken(_ops.TopK, np.take(index, np.arange(k), axis=axis), axis)
+        return self._taken(_ops.TopK, axis, largest, k)
 
-    def _taken(self, op: Any, index: np.ndarray, axis: int) -> Sorted:
-        return Sorted(op.apply(self, index=index, axis=axis), new_tensor(type(self), index.astype(np.int64), False, None))
+    def _taken(self, op: Any, axis: int, descending: bool, k: int | None) -> Sorted:
+        # The order is an op of its own (computed in the backend, replayed by tg.compile).
+        me: Any = self
+        order = _ops.ArgSort.apply(me.detach(), axis=axis, descending=descending, for_op=op)
+        indices = order if k is None else order[(slice(None),) * axis + (slice(0, k), Ellipsis)]
+        return Sorted(op.apply(self, order, axis=axis, k=k), indices)
 
     # ------------------------------------------------------------------ nn helpers
     def softmax(self, axis: Axis = -1, *, dim: Axis = None) -> Any:

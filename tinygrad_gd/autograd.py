@@ -16,9 +16,8 @@ The engine never imports ``tensor.py``; output tensors are created with ``type(i
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +41,15 @@ from ._graph_tensor import memory_sharers as memory_sharers
 from ._graph_tensor import share_version_box as share_version_box
 from ._modes import *  # noqa: F403 (re-exported: no_grad, enable_grad, set_grad_enabled, detect_anomaly, ...)
 from ._modes import state as _state
+
+# tg.compile's hooks and unbroadcast, re-exported (importable from here, as before).
+from ._tracing import TracingError as TracingError
+from ._tracing import check_not_tracing as check_not_tracing
+from ._tracing import refuse_in_trace as refuse_in_trace
+from ._tracing import tracer as tracer
+from ._tracing import tracing as tracing
 from ._typing import TensorLike
+from ._unbroadcast import unbroadcast
 
 __all__ = ["Function", "GraphTensor", "backward", "grad", "unbroadcast", *_modes.__all__]
 
@@ -52,53 +59,8 @@ __all__ = ["Function", "GraphTensor", "backward", "grad", "unbroadcast", *_modes
 # --------------------------------------------------------------------------- tracing (tg.compile)
 _tracer: Any = None
 """While ``tg.compile`` traces, the object that receives every op that runs (``record``);
-None otherwise. One global read per op; see ``compile.py``."""
-
-
-class TracingError(RuntimeError):
-    """A traced value was read in Python while ``tg.compile`` was tracing: the control flow
-    that depends on it would be frozen into the compiled code."""
-
-    __module__ = "tinygrad_gd.compile"
-
-
-def tracer() -> Any:
-    """The active ``tg.compile`` tracer, or None."""
-    return _tracer
-
-
-@contextlib.contextmanager
-def tracing(new: Any) -> Iterator[None]:
-    """Route every op to ``new.record`` for the ``with`` block (``tg.compile``'s trace)."""
-    global _tracer
-    if _tracer is not None:
-        raise RuntimeError("tg.compile: already tracing (a compiled function traced inside another trace)")
-    _tracer = new
-    try:
-        yield
-    finally:
-        _tracer = None
-
-
-def refuse_in_trace(what: str, why: str) -> None:
-    """Raise :class:`TracingError` if ``tg.compile`` is tracing this thread: ``what`` (a
-    layer, a call) does something a trace would freeze (``why``)."""
-    active = _tracer
-    if active is not None and active.thread == threading.get_ident():
-        raise TracingError(f"tg.compile cannot trace {what}: {why}. Do not compile this function (or call model.eval() first).")
-
-
-def check_not_tracing(what: str) -> None:
-    """Called by Tensor's value readers (``item``, ``float``, ``bool``, ``numpy``): reading a
-    traced value in Python while tracing would freeze the branch that depends on it."""
-    active = _tracer
-    if active is not None and active.thread == threading.get_ident():
-        raise TracingError(
-            f"{_anomaly.user_frame()}: {what} reads the value of a tensor while tg.compile is "
-            f"tracing; the compiled code would freeze whatever Python does with it (an `if`, a "
-            f"loop bound, a float). Pass the value as an argument, compute with Tensor "
-            f"operations, or do not compile this function."
-        )
+None otherwise. One global read per op (here, where ``Function.apply`` reads it); the hooks
+that set and check it are in ``_tracing``."""
 
 
 class Function:
@@ -281,39 +243,6 @@ def _link(node: Function, args: tuple[Any, ...], result: Any, anomaly: bool) -> 
     result._node = node
     if node.saved:
         track_saved(node, args, out, result)
-
-
-# --------------------------------------------------------------------------- broadcasting
-def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
-    """Sum ``grad`` back to ``shape``: the gradient of broadcasting an input to the output.
-
-    Handles different ranks (``()`` vs ``(1,)`` vs ``(n, 1)``). Written with methods that
-    numpy arrays and Tensors share, so it also records under ``create_graph``.
-    """
-    gshape = grad.shape
-    if gshape == shape:
-        return grad
-    extra = len(gshape) - len(shape)
-    if extra < 0:
-        # A gradient with fewer dimensions than its input: broadcast it up (e.g. a scalar rule).
-        grad = _reshape(grad, (1,) * -extra + tuple(gshape))
-        data = grad.data if isinstance(grad, GraphTensor) else grad
-        return grad + _backend.xp_of(data).zeros(shape, dtype=grad.dtype)
-    axes = tuple(range(extra)) + tuple(
-        i + extra for i, n in enumerate(shape) if n == 1 and gshape[i + extra] != 1
-    )
-    if axes:
-        if type(grad) is np.ndarray or isinstance(grad, GraphTensor):
-            grad = grad.sum(axis=axes, keepdims=True)  # type: ignore[union-attr]  # (Tensor.sum)
-        else:
-            grad = _backend.namespace(grad).sum(grad, axis=axes, keepdims=True)
-    return _reshape(grad, shape)
-
-
-def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
-    if type(x) is np.ndarray or isinstance(x, GraphTensor):
-        return x.reshape(shape)  # type: ignore[union-attr]  # (Tensor.reshape)
-    return _backend.namespace(x).reshape(x, shape)
 
 
 # --------------------------------------------------------------------------- backward

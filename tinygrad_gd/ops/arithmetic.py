@@ -1,5 +1,5 @@
-"""Binary ops: arithmetic, powers, the matrix product, elementwise choice, and the binary
-special functions (arctan2, hypot, logaddexp, remainder/fmod)."""
+"""Binary ops: arithmetic, powers, elementwise choice, and the binary special functions
+(arctan2, hypot, logaddexp, remainder/fmod). The matrix product is in ``matmul``."""
 
 from __future__ import annotations
 
@@ -19,10 +19,9 @@ from . import (
     log,
     may_be_any,
     register_op,
-    reshape,
+    same_backend,
     select,
     surely_all,
-    swap_last,
     trunc,
     where,
     xp_of,
@@ -39,20 +38,8 @@ from ._metadata import (
     Domain,
     Fuzz,
     OpCheck,
-    ShapeSets,
 )
 
-MATMUL: ShapeSets = (
-    ((2, 3), (3, 4)),
-    ((3,), (3,)),
-    ((3,), (3, 2)),
-    ((2, 3), (3,)),
-    ((2, 2, 3), (3, 4)),
-    ((2, 2, 3), (2, 3, 2)),
-    ((1, 2, 3), (2, 3, 2)),
-    ((3,), (2, 3, 4)),
-    ((2, 2, 3), (3,)),
-)
 TWO = ("any", "any")  # two operands of any value (the fuzzer's default domain)
 
 
@@ -209,8 +196,6 @@ class Pow(Function):
     """f(a, b) = a ** b;  df/da = b a^(b-1) (exactly 0 where b = 0, a = 0 and ±inf included),
     df/db = a^b log(a) (0 where a = 0, NaN where a < 0)"""
 
-    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (pow with a scalar base exists in the standard; numpy, Dask and CuPy run it)'}
-
     @classmethod
     def apply(cls, a: Any, b: Any) -> Any:
         """``a ** b``; a Python-number exponent goes to :class:`PowScalar`, whose rule needs
@@ -220,8 +205,8 @@ class Pow(Function):
         return super().apply(a, b)
 
     def forward(self, a, b):
-        xp = xp_of(a)
-        out = xp.pow(a, b)
+        a, b = same_backend(a, b)  # a may be a number (2.0 ** t): saved as an array
+        out = xp_of(a).pow(a, b)
         self.save_for_backward(a, b, out)
         return out
 
@@ -248,80 +233,6 @@ class Pow(Function):
             else:  # select (a double where: no 0·inf from an inf upstream where a ≤ 0)
                 inside = select(positive, g) * out * log(where(positive, a, 1.0))
                 gb = where(positive, inside, where(base < 0, math.nan, 0.0))
-        return ga, gb
-
-
-# --------------------------------------------------------------------------- matmul
-def _matmul_error(a: Any, b: Any) -> ValueError:
-    a_shape, b_shape = np.shape(a), np.shape(b)
-    if not a_shape or not b_shape:
-        return ValueError(
-            f"matmul needs at least 1-D operands, got shapes {a_shape} and {b_shape}; "
-            f"use * to multiply by a scalar"
-        )
-    inner_a = a_shape[-1]
-    inner_b = b_shape[-2] if len(b_shape) > 1 else b_shape[0]
-    if inner_a != inner_b:
-        return ValueError(
-            f"matmul shape mismatch: {a_shape} @ {b_shape} — the last axis of the left "
-            f"operand ({inner_a}) must equal the "
-            f"{'second-to-last' if len(b_shape) > 1 else 'only'} axis of the right "
-            f"operand ({inner_b}). Transpose one operand (e.g. X @ w.T) or fix the shapes."
-        )
-    return ValueError(
-        f"matmul: the batch axes of shapes {a_shape} and {b_shape} cannot be broadcast together"
-    )
-
-
-def _shape_preserving_matmul(a: Any, b: Any) -> Any:
-    """a @ b for vectors, (a @ bᵀ) @ b for (batches of) square matrices: the fuzzer's use,
-    whose result keeps the operands' common shape."""
-    return a @ b if a.ndim == 1 else (a @ swap_last(b)) @ b
-
-
-@register_op(check=OpCheck(
-    cases=(
-        Case("matmul", lambda a, b: a @ b, np.matmul, MATMUL),
-        Case("matmul_method", lambda a, b: a.matmul(b), np.matmul, MATMUL[:2]),
-        Case("matmul_ndarray_left", lambda a: CONSTANT @ a, lambda a: CONSTANT @ a, (((3,),), ((3, 2),)), float32_out=False),
-    ),
-    fuzz=(Fuzz("matmul", lambda xs, s: _shape_preserving_matmul(*s.common(*xs)), ("bounded", "bounded"), min_ndim=1),),
-))
-class MatMul(Function):
-    """f(A, B) = A @ B;  dA = G Bᵀ, dB = Aᵀ G (1-D operands promoted as numpy does)"""
-
-    def forward(self, a, b):
-        try:
-            out = a @ b
-        except (ValueError, TypeError):
-            raise _matmul_error(a, b) from None
-        self.save_for_backward(a, b)
-        return out
-
-    def backward(self, g):
-        a, b = self.saved
-        need_a, need_b = self.needs_input_grad
-        if a.ndim == 2 and b.ndim == 2:  # the common case, without the general reshaping
-            return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
-        if a.ndim == 2 and b.ndim == 1:  # X @ w
-            return (reshape(g, (-1, 1)) * b if need_a else None), (a.T @ g if need_b else None)
-        a_vec, b_vec = a.ndim == 1, b.ndim == 1
-        a2 = reshape(a, (1, a.shape[0])) if a_vec else a
-        b2 = reshape(b, (b.shape[0], 1)) if b_vec else b
-        g2 = g
-        if a_vec:
-            g2 = reshape(g2, g2.shape[:-1] + (1,) + g2.shape[-1:]) if not b_vec else g2
-        if b_vec:
-            g2 = reshape(g2, g2.shape + (1,)) if not a_vec else reshape(g2, (1, 1))
-        ga = gb = None
-        if need_a:
-            ga = g2 @ swap_last(b2)
-            if a_vec:
-                ga = reshape(ga, ga.shape[:-2] + ga.shape[-1:])
-        if need_b:
-            gb = swap_last(a2) @ g2
-            if b_vec:
-                gb = reshape(gb, gb.shape[:-1])
         return ga, gb
 
 
@@ -475,14 +386,16 @@ class _Modulo(Function):
     """Shared rule of remainder and fmod: f(a, b) = a - b·q(a/b) with q piecewise constant;
     df/da = 1, df/db = -q(a/b) (as PyTorch; jumps where a/b crosses an integer)"""
 
-    unsupported_backends = {"array_api_strict": "the Array API standard has no fmod, and remainder's rule uses numpy's floor of a quotient (not yet ported)"}
-
-    modulo = staticmethod(np.remainder)
     quotient = staticmethod(floor)
 
+    @staticmethod
+    def modulo(xp: Any, a: Any, b: Any) -> Any:
+        return xp.remainder(a, b)
+
     def forward(self, a, b):
+        a, b = same_backend(a, b)  # 2.5 % t: the number saved as an array of t's backend
         self.save_for_backward(a, b)
-        return self.modulo(a, b)
+        return self.modulo(_backend.namespace(a, b), a, b)
 
     def backward(self, g):
         a, b = self.saved
@@ -503,7 +416,6 @@ class Remainder(_Modulo):
     """f(a, b) = a mod b with the sign of b (Python's %, numpy's remainder, torch.remainder):
     a - b·⌊a/b⌋;  df/da = 1, df/db = -⌊a/b⌋"""
 
-    modulo = staticmethod(np.remainder)
     quotient = staticmethod(floor)
 
 
@@ -515,5 +427,12 @@ class Fmod(_Modulo):
     """f(a, b) = a mod b with the sign of a (C's fmod, numpy's and torch's fmod):
     a - b·trunc(a/b);  df/da = 1, df/db = -trunc(a/b)"""
 
-    modulo = staticmethod(np.fmod)
     quotient = staticmethod(trunc)
+
+    @staticmethod
+    def modulo(xp: Any, a: Any, b: Any) -> Any:
+        if xp is np:
+            return np.fmod(a, b)
+        # The standard has no fmod: |a| mod |b| (remainder and fmod agree, exactly, on
+        # non-negative operands) with the sign of a (copysign: fmod(-4, 2) is -0.0 too).
+        return xp.copysign(xp.remainder(xp.abs(a), xp.abs(b)), a)

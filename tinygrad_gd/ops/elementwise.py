@@ -171,13 +171,11 @@ class Sigmoid(Function):
 class Softplus(Function):
     """f(x) = log(1 + exp(x));  f'(x) = sigmoid(x) (stable for large |x|)"""
 
-    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (logaddexp exists in the standard; numpy, Dask and CuPy run it)'}
-
     def forward(self, x):
         xp = xp_of(x)
         self.save_for_backward(x)
         x = floating(x)
-        return xp.logaddexp(0.0, x).astype(x.dtype, copy=False)
+        return _backend.astype(xp.logaddexp(0.0, x), x.dtype)
 
     def backward(self, g):
         (x,) = self.saved
@@ -295,12 +293,11 @@ class _Rounding(Function):
     """Shared rule of the piecewise-constant ops: the gradient is exactly 0 (as PyTorch; an
     inf upstream gives 0 too), so they can sit inside a differentiated program."""
 
-    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (floor/ceil/round/sign exists in the standard; numpy, Dask and CuPy run it)'}
-
-    round: Callable[..., Any] = staticmethod(np.floor)
+    function = "floor"  # the name of the rounding function, the same in numpy and the standard
 
     def forward(self, x):
-        return self.round(floating(x))
+        x = floating(x)
+        return getattr(xp_of(x), self.function)(x)
 
     def backward(self, g):
         return select(False, g)
@@ -321,28 +318,28 @@ HALVES = (-2.5, -1.5, -0.5, 0.5, 1.5, 2.5)
 class Floor(_Rounding):
     """f(x) = ⌊x⌋;  f'(x) = 0"""
 
-    round = staticmethod(np.floor)
+    function = "floor"
 
 
 @register_op(check=_rounding_check("ceil", np.ceil, INTEGERS))
 class Ceil(_Rounding):
     """f(x) = ⌈x⌉;  f'(x) = 0"""
 
-    round = staticmethod(np.ceil)
+    function = "ceil"
 
 
 @register_op(check=_rounding_check("round", np.round, HALVES))
 class Round(_Rounding):
     """f(x) = x rounded to the nearest integer, halves to even (numpy and PyTorch);  f'(x) = 0"""
 
-    round = staticmethod(np.round)
+    function = "round"
 
 
 @register_op(check=_rounding_check("sign", np.sign, (0.0,)))
 class Sign(_Rounding):
     """f(x) = sign(x) ∈ {-1, 0, 1};  f'(x) = 0"""
 
-    round = staticmethod(np.sign)
+    function = "sign"
 
 
 # --------------------------------------------------------------------------- activations
@@ -407,8 +404,8 @@ INV_SQRT2, INV_SQRT_2PI = 1.0 / math.sqrt(2.0), 1.0 / math.sqrt(2.0 * math.pi)
 HAVE_SCIPY = find_spec("scipy") is not None
 
 
-def _gelu_tanh(a: np.ndarray) -> np.ndarray:
-    return 0.5 * a * (1.0 + np.tanh(GELU_C * (a + GELU_K * a**3)))
+def _gelu_tanh(a: Any) -> Any:
+    return 0.5 * a * (1.0 + xp_of(a).tanh(GELU_C * (a + GELU_K * a * a * a)))
 
 
 def _gelu_exact(a: np.ndarray) -> np.ndarray:
@@ -426,8 +423,6 @@ class Gelu(Function):
     """f(x) = x·Φ(x), Φ the standard normal CDF. approximate="tanh" (the default):
     f(x) = x/2·(1 + tanh(u)), u = √(2/π)(x + 0.044715x³), f'(x) = (1 + t)/2 + x/2·(1 - t²)·u',
     t = tanh(u); approximate="none": f(x) = x/2·(1 + erf(x/√2)), f'(x) = Φ(x) + x·φ(x)"""
-
-    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (tanh exists in the standard; numpy, Dask and CuPy run it)'}
 
     def forward(self, x, approximate="tanh"):
         self.approximate = approximate

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _validate
 from ..autograd import Function
-from . import register_op, scatter_add, select
+from . import register_op, reshape, scatter_add, select, sum_axes, xp_of
 from ._metadata import MASK, MATRIX, UNARY, Case, Fuzz, OpCheck
 
 NOT_0D = UNARY[1:]
@@ -47,11 +47,11 @@ def _axes_or_all(axis: Any, ndim: int, name: str, shape: tuple[int, ...]) -> tup
 class Flip(Function):
     """f(x) = x reversed along axes;  gradient reversed back"""
 
-    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (flip exists in the standard; numpy, Dask and CuPy run it)'}
-
     def forward(self, x, axis=None):
         self.axes = _axes_or_all(axis, x.ndim, "flip", x.shape)
-        return np.flip(x, self.axes).copy()
+        if type(x) is np.ndarray:
+            return np.flip(x, self.axes).copy()
+        return xp_of(x).flip(x, axis=self.axes)
 
     def backward(self, g):
         index = [slice(None)] * g.ndim
@@ -111,8 +111,6 @@ class Roll(Function):
 class Tile(Function):
     """f(x) = x repeated reps times as whole blocks (numpy's tile);  gradient: the sum over the blocks"""
 
-    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (tile exists in the standard; numpy, Dask and CuPy run it)'}
-
     def forward(self, x, reps=()):
         reps = tuple(_validate.integer(r, "tile reps") for r in (reps if isinstance(reps, (tuple, list)) else (reps,)))
         if any(r < 0 for r in reps):
@@ -120,12 +118,12 @@ class Tile(Function):
         d = max(len(reps), x.ndim)
         self.in_shape = x.shape
         self.reps, self.sizes = (1,) * (d - len(reps)) + reps, (1,) * (d - x.ndim) + x.shape
-        return np.tile(x, reps)
+        return np.tile(x, reps) if type(x) is np.ndarray else xp_of(x).tile(x, reps)
 
     def backward(self, g):
         blocks = tuple(n for pair in zip(self.reps, self.sizes) for n in pair)
-        summed = g.reshape(blocks).sum(axis=tuple(range(0, 2 * len(self.reps), 2)))
-        return summed.reshape(self.in_shape)
+        summed = sum_axes(reshape(g, blocks), axis=tuple(range(0, 2 * len(self.reps), 2)))
+        return reshape(summed, self.in_shape)
 
 
 def _repeats(repeats: Any, n: int) -> np.ndarray:

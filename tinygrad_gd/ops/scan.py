@@ -1,8 +1,8 @@
 """Scans and orderings along one axis: cumsum, cumprod, and the sorted values of sort/topk.
 
 ``axis`` arrives as one non-negative integer (checked by the Tensor method). The sort and
-topk ops take the indices the method computed (numpy's stable argsort) as an option and
-gather along them; their gradient is scattered back to those positions.
+topk ops take the order from ``ArgSort`` (an op too: the input's own stable argsort) and
+gather along it; their gradient goes back through the inverse permutation.
 """
 
 from __future__ import annotations
@@ -11,8 +11,21 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
-from . import constant, cumprod, cumsum, register_op, scatter_add, select, where
+from .. import _backend
+from ..autograd import Function, GraphTensor
+from . import (
+    concatenate,
+    constant,
+    cumprod,
+    cumsum,
+    cumulative_prod,
+    cumulative_sum,
+    may_be_any,
+    register_op,
+    select,
+    where,
+    xp_of,
+)
 from ._metadata import MATRIX, UNARY, WIDE, Case, Domain, Fuzz, OpCheck
 
 LINES = MATRIX + (((4,),),)  # shapes with an axis to scan or sort along
@@ -30,11 +43,9 @@ LINES = MATRIX + (((4,),),)  # shapes with an axis to scan or sort along
 class CumSum(Function):
     """f(x)_k = Σ_{j≤k} x_j along axis;  df/dx_i = Σ_{k≥i} g_k (the reversed cumsum of g)"""
 
-    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (cumulative_sum exists in the standard; numpy, Dask and CuPy run it)'}
-
     def forward(self, x, axis=0):
         self.axis = axis
-        return np.cumsum(x, axis=axis)
+        return cumulative_sum(x, axis)
 
     def backward(self, g):
         return cumsum(g, self.axis, reverse=True)
@@ -52,11 +63,9 @@ class CumProd(Function):
     (Σ_{k≥i} g_k f_k)/x_i before a slice's first zero z, Σ_{k≥z} g_k Π_{j≤k, j≠z} x_j at it
     (the cumprod with x_z taken as 1), and 0 after it"""
 
-    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (cumulative_prod exists in the standard; numpy, Dask and CuPy run it)'}
-
     def forward(self, x, axis=0):
         self.axis = axis
-        out = np.cumprod(x, axis=axis)
+        out = cumulative_prod(x, axis)
         self.save_for_backward(x, out)
         return out
 
@@ -64,9 +73,9 @@ class CumProd(Function):
         x, out = self.saved
         axis = self.axis
         zero = constant(x) == 0
-        if not zero.any():
+        if not may_be_any(zero):
             return cumsum(g * out, axis, reverse=True) / x
-        seen = np.cumsum(zero, axis=axis)  # zeros up to each position (a constant mask)
+        seen = cumulative_sum(_backend.astype(zero, xp_of(zero).int64), axis)  # zeros up to each position (a constant)
         before, first = seen == 0, zero & (seen == 1)
         head = select(before, cumsum(g * out, axis, reverse=True) / where(before, x, 1.0))
         at_zero = cumsum(g * cumprod(where(first, 1.0, x), axis), axis, reverse=True)
@@ -84,23 +93,56 @@ def take_index(index: np.ndarray, axis: int) -> tuple[np.ndarray, ...]:
     )
 
 
+def take_along(x: Any, index: Any, axis: int) -> Any:
+    """``x``'s values at ``index`` (positions along ``axis``) of each slice: the standard's
+    ``take_along_axis`` on arrays, a recorded ``[]`` on Tensors."""
+    if type(x) is np.ndarray:
+        return np.take_along_axis(x, index, axis)
+    if isinstance(x, GraphTensor):
+        tensor: Any = x  # (a Tensor: GraphTensor declares no __getitem__)
+        return tensor[take_index(index, axis)]
+    return xp_of(x).take_along_axis(x, index, axis=axis)
+
+
+class ArgSort(Function):
+    """The positions that sort each slice along ``axis`` (stable: ties keep their order;
+    descending sorts -x): an integer constant, no gradient. Sort's and topk's order, computed
+    as an op (not by the method on ``.data``), so that tg.compile replays it and every backend
+    computes it with its own ``argsort``. Not registered: Sort and TopK test it."""
+
+    def forward(self, x, axis=-1, descending=False, for_op=None):
+        if type(x) is np.ndarray:
+            return np.argsort(-x if descending else x, axis=axis, kind="stable")
+        reason = getattr(for_op, "unsupported_backends", {}).get(_backend.backend_name(x))
+        if reason is not None:  # the op the order is for cannot run here: refuse by its name
+            raise _backend.unsupported(for_op.__name__, _backend.backend_name(x), reason)
+        return xp_of(x).argsort(-x if descending else x, axis=axis, stable=True)
+
+
 class _Take(Function):
-    """Shared rule of sort and topk: the values at the given indices of each slice along
-    ``axis`` (computed by the method, a constant); the gradient goes back to those positions
-    (distinct: nothing accumulates)."""
+    """Shared rule of sort and topk: the values of each slice along ``axis`` in the given
+    order (``ArgSort``'s output, a constant input), the first ``k`` of them for topk. The
+    gradient goes back to those positions: padded with zeros for the values not taken, then
+    gathered by the inverse permutation (no scatter: exact on every backend)."""
 
-    # tg.compile cannot replay it: the index is computed by the method, before the op runs.
-    untraceable = "its index is computed with numpy before the op runs"
-
-    def forward(self, x, index=None, axis=-1):
-        self.in_shape = x.shape
-        where_from = take_index(index, axis)
-        self.save_for_backward(where_from)
-        return x[where_from]
+    def forward(self, x, order, axis=-1, k=None):
+        xp = xp_of(x)
+        self.axis, self.size = axis, x.shape[axis]
+        self.save_for_backward(xp.argsort(order, axis=axis))  # the inverse permutation
+        if k is not None:
+            order = order[(slice(None),) * axis + (slice(0, k), Ellipsis)]
+        return take_along(x, order, axis)
 
     def backward(self, g):
-        (where_from,) = self.saved
-        return scatter_add(g, where_from, self.in_shape, False)
+        # (constant: the inverse is a value of the forward, which tg.compile re-runs for it)
+        inverse = constant(self.saved[0])
+        axis = self.axis
+        missing = self.size - g.shape[axis]
+        if missing:
+            like = g.data if isinstance(g, GraphTensor) else g
+            shape = g.shape[:axis] + (missing,) + g.shape[axis + 1 :]
+            g = concatenate([g, _backend.zeros(shape, g.dtype, like)], axis)
+        return take_along(g, inverse, axis), None
 
 
 def _ramped(x: Any, axis: int) -> Any:
@@ -137,10 +179,7 @@ class Sort(_Take):
     """f(x) = the values of each slice along axis in order;  df/dx: each gradient entry goes
     back to the position its value came from"""
 
-    unsupported_backends = {
-        "array_api_strict": 'not yet ported to the Array API namespace (sort/argsort and take_along_axis exists in the standard; numpy, Dask and CuPy run it)',
-        "dask": 'dask has no nd fancy indexing (take_along_axis)',
-    }
+    unsupported_backends = {"dask": "dask has no argsort nor nd fancy indexing (take_along_axis)"}
 
 
 def _top(a: np.ndarray, k: int, axis: int = -1, largest: bool = True) -> np.ndarray:
@@ -158,7 +197,4 @@ class TopK(_Take):
     """f(x) = the k largest (or smallest) values of each slice along axis, in order;  df/dx:
     each gradient entry goes back to its position, 0 for the entries not chosen"""
 
-    unsupported_backends = {
-        "array_api_strict": 'not yet ported to the Array API namespace (sort/argsort and take_along_axis exists in the standard; numpy, Dask and CuPy run it)',
-        "dask": 'dask has no nd fancy indexing (take_along_axis)',
-    }
+    unsupported_backends = {"dask": "dask has no argsort nor nd fancy indexing (take_along_axis)"}
