@@ -253,6 +253,25 @@ def natural_form_steps(X: np.ndarray, y: np.ndarray, lr: Any) -> dict[str, Calla
     return {"tinygrad_gd natural form": eager_step, "tinygrad_gd natural form, tg.compile": compiled_step}
 
 
+def compile_time_mlp_ms(sizes: tuple[int, ...] = (64, 256, 256, 10), batch: int = 128) -> float:
+    """Milliseconds to trace and generate the MLP step of :func:`mlp_steps` (one signature)."""
+    rng = np.random.default_rng(0)
+    X, labels = tg.Tensor(rng.standard_normal((batch, sizes[0]))), rng.integers(0, sizes[-1], size=batch)
+    params = [tg.Tensor(rng.standard_normal(s) * 0.1, requires_grad=True) for i, o in zip(sizes[:-1], sizes[1:]) for s in ((i, o), (o,))]
+
+    def loss() -> Any:
+        h = X
+        for k in range(0, len(params), 2):
+            h = h @ params[k] + params[k + 1]
+            h = h.relu() if k < len(params) - 2 else h
+        return tg.losses.cross_entropy(h, labels)
+
+    step = tg.compile_step(loss, params)
+    start = time.perf_counter()
+    step()
+    return (time.perf_counter() - start) * 1e3
+
+
 def compile_time_ms(n: int, d: int) -> float:
     """Milliseconds to trace and generate the natural-form step (one new signature)."""
     X, y = _linreg_data(n, d, np.float64)
@@ -290,6 +309,16 @@ def scalar_chain_steps(links: int, peers: dict[str, Any]) -> dict[str, Callable[
         return float(x0.grad.data)
 
     impls["tinygrad_gd"] = tg_step
+
+    def chain(x: Any) -> Any:
+        for _ in range(links):
+            x = (x * 1.0001 + 0.1).tanh()
+        return x
+
+    compiled_chain = tg.compile(tg.grad(chain))  # a 0-d graph: Python floats and math
+    x_start = np.array(0.3)
+    compiled_chain(x_start)  # traced here, outside the timing
+    impls["tinygrad_gd, tg.compile"] = lambda: float(compiled_chain(x_start))
 
     torch = peers.get("torch")
     if torch is None:
@@ -631,6 +660,8 @@ def run(quick: bool = False) -> list[Row]:
     for n, d in [(200, 1), (2_000 if quick else 200_000, 50)]:
         ms = compile_time_ms(n, d)
         rows.append(Row(f"tg.compile: trace + generate the natural-form step N={n:,} d={d}", "tinygrad_gd", ms / 1e3, None, "once per signature", {"ms": ms}))
+    ms = compile_time_mlp_ms()
+    rows.append(Row("tg.compile: trace + generate the MLP 64-256-256-10 step", "tinygrad_gd", ms / 1e3, None, "once per signature", {"ms": ms}))
 
     links = 100
     rows += _run_case(
@@ -688,6 +719,9 @@ def run(quick: bool = False) -> list[Row]:
     rows.append(
         Row(case, "tinygrad_gd", None, tg_peak / numpy_peak, f"{tg_peak / 1e6:.1f} MB", {"bytes": tg_peak})
     )
+    for impl in ("tinygrad_gd natural form", "tinygrad_gd natural form, tg.compile"):
+        peak = peak_memory(mem_impls[impl])
+        rows.append(Row(case, impl, None, peak / numpy_peak, f"{peak / 1e6:.1f} MB", {"bytes": peak}))
     return rows
 
 

@@ -63,7 +63,7 @@ def test_source_runs_standalone_with_numpy_and_the_arrays_it_names():
     assert "X @ w" in compiled.source and "X.T @" in compiled.source  # as the hand derivation reads
     namespace = {"np": np, "X": X, "Y": Y}  # only numpy and the arrays the cost closes over
     exec(compiled.source, namespace)
-    loss, d_w, d_b = namespace["compiled"](w, b)
+    loss, (d_w, d_b) = namespace["compiled"](w, b)  # as value_and_grad returns them
     np.testing.assert_array_equal(loss, expected[0])
     np.testing.assert_array_equal(d_w, expected[1][0])
     np.testing.assert_array_equal(d_b, expected[1][1])
@@ -177,9 +177,9 @@ def test_bad_arguments_are_clear():
 
 
 # Rows tg.compile refuses (TracingError) instead of compiling, because a trace would freeze
-# part of them: ops that say so (`untraceable`: sort and topk compute their index with numpy
-# before the op runs) and a boolean-mask index (the mask fixes the output's shape). Compiling
-# them needs that work moved inside the op's forward; until then the refusal is the behaviour.
+# part of them: ops that say so (`untraceable`; none does today: sort and topk compute their
+# order in an op, ArgSort, which the trace replays) and a boolean-mask index (the mask fixes
+# the output's shape).
 REFUSED = {"getitem_comparison_mask"}
 REFUSED |= {row.name for row in OP_TABLE if row.op and getattr(tg.ops.OPS[row.op], "untraceable", None)}
 
@@ -320,3 +320,95 @@ def test_random_programs_compile_to_the_eager_values_and_gradients(program):
         moved = [a * (1.0 + 0.05 * rng.uniform(-1, 1, np.shape(a))) for a in program.inputs]
         for e, c in zip(_flat(eager(*moved)), _flat(compiled(*moved))):
             np.testing.assert_allclose(c, e, rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=repr(program))
+
+
+# --------------------------------------------------------------------------- what the code is made of
+def _mlp_step(batch=8, width=600):
+    """A two-layer ReLU network with softmax cross-entropy (width × batch ≥ 4096: the bits path
+    of the ReLU rule)."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(batch, 4))
+    labels = rng.integers(0, 3, size=batch)
+    params = [tg.Tensor(rng.normal(size=s) * 0.5, requires_grad=True) for s in ((4, width), (width,), (width, 3), (3,))]
+
+    def loss():
+        h = (tg.Tensor(X) @ params[0] + params[1]).relu()
+        return tg.losses.cross_entropy(h @ params[2] + params[3], labels)
+
+    return tg.compile_step(loss, params), params
+
+
+def test_mlp_step_is_numpy_templates_with_one_softmax_and_no_reshape():
+    step, params = _mlp_step()
+    for _ in range(2):  # the trace, then the compiled code on moved parameters
+        loss, grads = step()
+        eager_loss, eager_grads = step.fn()
+        np.testing.assert_allclose(loss, eager_loss, rtol=1e-13)
+        for g, e in zip(grads, eager_grads):
+            np.testing.assert_array_equal(g, e)
+        for p in params:
+            p.data -= 0.1 * p.data
+    source = step.source
+    assert "_run(" not in source and "_rule(" not in source, source  # Relu, Transpose, the fused loss: templates
+    assert source.count("np.exp(") == 1, source  # the loss's softmax is the backward's (common subexpression)
+    assert ".reshape(" not in source, source  # a bias gradient is one reduction, not reduce-then-reshape
+    assert "np.maximum(" in source and "out=" in source.split("Relu's rule")[0].rsplit("\n", 1)[-1], source
+
+
+@pytest.mark.parametrize("size", [6, 4096], ids=["where", "bits"])
+def test_relu_rule_passes_inf_and_nan_where_x_is_positive_and_zero_elsewhere(size):
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=size)
+    upstream = rng.normal(size=size)
+    upstream[:6] = [np.inf, -np.inf, np.nan, np.inf, np.nan, -0.0]
+    x[:6] = [1.0, -1.0, -1.0, -2.0, 3.0, 2.0]
+    vg = tg.value_and_grad(lambda x: (x.relu() * upstream).sum())
+    compiled = tg.compile(vg)
+    with np.errstate(invalid="ignore"):
+        fast, eager = compiled(x), vg(x)
+    np.testing.assert_array_equal(fast[1], eager[1])
+    np.testing.assert_array_equal(fast[1][:6], [np.inf, 0.0, 0.0, 0.0, np.nan, -0.0])
+    assert "_rule(" not in compiled.source
+
+
+def _chain(x):
+    for _ in range(20):
+        x = (x * 1.0001 + 0.1).tanh() * 2.0 - (x ** 2) / 3.0
+    return x.exp().log()
+
+
+def test_a_graph_of_0d_values_runs_on_python_floats_and_falls_back_to_numpy_where_math_raises():
+    vg = tg.value_and_grad(_chain)
+    compiled = tg.compile(vg)
+    for x in (0.3, -1.7):
+        fast, eager = compiled(np.float64(x)), vg(np.float64(x))
+        for c, e in zip(fast, eager):
+            assert type(c) is np.ndarray and c.shape == () and c.dtype == np.float64
+            np.testing.assert_allclose(c, e, rtol=1e-13)
+    assert "math.tanh(" in compiled.source and "compiled_arrays" in compiled.source
+    log_at = tg.compile(tg.value_and_grad(lambda x: x.log() * 2.0))
+    log_at(np.float64(1.0))
+    with np.errstate(divide="ignore"):  # math.log(0) raises; numpy's -inf and inf are the answer
+        np.testing.assert_array_equal(log_at(np.float64(0.0)), (-np.inf, np.inf))
+    float32 = tg.compile(tg.value_and_grad(_chain))
+    float32(np.float32(0.3))  # float32 would round differently on Python floats: numpy code
+    assert "math." not in float32.source and float32(np.float32(0.3))[0].dtype == np.float32
+
+
+def test_float32_sum_of_squares_keeps_the_eager_summation():
+    x = np.random.default_rng(7).normal(size=200_000).astype(np.float32)
+    vg = tg.value_and_grad(lambda c: ((x - c) ** 2).mean())
+    compiled = tg.compile(vg)  # a float32 BLAS dot would drift ~1e-5 from the pairwise sum: refused by the trace check
+    fast, eager = compiled(np.float32(0.5)), vg(np.float32(0.5))
+    np.testing.assert_allclose(fast[0], eager[0], rtol=1e-6)
+    assert "np.vdot" not in compiled.source
+
+
+def test_a_numpy_scalar_argument_is_its_0d_array():
+    compiled = tg.compile(tg.value_and_grad(half_mse_cost, argnums=(0, 1)))
+    w = np.zeros((3, 1))
+    first = compiled(w, np.array(0.25))
+    second = compiled(w, np.float64(0.25))  # what `b - lr * db` on a 0-d array gives
+    assert compiled.cache_info().traces == 1
+    for a, b in zip(_flat(first), _flat(second)):
+        np.testing.assert_array_equal(a, b)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Line", "optimize", "render"]
+__all__ = ["Line", "drop_dead", "optimize", "render"]
 
 # elementwise ops whose generated line is one ufunc call (and so can write in place)
 UFUNCS = {"Add": "add", "Sub": "subtract", "Mul": "multiply", "Div": "divide", "Neg": "negative"}
@@ -38,6 +38,8 @@ class Line:
     dtype: Any = None
     reduce_of_square: tuple[str, str, int] | None = None  # (source variable, "sum"|"mean", count)
     square_of: str | None = None  # the target is source ** 2
+    pure: bool = False  # computes its target and nothing else (dropped when nothing reads it)
+    inplace: str | None = None  # the text with ``{out}``, where it may write into operands[0]
 
 
 def _is_number(text: str) -> bool:
@@ -64,15 +66,17 @@ def _reads(lines: list[Line], name: str, after: int) -> int:
 
 
 def fuse_sum_of_squares(lines: list[Line]) -> list[Line]:
-    """Σ x² (or its mean) of an ``x ** 2`` nothing else reads: one ``np.vdot(x, x)``, no
-    squared array."""
+    """Σ x² (or its mean) of a float64 ``x ** 2`` nothing else reads: one ``np.vdot(x, x)``,
+    no squared array."""
     out = list(lines)
     for i, line in enumerate(out):
         if line.reduce_of_square is None:
             continue
         square, kind, count = line.reduce_of_square
         j = next((k for k in range(i) if out[k].target == square and out[k].square_of), None)
-        if j is None or _reads(out, square, 0) != 1:
+        # float64 only: a BLAS dot sums in order, in the array's precision, so over a million
+        # float32 squares it drifts ~1e-5 from the eager pairwise sum (float64: ~1e-13)
+        if j is None or _reads(out, square, 0) != 1 or out[j].dtype != np.float64:
             continue
         source = out[j].square_of
         assert source is not None
@@ -120,7 +124,7 @@ def reuse_buffers(lines: list[Line], pinned: set[str]) -> list[Line]:
     fresh = {line.target for line in lines if line.fresh and line.target}
     shapes = {line.target: (line.shape, line.dtype) for line in lines if line.target}
     for i, line in enumerate(lines):
-        if line.ufunc is None or line.target in pinned:
+        if (line.ufunc is None and line.inplace is None) or line.target in pinned:
             continue
         for name in line.operands:
             if name in fresh and name not in pinned and last.get(name) == i and shapes.get(name) == (line.shape, line.dtype):
@@ -132,11 +136,27 @@ def reuse_buffers(lines: list[Line], pinned: set[str]) -> list[Line]:
     return lines
 
 
+def drop_dead(lines: list[Line], keep: set[str]) -> list[Line]:
+    """Pure lines whose value nothing reads (a mask only a rule that is not needed reads,
+    a keepdims reduction whose reshape became the reduction itself)."""
+    read: set[str] = set(keep)
+    kept: list[Line] = []
+    for line in reversed(lines):
+        if line.pure and line.target is not None and line.target not in read:
+            continue
+        read.update(line.reads)
+        kept.append(line)
+    return kept[::-1]
+
+
 def optimize(lines: list[Line], pinned: set[str]) -> list[Line]:
+    lines = drop_dead(lines, pinned)
     return reuse_buffers(merge_exact_scalars(fuse_sum_of_squares(lines)), pinned)
 
 
 def render(line: Line) -> str:
+    if line.inplace is not None and line.out is not None:
+        return f"{line.target} = {line.inplace.format(out=line.out)}{line.comment}"
     if line.ufunc is None:
         return line.text + line.comment
     ops = line.operands
@@ -144,8 +164,10 @@ def render(line: Line) -> str:
         expression = f"np.{line.ufunc}({', '.join(ops)}, out={line.out})"
     elif line.ufunc == "negative":
         expression = f"-{ops[0]}"
-    else:
+    elif line.ufunc in _SYMBOLS:
         expression = f"{ops[0]} {_SYMBOLS[line.ufunc]} {ops[1]}"
+    else:
+        expression = f"np.{line.ufunc}({', '.join(ops)})"
     if line.shape == () and line.out is None:
         expression = f"np.asarray({expression})"  # numpy gives scalars for 0-d results
     return f"{line.target} = {expression}{line.comment}"

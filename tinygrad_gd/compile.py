@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import autograd
-from ._compile_passes import UFUNCS, Line, optimize, render, uniform_value
+from ._compile_codegen import _generate, _NumpyCall, _RuleStep, _Step
 from ._graph_tensor import GraphTensor
 from ._tensor_methods import to_array
 from .autograd import TracingError
@@ -56,36 +56,6 @@ class CacheInfo(NamedTuple):
 
 
 # --------------------------------------------------------------------------- the tracer
-class _Step(NamedTuple):
-    node: Any  # the Function instance that ran (its class, options and saved values)
-    inputs: tuple[Any, ...]  # the arrays/constants its forward received
-    options: dict[str, Any]
-    out: np.ndarray
-
-
-class _RuleStep(NamedTuple):
-    """A backward rule replayed whole: it computed with values no op records (a mask from
-    ``ops.constant``), so the generated code calls the rule itself, on the arrays the
-    forward of ``node`` saved at run time, exactly as an ordinary backward does."""
-
-    node: Any
-    upstream: np.ndarray
-    outs: tuple[np.ndarray | None, ...]
-    out_nodes: tuple[Any, ...]  # the graph nodes of the gradients it returned (kept alive)
-
-
-class _NumpyCall:
-    """f(a, b) = a numpy ufunc applied outside the ops (a comparison: no gradient)"""
-
-    saved: tuple[Any, ...] = ()
-
-    def __init__(self, ufunc: Any) -> None:
-        self.ufunc = ufunc
-        self.name = ufunc.__name__
-
-    def forward(self, *args: Any) -> np.ndarray:
-        return np.asarray(self.ufunc(*args))
-
 
 class _Tracer:
     """Receives every op the tracing thread runs (``autograd`` calls :meth:`record`) and
@@ -134,6 +104,9 @@ def _signature(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any
         elif isinstance(value, GraphTensor):
             key.append((value.data.shape, value.data.dtype.char, value.requires_grad))
             value = value.data
+        elif type(value) is np.float64 or type(value) is np.float32:  # what 0-d arithmetic returns
+            key.append(((), value.dtype.char))
+            value = np.asarray(value)
         elif isinstance(value, (np.ndarray, np.generic)):  # a numpy scalar is a 0-d array
             key.append((np.shape(value), value.dtype.char))
             value = to_array(value, None)
@@ -154,318 +127,6 @@ def _signature(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any
                 )
             key.append((name, type(value), value))
     return tuple(key), inputs
-
-
-# --------------------------------------------------------------------------- code generation
-# Ops whose forward is exactly one numpy expression of its inputs and options, so that the
-# generated line can say it (None where it is not, e.g. an integer input the op promotes);
-# every other op runs its own ``forward``, which is always right.
-def _floats(step: Any) -> bool:
-    return all(not isinstance(v, np.ndarray) or v.dtype.kind == "f" for v in step.inputs)
-
-
-def _sum(a: list[str], o: dict[str, Any], s: Any) -> str:
-    # np.add.reduce is what np.sum runs, without its Python wrapper
-    return f"np.add.reduce({a[0]}, axis={o.get('axis')!r}, keepdims={o.get('keepdims', False)!r})"
-
-
-def _mean(a: list[str], o: dict[str, Any], s: Any) -> str | None:
-    if not _floats(s) or s.out.size == 0:
-        return None
-    count = s.inputs[0].size // s.out.size  # what np.mean divides by
-    return f"{_sum(a, o, s)} / {count}"
-
-
-def _unary(fn: str) -> Callable[[list[str], dict[str, Any], Any], str | None]:
-    return lambda a, o, s: f"np.{fn}({a[0]})" if _floats(s) else None
-
-
-_TEMPLATES: dict[str, Callable[[list[str], dict[str, Any], Any], str | None]] = {
-    "_NumpyCall": lambda a, o, s: f"np.{s.node.ufunc.__name__}({', '.join(a)})",
-    "Add": lambda a, o, s: f"{a[0]} + {a[1]}",
-    "Sub": lambda a, o, s: f"{a[0]} - {a[1]}",
-    "Mul": lambda a, o, s: f"{a[0]} * {a[1]}",
-    "Div": lambda a, o, s: f"{a[0]} / {a[1]}",
-    "MatMul": lambda a, o, s: f"{a[0]} @ {a[1]}",
-    "Neg": lambda a, o, s: f"-{a[0]}",
-    "PowScalar": lambda a, o, s: f"{a[0]} ** {o.get('exponent', 1.0)!r}",
-    "Sum": _sum,
-    "Mean": _mean,
-    "Exp": _unary("exp"),
-    "Log": _unary("log"),
-    "Sqrt": _unary("sqrt"),
-    "Reshape": lambda a, o, s: f"{a[0]}.reshape({tuple(o.get('shape', ()))!r})",
-    "BroadcastTo": lambda a, o, s: f"np.broadcast_to({a[0]}, {tuple(o.get('shape', ()))!r})",
-    "Cast": lambda a, o, s: f"{a[0]}.astype(np.{np.dtype(o['dtype']).name})",
-}
-
-
-_VIEWS = {"Reshape", "BroadcastTo", "Transpose"}
-
-
-def _shape_facts(step: Any, args: list[str], variables: set[str]) -> dict[str, Any]:
-    """What the passes need to know of a template line: a view of which variable, a fresh
-    array, a square or a full reduction of one."""
-    name = type(step.node).__name__
-    facts: dict[str, Any] = {"shape": step.out.shape, "dtype": step.out.dtype}
-    first = args[0] if args else None
-    if name in _VIEWS and first in variables:
-        facts["view_of"] = first
-    elif name == "MatMul":
-        facts["fresh"] = True
-    elif name == "PowScalar" and step.options.get("exponent") == 2 and first in variables and _floats(step):
-        facts["square_of"], facts["fresh"] = first, True
-    elif name in ("Sum", "Mean") and step.options.get("axis") is None and not step.options.get("keepdims") and first in variables:
-        facts["reduce_of_square"] = (first, name.lower(), step.inputs[0].size)
-    return facts
-
-
-def _run(op: type, *args: Any, **options: Any) -> np.ndarray:
-    """Run one op's forward outside the engine (what the generated code calls for the ops
-    without a template)."""
-    node: Any = object.__new__(op)
-    node.saved = ()
-    return np.asarray(node.forward(*args, **options))
-
-
-def _rule(node: Any, g: np.ndarray) -> tuple[Any, ...]:
-    """A node's backward rule on arrays, as the engine calls it (one gradient per input)."""
-    grads = node.backward(g)
-    return grads if type(grads) is tuple else (grads,)
-
-
-def _literal(value: Any) -> bool:
-    if isinstance(value, (tuple, list)):
-        return all(_literal(v) for v in value)
-    if isinstance(value, float):
-        return bool(np.isfinite(value))  # repr(inf) is not Python
-    return value is None or isinstance(value, (bool, int, str))
-
-
-class _Program:
-    """Turns a trace into the text of one function and the namespace it runs in."""
-
-    def __init__(self, arg_names: list[str], arg_ids: dict[int, str]) -> None:
-        self.names: dict[int, str] = dict(arg_ids)  # id(array) -> variable
-        self.arg_names = arg_names
-        self.namespace: dict[str, Any] = {"np": np, "_run": _run, "_rule": _rule}
-        self.lines: list[Line] = []
-        self.variables: set[str] = set(arg_names)
-        self.pinned: set[str] = set()  # variables a kept node holds (its saved values)
-        self.constants = itertools.count()
-        self.temps = itertools.count(1)
-        self.keep: list[Any] = []  # keeps traced arrays alive so that ids stay unique
-        self.replayed: set[int] = set()  # nodes whose rule runs whole: their forward keeps its node
-        # Arrays the trace itself made (the backward's seed) and what is computed from them
-        # alone: the same at every call, so computed once here (closed-over arrays are not:
-        # they are read at every call).
-        self.folded: set[int] = set()
-        self.node_names: dict[int, str] = {}
-        self.closure: dict[int, str] = {}  # id(array) -> its name in the traced function
-
-    def operand(self, value: Any) -> str:
-        if isinstance(value, np.ndarray):
-            name = self.names.get(id(value))
-            if name is not None:
-                return name
-            return self.constant(value, "const")
-        if _literal(value):
-            return repr(value)
-        return self.constant(value, "const")
-
-    def text(self, target: str | None, text: str, comment: str = "", reads: tuple[str, ...] = (), **kw: Any) -> None:
-        self.lines.append(Line(target, text, comment, reads, **kw))
-        if target:
-            self.variables.add(target)
-
-    def reads(self, args: list[str]) -> tuple[str, ...]:
-        return tuple(a for a in args if a in self.variables)
-
-    def scalar_operands(self, step: _Step, args: list[str]) -> list[str]:
-        """Folded constants whose elements are all one value (a broadcast seed) become that
-        number, where the output's shape does not depend on them: one array less to read."""
-        others = [np.shape(v) for v in step.inputs]
-        for k, value in enumerate(step.inputs):
-            if isinstance(value, np.ndarray) and id(value) in self.folded:
-                uniform = uniform_value(value)
-                rest = others[:k] + others[k + 1 :]
-                if uniform is not None and rest and np.broadcast_shapes(*rest) == step.out.shape:
-                    args[k] = repr(uniform)
-        return args
-
-    def constant(self, value: Any, stem: str) -> str:
-        name = self.closure_name(value) if stem == "const" else None
-        if name is None:
-            name = f"_{stem}_{next(self.constants)}"
-        self.namespace[name] = value
-        self.keep.append(value)
-        return name
-
-    def closure_name(self, value: Any) -> str | None:
-        """An array the function closes over, by the name it has there (``X``, ``y``), or its
-        transpose (``X.T``), so that the code reads as it was written."""
-        if not isinstance(value, np.ndarray):
-            return None
-        name = self.closure.get(id(value))
-        if name is None and value.base is not None and value.ndim == 2:
-            base = self.closure.get(id(value.base))
-            if base is not None and value.base.ndim == 2 and value.shape == value.base.shape[::-1] and np.shares_memory(value, value.base):
-                if np.array_equal(value, value.base.T):
-                    self.namespace[base] = value.base
-                    return f"{base}.T"
-        if name is None or name in self.variables or name in self.namespace and self.namespace[name] is not value:
-            return None
-        return name
-
-    def fold(self, step: _Step) -> bool:
-        arrays = [v for v in step.inputs if isinstance(v, np.ndarray)]
-        if not arrays or not all(id(v) in self.folded for v in arrays):
-            return False
-        self.folded.add(id(step.out))
-        self.folded.update(id(v) for v in step.node.saved if isinstance(v, np.ndarray))
-        self.keep.append(step.out)
-        return True
-
-    def emit(self, step: _Step, out_name: str) -> None:
-        op = type(step.node)
-        args = [self.operand(v) for v in step.inputs]
-        formula = (op.__doc__ or op.__name__).strip().splitlines()[0]
-        comment = f"  # {step.node.name}: {formula}"
-        saved = [v for v in step.node.saved if isinstance(v, np.ndarray) and id(v) not in self.names]
-        saved = [v for v in saved if v is not step.out and not any(v is x for x in step.inputs)]
-        template = _TEMPLATES.get(op.__name__)
-        keep_node = id(step.node) in self.replayed
-        plain = not saved and not keep_node
-        if plain and op.__name__ in UFUNCS and _floats(step) and step.out.dtype.kind == "f":
-            args = self.scalar_operands(step, args)
-            self.lines.append(Line(out_name, "", comment, self.reads(args), UFUNCS[op.__name__], args, fresh=True, shape=step.out.shape, dtype=step.out.dtype))
-            self.variables.add(out_name)
-            self.names[id(step.out)] = out_name
-            self.keep.append(step.out)
-            return
-        expression = template(args, step.options, step) if template is not None and plain else None
-        if expression is not None:
-            if step.out.ndim == 0:  # numpy gives scalars for 0-d results; ops hand on arrays
-                expression = f"np.asarray({expression})"
-            self.text(out_name, f"{out_name} = {expression}", comment, self.reads(args), **_shape_facts(step, args, self.variables))
-        else:
-            runner = self.constant(op, op.__name__)
-            options = [
-                f"{k}={v!r}" if _literal(v) else f"{k}={self.constant(v, 'option')}" for k, v in step.options.items()
-            ]
-            reads = self.reads(args)
-            if plain:
-                self.text(out_name, f"{out_name} = _run({', '.join([runner, *args, *options])})", comment, reads)
-            else:  # forward also computes values the backward reads: keep them (or its node)
-                node_name = f"_node_{out_name}" if keep_node else "_node"
-                self.node_names[id(step.node)] = node_name
-                if keep_node:  # the node holds its inputs until its rule runs: never reuse them
-                    self.pinned.update(reads)
-                self.text(None, f"{node_name} = object.__new__({runner}); {node_name}.saved = ()")
-                self.text(out_name, f"{out_name} = np.asarray({node_name}.forward({', '.join(args + options)}))", comment, reads)
-            for k, value in enumerate(step.node.saved):
-                if any(value is s for s in saved):
-                    saved_name = f"{out_name}_saved{k}"
-                    self.names[id(value)] = saved_name
-                    self.text(saved_name, f"{saved_name} = {node_name}.saved[{k}]")
-                    self.pinned.add(saved_name)
-        self.names[id(step.out)] = out_name
-        self.keep.append(step.out)
-
-
-    def emit_rule(self, step: _RuleStep, out_name: str) -> None:
-        node_name = self.node_names[id(step.node)]
-        targets = [f"{out_name}_{i}" if out is not None else "_" for i, out in enumerate(step.outs)]
-        needs = [out is not None for out in step.outs]
-        formula = (type(step.node).__doc__ or "").strip().splitlines()[0]
-        upstream = self.operand(step.upstream)
-        self.text(None, f"{node_name}.needs_input_grad = {needs!r}")
-        self.text(None, f"{', '.join(targets)}, = _rule({node_name}, {upstream})", f"  # {step.node.name}'s rule: {formula}", self.reads([upstream]))
-        for target, out in zip(targets, step.outs):
-            if out is not None:
-                self.names[id(out)] = target
-                self.variables.add(target)
-                self.pinned.add(target)  # a rule may hand back its upstream or a view of it
-                self.keep.append(out)
-
-
-def _stem(op_name: str) -> str:
-    stem = "".join(c for c in op_name.lower() if c.isalnum())
-    return stem if stem and not stem[0].isdigit() and stem not in ("np", "loss") else "t"
-
-
-def _live_steps(steps: list[Any], outputs: list[np.ndarray]) -> list[Any]:
-    """The steps the outputs depend on (dead code, e.g. forward values only backward needed
-    through saved arrays it no longer reads, is dropped). A replayed rule needs its node's
-    forward step."""
-    needed = {id(o) for o in outputs}
-    needed_nodes: set[int] = set()
-    live: list[Any] = []
-    for step in reversed(steps):
-        if isinstance(step, _RuleStep):
-            if {id(o) for o in step.outs if o is not None} & needed:
-                live.append(step)
-                needed.add(id(step.upstream))
-                needed_nodes.add(id(step.node))
-            continue
-        produced = {id(step.out)} | {id(v) for v in step.node.saved if isinstance(v, np.ndarray)}
-        if produced & needed or id(step.node) in needed_nodes:
-            live.append(step)
-            needed |= {id(v) for v in step.inputs if isinstance(v, np.ndarray)}
-    live.reverse()
-    return live
-
-
-def _resolve(outputs: list[tuple[str, Any]], steps: list[_Step]) -> list[tuple[str, np.ndarray]]:
-    """Each output tensor as the array its producing op returned (found through its graph
-    node: the engine hands out gradients as copies of that array)."""
-    by_node: dict[int, Any] = {}
-    for step in steps:
-        if isinstance(step, _Step):
-            by_node[id(step.node)] = step.out
-        else:
-            by_node.update((id(n), o) for n, o in zip(step.out_nodes, step.outs) if n is not None)
-    resolved = []
-    for name, value in outputs:
-        if isinstance(value, GraphTensor):
-            node = value._node
-            value = by_node.get(id(node), value.data) if node is not None else value.data
-        resolved.append((name, value))
-    return resolved
-
-
-def _generate(
-    steps: list[_Step],
-    arg_names: list[str],
-    arg_ids: dict[int, str],
-    outputs: list[tuple[str, Any]],
-    foldable: tuple[np.ndarray, ...] = (),
-    closure: dict[int, str] | None = None,
-) -> tuple[str, dict[str, Any]]:
-    program = _Program(arg_names, arg_ids)
-    program.closure = closure or {}
-    program.folded = {id(a) for a in foldable}
-    program.keep.extend(foldable)
-    outputs = _resolve(outputs, steps)
-    out_names = {id(a): name for name, a in outputs}
-    live = _live_steps(steps, [a for _, a in outputs])
-    program.replayed = {id(s.node) for s in live if isinstance(s, _RuleStep)}
-    for step in live:
-        if isinstance(step, _RuleStep):
-            program.emit_rule(step, f"grad{next(program.temps)}")
-        elif not program.fold(step):  # named after the op that computes it: matmul1, sub3, ...
-            program.emit(step, out_names.get(id(step.out)) or f"{_stem(step.node.name)}{next(program.temps)}")
-    returned = []
-    for name, array in outputs:
-        ref = program.operand(array)
-        if ref != name:  # an argument, a constant or an earlier value: never hand out an alias
-            program.text(name, f"{name} = np.array({ref}, copy=True)", reads=program.reads([ref]))
-        returned.append(name)
-    program.text(None, "", reads=tuple(returned))  # the return reads them: keep them to the end
-    lines = optimize(program.lines, program.pinned | set(returned))
-    body = "\n".join("    " + render(line) for line in lines if line.text or line.ufunc) or "    pass"
-    source = f"def compiled({', '.join(arg_names)}):\n{body}\n    return ({', '.join(returned)},)\n"
-    return source, program.namespace
 
 
 # --------------------------------------------------------------------------- tracing
@@ -507,7 +168,7 @@ class _Trace(NamedTuple):
     run: Callable[..., tuple[np.ndarray, ...]]
     source: str
     arg_count: int
-    pack: Callable[[tuple[np.ndarray, ...]], Any]
+    pack: Callable[[tuple[np.ndarray, ...]], Any] | None  # None: the code returns the result as it is
 
 
 def _trace(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Trace:
@@ -539,11 +200,13 @@ def _trace(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     tracer = _Tracer()
     with autograd.tracing(tracer), autograd.enable_grad():
         result = target(*leaves, **kwargs)
+        layout = None
+        pack: Callable[[tuple[np.ndarray, ...]], Any] | None = None
         if transform is not None:
-            outputs, pack, seeds = _transform_outputs(transform[0], result, differentiated, diff_names, single)
+            outputs, layout, seeds = _transform_outputs(transform[0], result, differentiated, diff_names, single)
         else:
             (outputs, pack), seeds = _plain_outputs(result), ()
-    source, namespace = _generate(tracer.steps, names, arg_ids, outputs, seeds, _closure_names(target))
+    source, namespace = _generate(tracer.steps, names, arg_ids, outputs, seeds, _closure_names(target), layout)
     filename = f"<tg.compile {getattr(target, '__qualname__', 'fn')} #{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks show it
     exec(_builtin_compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
@@ -556,7 +219,9 @@ _builtin_compile = builtins.compile  # this module's `compile` is tg.compile
 
 def _transform_outputs(
     kind: str, loss: Any, leaves: list[Tensor], names: list[str], single: bool
-) -> tuple[list[tuple[str, Any]], Callable[[tuple[np.ndarray, ...]], Any], tuple[np.ndarray, ...]]:
+) -> tuple[list[tuple[str, Any]], Callable[[list[str]], str], tuple[np.ndarray, ...]]:
+    """The loss and the gradients as outputs, and how the generated code returns them (as
+    ``value_and_grad``/``grad`` do: ``(loss, (d_w, d_b))``, nothing to repack per call)."""
     if not isinstance(loss, GraphTensor) or loss.data.size != 1:
         raise TypeError(f"tg.compile({kind}(f)): f must return a one-element Tensor, got {type(loss).__name__}")
     # The engine's own backward, recorded (create_graph), with the gradients as the rules
@@ -568,11 +233,11 @@ def _transform_outputs(
         g = captured.get(id(leaf))
         outputs.append((f"d_{name}", np.zeros_like(leaf.data) if g is None else g))
 
-    def pack(values: tuple[np.ndarray, ...]) -> Any:
-        grads_out = values[1:] if not single else values[1]
-        return grads_out if kind == "grad" else (values[0], grads_out)
+    def layout(values: list[str]) -> str:
+        grads_out = values[1] if single else f"({', '.join(values[1:])},)"
+        return grads_out if kind == "grad" else f"({values[0]}, {grads_out})"
 
-    return outputs, pack, (seed.data if isinstance(seed, GraphTensor) else seed,)
+    return outputs, layout, (seed.data if isinstance(seed, GraphTensor) else seed,)
 
 
 def _plain_outputs(result: Any) -> tuple[list[tuple[str, Any]], Callable[[tuple[np.ndarray, ...]], Any]]:
@@ -629,28 +294,37 @@ class CompiledFunction:
         key, inputs = _signature(args, kwargs)
         if self._extra is not None:  # step(): the parameters' current arrays come last
             extra = self._extra()
-            key += tuple((a.shape, a.dtype.char) for a in extra)
+            key += tuple([(a.shape, a.dtype.char) for a in extra])
             inputs += extra
-        entry = self._last if key == self._last_key else self._cache.get(key)
-        if entry is self._last and entry is not None:
-            self._hits += 1  # the same signature as the last call: the common case of a loop
-        elif entry is None:
+        entry = self._last
+        if entry is None or key != self._last_key:  # not the common case of a loop: look it up
+            entry = self._lookup(key, args, kwargs)
+        self._hits += 1
+        result = entry.run(*inputs)
+        if entry.pack is not None:
+            result = entry.pack(result)
+        if self.check:
+            self._calls += 1
+            if self._calls == 1 or self._calls % self.check_every == 0:
+                _compare(self.fn(*args, **kwargs), result, self._calls)
+        return result
+
+    def _lookup(self, key: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Trace:
+        """The compiled function of a signature other than the last call's: from the cache,
+        or traced now (which the call after this one does not count as a hit)."""
+        entry = self._cache.get(key)
+        if entry is None:
             entry = _trace(self.fn, args, kwargs)
             _validate_trace(entry, self.fn, args, kwargs)
             self._traces += 1
+            self._hits -= 1  # the call that traced is not a hit
             self._cache[key] = entry
             if len(self._cache) > self.maxsize:
                 self._cache.popitem(last=False)
         else:
-            self._hits += 1
             self._cache.move_to_end(key)
         self._last, self._last_key = entry, key
-        values = entry.run(*inputs)
-        result = entry.pack(values)
-        self._calls += 1
-        if self.check and (self._calls == 1 or self._calls % self.check_every == 0):
-            _compare(self.fn(*args, **kwargs), result, self._calls)
-        return result
+        return entry
 
 
 def _perturbed(value: Any, rng: np.random.Generator) -> Any:
@@ -703,7 +377,7 @@ def _compare_at(entry: _Trace, fn: Callable[..., Any], moved: tuple[Any, ...], k
     inputs = _signature(moved, kwargs)[1] + (extra() if extra is not None else [])
     with np.errstate(all="ignore"):
         values = entry.run(*inputs)
-    for i, (e, c) in enumerate(zip(_leaves(eager), _leaves(entry.pack(values)))):
+    for i, (e, c) in enumerate(zip(_leaves(eager), _leaves(values if entry.pack is None else entry.pack(values)))):
         if e.shape != c.shape or not np.allclose(e, c, rtol=1e-6, atol=1e-12, equal_nan=True):
             raise TracingError(
                 f"tg.compile: output {i} of {getattr(fn, '__qualname__', fn)} depends on its arguments "
