@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from . import _validate
+from . import _backend, _validate
 from . import ops as _ops
 from ._graph_tensor import GraphTensor, new_tensor
 from ._tensor_methods import binary, check_requires_grad, operand, shape_argument
@@ -171,14 +171,20 @@ def where(cond: TensorLike, a: TensorLike, b: TensorLike) -> Tensor:
     condition raises ``TypeError``: every nonzero value (a probability of 0.2 too) would count
     as true."""
     c = cond.data if isinstance(cond, GraphTensor) else np.asarray(_validate.plain_array(cond, "where's condition"))
-    if c.dtype.kind not in "biu":
+    if _ops.kind_of(c) not in "biu":
         raise TypeError(
             f"where: the condition must be a boolean mask (e.g. x > 0 or p > 0.5), got dtype "
             f"{c.dtype}; with a float condition every nonzero value, 0.2 included, would count "
             f"as true. Compare it first, e.g. where(p > 0.5, a, b)."
         )
     a, b = _operands(a, b)
-    return _ops.Where.apply(c.astype(bool, copy=False), a, b)
+    return _ops.Where.apply(c.astype(bool, copy=False) if type(c) is np.ndarray else _as_bool(c), a, b)
+
+
+def _as_bool(c: Any) -> Any:
+    """A non-numpy condition as its backend's bool array."""
+    xp = _ops.xp_of(c)
+    return _backend.astype(c, xp.bool)
 
 
 def maximum(a: TensorLike, b: TensorLike) -> Tensor:

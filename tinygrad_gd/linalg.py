@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _validate
+from . import _backend, _validate
 from . import ops as _ops
 from ._typing import Axis, TensorLike
 from .tensor import Tensor
@@ -50,7 +50,7 @@ def slogdet(a: TensorLike) -> tuple[Tensor, Tensor]:
     """(sign, log |det A|), numpy's and torch's slogdet: the sign is a constant (no grad);
     d log|det A| = G·A⁻ᵀ."""
     a = _matrix(a, "slogdet")
-    sign = Tensor(np.linalg.slogdet(a.data)[0])
+    sign = Tensor(_ops.linalg.linalg_of(a.data).slogdet(a.data)[0])
     return sign, _ops.LogAbsDet.apply(a)
 
 
@@ -99,7 +99,8 @@ def _vector_norm(t: Tensor, ord: Any, axis: int, keepdims: bool) -> Tensor:  # n
     if isinstance(ord, str) or not np.isfinite(float(ord)) or float(ord) < 0:
         raise ValueError(f"norm: ord={ord!r} is not a vector norm; use None, 1, 2, inf, -inf, 0 or a p > 0")
     if ord == 0:
-        return Tensor(np.sum(t.data != 0, axis=axis, keepdims=keepdims).astype(t.dtype))
+        xp = _ops.xp_of(t.data)
+        return Tensor(xp.sum(_backend.astype(t.data != 0, t.data.dtype), axis=axis, keepdims=keepdims))
     p = float(ord)
     return (t.abs() ** p).sum(axis=axis, keepdims=keepdims) ** (1.0 / p)
 

@@ -31,6 +31,7 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
+from . import _backend
 from . import ops as _ops
 from ._typing import TensorLike
 from .autograd import GraphTensor
@@ -343,7 +344,15 @@ def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike, red
 def _check_binary_targets(target: Any, name: str) -> None:
     """Binary targets are 0/1 labels or probabilities: anything outside [0, 1] (the ±1 labels
     of other conventions, class ids, NaN) would give a loss that is silently meaningless."""
-    bad = _outside_unit_interval(np.asarray(target.data if isinstance(target, GraphTensor) else target))
+    values = target.data if isinstance(target, GraphTensor) else target
+    if _backend.is_foreign(values) and _backend.backend_name(values) != "dask":
+        # checked in its backend (a device array cannot be read by numpy): only the verdict
+        # leaves it, and the values themselves only on the error path, to name one
+        outside = ~((values >= 0) & (values <= 1))
+        if not _ops.may_be_any(outside):
+            return
+        values = _backend.to_numpy(values)  # (the error path only: explicit, to name an offending value)
+    bad = _outside_unit_interval(np.asarray(values))
     if bad.size:
         raise ValueError(
             f"{name}: every target must lie in [0, 1] (a 0/1 label or a probability), but the "

@@ -32,16 +32,19 @@ from ._arrays import (
     NO_SCATTER,
     _is_array,
     constant,
+    constant_like,
     cumulative_prod,
     cumulative_sum,
     erf_array,
     expand_reduced,
     floating,
+    kind_of,
     matrix_t,
     max_keepdims,
     may_be_any,
     mean_axes,
     normalize_axis,
+    one_hot_matmul,
     permute,
     reshape,
     same_backend,
@@ -168,6 +171,13 @@ def select(mask: Any, g: Operand) -> Operand:
                 bits = np.bitwise_and(bits, g.view(as_int))
             return bits.view(g.dtype)
     return where(mask, g, 0.0)
+
+
+def roll(x: Operand, shift: tuple[int, ...], axis: tuple[int, ...]) -> Operand:
+    """``x`` shifted cyclically by ``shift`` along ``axis`` (one shift per axis)."""
+    if type(x) is np.ndarray:
+        return np.roll(x, shift, axis=axis)
+    return xp_of(x).roll(x, shift=shift, axis=axis) if _is_array(x) else Roll.apply(x, shift=shift, axis=axis)
 
 
 def broadcast_to(x: Operand, shape: tuple[int, ...]) -> Operand:
@@ -300,7 +310,7 @@ __all__ = [
     "constant", "exp", "log", "sin", "cos", "sigmoid", "softmax", "sign", "isfinite", "where", "select",
     "floor", "trunc", "erf", "cumsum", "cumprod", "concatenate",
     "broadcast_to", "swap_last", "scatter_add", "reshape", "permute", "sum_axes", "flip",
-    "may_be_any", "surely_all", "mean_axes", "where_arrays", "cumulative_sum", "cumulative_prod", "matrix_t", "xp_of", "expand_reduced", "normalize_axis", "normalize_index",
+    "may_be_any", "surely_all", "mean_axes", "where_arrays", "cumulative_sum", "cumulative_prod", "matrix_t", "xp_of", "constant_like", "kind_of", "one_hot_matmul", "roll", "expand_reduced", "normalize_axis", "normalize_index",
     # forward helpers
     "floating", "stable_sigmoid", "stable_softmax", "max_keepdims", "scatter", "erf_array", "take_index", "take_along", "same_backend",
     "NO_ERF", "NO_SCATTER",

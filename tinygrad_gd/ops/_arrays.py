@@ -225,6 +225,9 @@ def _scatter_foreign(g: Any, index: Any, shape: tuple[int, ...], accumulate: boo
     if accumulate and any(hasattr(p, "shape") and not _is_bool_array(p) for p in parts):
         raise _backend.unsupported("scatter-add (the gradient of integer-array indexing)", backend, NO_SCATTER)
     out = _backend.zeros(shape, g.dtype, g)
+    if any(p is None for p in parts):  # (new axes: the standard assigns only without them)
+        index = tuple(p for p in parts if p is not None)
+        g = reshape(g, tuple(out[index].shape))
     out[index] = g
     return out
 
@@ -251,3 +254,36 @@ def same_backend(a: Any, b: Any) -> tuple[Any, Any]:
     if not _backend.is_foreign(like):
         return a, b
     return tuple(v if hasattr(v, "shape") else _backend.asarray(v, like) for v in (a, b))
+
+
+def constant_like(value: np.ndarray, like: Any) -> Any:
+    """A numpy constant of a rule (a mask, an identity, a one-hot matrix, index arrays) as an
+    array of ``like``'s backend, on its device, with the same dtype: unchanged when ``like``
+    is numpy (a Tensor's data is read). The explicit way a constant meets a foreign array."""
+    data = like.data if isinstance(like, _autograd.GraphTensor) else like  # (read, not a value of the rule)
+    if type(data) is np.ndarray or not _backend.is_foreign(data):
+        return value
+    value = np.asarray(value)
+    xp = xp_of(data)
+    return xp.asarray(value, dtype=getattr(xp, value.dtype.name), device=_backend.compat().device(data))
+
+
+def kind_of(x: Any) -> str:
+    """numpy's dtype kind letter ("b", "i", "u", "f", "c") of an array of any backend."""
+    if isinstance(x.dtype, np.dtype):
+        return x.dtype.kind
+    xp = xp_of(x)
+    kinds = (("bool", "b"), ("signed integer", "i"), ("unsigned integer", "u"), ("real floating", "f"))
+    return next((k for name, k in kinds if xp.isdtype(x.dtype, name)), "c")
+
+
+def one_hot_matmul(g: Operand, axis: int, matrix: np.ndarray) -> Operand:
+    """``g`` with its ``axis`` (length m) mapped through the constant 0/1 ``matrix`` (m, n):
+    out[..., j, ...] = Σ_i g[..., i, ...]·matrix[i, j]. The scatter-free sum over copies that
+    rules use on backends without numpy's np.add.at; a matmul, so it records on Tensors."""
+    axis %= g.ndim
+    last = tuple(i for i in range(g.ndim) if i != axis) + (axis,)
+    weights = constant_like(matrix, g)
+    moved = permute(g, last) @ _backend.astype(weights, constant(g).dtype)
+    back = tuple(int(i) for i in np.argsort(last))
+    return permute(moved, back)

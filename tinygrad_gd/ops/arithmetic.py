@@ -13,6 +13,7 @@ from .. import _backend
 from ..autograd import Function
 from . import (
     constant,
+    constant_like,
     exp,
     floor,
     isfinite,
@@ -310,9 +311,15 @@ class Where(Function):
     (c is a constant mask; selected, so an inf on the side not taken never leaks)"""
 
     def forward(self, cond, a, b):
-        xp = xp_of(cond)
         cond = constant(cond)
-        cond = xp_of(cond).astype(cond, xp_of(cond).bool) if type(cond) is not np.ndarray else cond.astype(bool, copy=False)
+        like = next((v for v in (cond, a, b) if type(v) is not np.ndarray and _backend.is_foreign(v)), None)
+        if like is None:
+            cond = np.asarray(cond).astype(bool, copy=False)
+            self.save_for_backward(cond)
+            return np.where(cond, a, b)
+        xp = xp_of(like)
+        cond = constant_like(np.asarray(cond), like) if not _backend.is_foreign(cond) else cond  # a numpy scalar mask
+        cond = xp.astype(cond, xp.bool)
         self.save_for_backward(cond)
         return xp.where(cond, a, b)
 

@@ -13,9 +13,22 @@ from typing import Any
 
 import numpy as np
 
-from .. import _validate
+from .. import _backend, _validate
 from ..autograd import Function
-from . import register_op, reshape, scatter_add, select, sum_axes, xp_of
+from . import (
+    constant,
+    constant_like,
+    kind_of,
+    one_hot_matmul,
+    permute,
+    register_op,
+    reshape,
+    roll,
+    scatter_add,
+    select,
+    sum_axes,
+    xp_of,
+)
 from ._metadata import MASK, MATRIX, UNARY, Case, Fuzz, OpCheck
 
 NOT_0D = UNARY[1:]
@@ -82,22 +95,23 @@ def _roll_pairs(shift: Any, axis: Any, shape: tuple[int, ...]) -> tuple[tuple[in
 class Roll(Function):
     """f(x) = x shifted cyclically (numpy's roll; axis None: the flattened x);  gradient rolled back"""
 
-    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (roll exists in the standard; numpy, Dask and CuPy run it)'}
-
     def forward(self, x, shift=0, axis=None):
         self.in_shape, self.flat = x.shape, axis is None
         if axis is None:
             self.pairs = ((0, _validate.integer(shift, "roll shift")),)
-            return np.roll(x.reshape(-1), self.pairs[0][1]).reshape(x.shape)
+            return reshape(roll(reshape(x, (-1,)), (self.pairs[0][1],), (0,)), x.shape)
         self.pairs = _roll_pairs(shift, axis, x.shape)
-        return np.roll(x, [s for _, s in self.pairs], axis=[a for a, _ in self.pairs])
+        return roll(x, tuple(s for _, s in self.pairs), tuple(a for a, _ in self.pairs))
 
     def backward(self, g):
-        g = g.reshape(-1) if self.flat else g
-        for axis, shift in self.pairs:  # out[i] = x[i - shift]: the gradient reads g[i + shift]
-            n = g.shape[axis]
-            g = g[_every(g.ndim, axis, (np.arange(n) + shift) % n)]
-        return g.reshape(self.in_shape)
+        g = reshape(g, (-1,)) if self.flat else g
+        if type(g) is np.ndarray:
+            for axis, shift in self.pairs:  # out[i] = x[i - shift]: the gradient reads g[i + shift]
+                n = g.shape[axis]
+                g = g[_every(g.ndim, axis, (np.arange(n) + shift) % n)]
+        else:  # rolled back (by -shift): no integer-array indexing, and it records on Tensors
+            g = roll(g, tuple(-s for _, s in self.pairs), tuple(a for a, _ in self.pairs))
+        return reshape(g, self.in_shape)
 
 
 # --------------------------------------------------------------------------- tile, repeat
@@ -149,23 +163,28 @@ class Repeat(Function):
     """f(x) = each element repeated (numpy's repeat, torch's repeat_interleave);  gradient: the sum over each element's copies"""
 
     unsupported_backends = {
-        "array_api_strict": 'not yet ported to the Array API namespace (repeat exists in the standard; numpy, Dask and CuPy run it)',
         "dask": 'dask repeats by one integer count only',
     }
 
     def forward(self, x, repeats=1, axis=None):
         self.in_shape = x.shape
         if axis is None:
-            x, self.axis = x.reshape(-1), 0
+            x, self.axis = reshape(x, (-1,)), 0
         else:
             self.axis = _validate.axis(axis, x.ndim, "repeat axis", x.shape)
         self.counts = tuple(int(c) for c in _repeats(repeats, x.shape[self.axis]))
         self.flat_shape = x.shape
-        return np.repeat(x, self.counts, axis=self.axis)
+        if type(x) is np.ndarray:
+            return np.repeat(x, self.counts, axis=self.axis)
+        counts = constant_like(np.asarray(self.counts, dtype=np.int64), x)
+        return xp_of(x).repeat(x, counts, axis=self.axis)
 
     def backward(self, g):
-        index = _every(g.ndim, self.axis, np.repeat(np.arange(len(self.counts)), self.counts))
-        return scatter_add(g, index, self.flat_shape, True).reshape(self.in_shape)
+        picks = np.repeat(np.arange(len(self.counts)), self.counts)  # the element each copy is of
+        if type(constant(g)) is np.ndarray:
+            return scatter_add(g, _every(g.ndim, self.axis, picks), self.flat_shape, True).reshape(self.in_shape)
+        copies = picks[:, None] == np.arange(len(self.counts))  # (copies, elements), one 1 a row
+        return reshape(one_hot_matmul(g, self.axis, copies), self.in_shape)
 
 
 # --------------------------------------------------------------------------- pad
@@ -289,9 +308,23 @@ def _diagonal_layout(shape: tuple[int, ...], offset: int, axis1: int, axis2: int
 
 
 def _onto_diagonal(g: Any, shape: tuple[int, ...], offset: int, axis1: int, axis2: int) -> Any:
-    """zeros(shape) with g (diagonal last, as numpy's diagonal returns it) on the diagonal."""
+    """zeros(shape) with g (diagonal last, as numpy's diagonal returns it) on the diagonal:
+    assigned on numpy; elsewhere (no integer-array assignment in the standard) g times the
+    constant one-hot map from diagonal positions to matrix entries."""
     moved, rows, cols, back = _diagonal_layout(shape, offset, axis1, axis2)
-    return scatter_add(g, (Ellipsis, rows, cols), moved, False).transpose(back)
+    if type(constant(g)) is np.ndarray:
+        return scatter_add(g, (Ellipsis, rows, cols), moved, False).transpose(back)
+    n1, n2 = moved[-2:]
+    entries = np.arange(n1 * n2) == (rows * n2 + cols)[:, None]  # (diagonal, n1·n2)
+    return permute(reshape(one_hot_matmul(g, -1, entries), moved), back)
+
+
+def _diagonal_last(x: Any, offset: int, axis1: int, axis2: int) -> Any:
+    """numpy's diagonal of a non-numpy array: the two axes moved last, the standard's
+    linalg.diagonal there."""
+    a1, a2 = axis1 % x.ndim, axis2 % x.ndim
+    rest = tuple(i for i in range(x.ndim) if i not in (a1, a2))
+    return xp_of(x).linalg.diagonal(permute(x, rest + (a1, a2)), offset=offset)
 
 
 @register_op(check=OpCheck(
@@ -305,7 +338,6 @@ class Diagonal(Function):
     """f(x) = the diagonal (offset, axis1, axis2: numpy's diagonal, as a new array);  gradient scattered onto the diagonal"""
 
     unsupported_backends = {
-        "array_api_strict": 'not yet ported to the Array API namespace (linalg.diagonal exists in the standard; numpy, Dask and CuPy run it)',
         "dask": 'its backward assigns into several axes at once, which dask cannot',
     }
 
@@ -313,7 +345,9 @@ class Diagonal(Function):
         self.offset = _validate.integer(offset, "diagonal offset")
         self.axis1, self.axis2, self.in_shape = axis1, axis2, x.shape
         _diagonal_layout(x.shape, self.offset, axis1, axis2)  # checks the axes
-        return np.diagonal(x, self.offset, axis1, axis2).copy()
+        if type(x) is np.ndarray:
+            return np.diagonal(x, self.offset, axis1, axis2).copy()
+        return _diagonal_last(x, self.offset, axis1, axis2)
 
     def backward(self, g):
         return _onto_diagonal(g, self.in_shape, self.offset, self.axis1, self.axis2)
@@ -330,7 +364,6 @@ class Trace(Function):
     """f(x) = Σᵢ x[i, i + offset] (numpy's trace);  gradient: g on the diagonal, 0 elsewhere"""
 
     unsupported_backends = {
-        "array_api_strict": 'not yet ported to the Array API namespace (linalg.trace exists in the standard; numpy, Dask and CuPy run it)',
         "dask": 'its backward assigns into several axes at once, which dask cannot',
     }
 
@@ -338,10 +371,15 @@ class Trace(Function):
         self.offset = _validate.integer(offset, "trace offset")
         self.axis1, self.axis2, self.in_shape = axis1, axis2, x.shape
         self.length = len(_diagonal_layout(x.shape, self.offset, axis1, axis2)[1])
-        return np.trace(x, self.offset, axis1, axis2)
+        if type(x) is np.ndarray:
+            return np.trace(x, self.offset, axis1, axis2)
+        return sum_axes(_diagonal_last(x, self.offset, axis1, axis2), axis=-1)
 
     def backward(self, g):
-        spread = g.reshape(g.shape + (1,)) + np.zeros(self.length, dtype=g.dtype)  # g on each diagonal entry
+        if type(constant(g)) is np.ndarray:
+            spread = g.reshape(g.shape + (1,)) + np.zeros(self.length, dtype=g.dtype)  # g on each diagonal entry
+        else:  # (g times ones: a broadcast the standard spells with a same-backend constant)
+            spread = reshape(g, g.shape + (1,)) * _backend.ones((self.length,), constant(g).dtype, constant(g))
         return _onto_diagonal(spread, self.in_shape, self.offset, self.axis1, self.axis2)
 
 
@@ -356,18 +394,23 @@ class Trace(Function):
 class MaskedFill(Function):
     """f(x) = value where mask, else x (torch's masked_fill);  gradient: g where the mask is off, 0 where it is on"""
 
-    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (where exists in the standard; numpy, Dask and CuPy run it)'}
-
     def forward(self, x, mask=None, value=0.0):
-        mask = np.asarray(mask)
-        if mask.dtype != bool:
+        mask = np.asarray(mask) if type(x) is np.ndarray or not _backend.is_foreign(mask) else mask
+        if kind_of(mask) != "b":
             raise TypeError(f"masked_fill: the mask must be boolean (e.g. x > 0), got dtype {mask.dtype}")
         try:
-            np.broadcast_to(mask, x.shape)
+            fits = np.broadcast_shapes(tuple(mask.shape), tuple(x.shape)) == tuple(x.shape)
         except ValueError:
-            raise ValueError(f"masked_fill: a mask of shape {mask.shape} does not broadcast to the tensor's shape {x.shape}") from None
+            fits = False
+        if not fits:
+            raise ValueError(f"masked_fill: a mask of shape {tuple(mask.shape)} does not broadcast to the tensor's shape {tuple(x.shape)}")
+        if type(x) is np.ndarray:
+            self.save_for_backward(mask)
+            return np.where(mask, np.asarray(value, dtype=x.dtype), x)
+        mask = constant_like(mask, x) if type(mask) is np.ndarray else mask  # a numpy mask joins x's backend
         self.save_for_backward(mask)
-        return np.where(mask, np.asarray(value, dtype=x.dtype), x)
+        xp = xp_of(x)
+        return xp.where(mask, xp.asarray(value, dtype=x.dtype, device=_backend.compat().device(x)), x)
 
     def backward(self, g):
         (mask,) = self.saved

@@ -16,25 +16,48 @@ from typing import Any
 
 import numpy as np
 
+from .. import _backend
 from .._graph_tensor import GraphTensor
 from ..autograd import Function
-from . import register_op, select, swap_last
+from . import constant_like, register_op, reshape, select, swap_last, xp_of
 from ._metadata import Case, Domain, Fuzz, OpCheck
 
 SMALL = Domain(-1.0, 1.0)
 SQUARES = (((2, 2),), ((3, 3),), ((2, 3, 3),))
 
 
+DASK_LINALG = "numpy's linalg would compute a Dask array eagerly (dask.array.linalg needs square chunks)"
+
+
+def linalg_of(a: Any) -> Any:
+    """numpy.linalg for an ndarray, else the namespace's linalg extension (``xp.linalg``)."""
+    return np.linalg if type(a) is np.ndarray else xp_of(a).linalg
+
+
 def inv(a: Any) -> Any:
-    """A⁻¹ of arrays (numpy) or of a Tensor (a recorded Inv)."""
-    return Inv.apply(a) if isinstance(a, GraphTensor) else np.linalg.inv(a)
+    """A⁻¹ of arrays (in their backend) or of a Tensor (a recorded Inv)."""
+    return Inv.apply(a) if isinstance(a, GraphTensor) else linalg_of(a).inv(a)
 
 
 def solve(a: Any, b: Any) -> Any:
-    """A⁻¹B of arrays (numpy) or with a Tensor among them (a recorded Solve)."""
+    """A⁻¹B of arrays (in their backend) or with a Tensor among them (a recorded Solve)."""
     if isinstance(a, GraphTensor) or isinstance(b, GraphTensor):
         return Solve.apply(a, b)
-    return np.linalg.solve(a, b)
+    return linalg_of(a).solve(a, b)
+
+
+def float_like(value: np.ndarray, like: Any) -> Any:
+    """A float constant (an identity, a diagonal) in ``like``'s backend and dtype (``like`` an
+    array or a Tensor)."""
+    data = like.data if isinstance(like, GraphTensor) else like
+    if type(data) is np.ndarray:
+        return value.astype(data.dtype, copy=False)
+    return _backend.astype(constant_like(value, data), data.dtype)
+
+
+def eye_like(n: int, like: Any) -> Any:
+    """The n×n identity as a constant of ``like``'s backend and dtype."""
+    return float_like(np.eye(n), like)
 
 
 def check_square(a: np.ndarray, what: str) -> None:
@@ -54,23 +77,23 @@ _FIXES = {
 
 # Well-conditioned sample matrices for the table: diagonally dominant, SPD, separated spectrum.
 def _dominant(a: Any) -> Any:
-    return a + 4.0 * np.eye(a.shape[-1], dtype=a.dtype)
+    return a + 4.0 * eye_like(a.shape[-1], a)
 
 
 def _spd(a: Any) -> Any:
-    return a @ swap_last(a) + np.eye(a.shape[-1], dtype=a.dtype)
+    return a @ swap_last(a) + eye_like(a.shape[-1], a)
 
 
 def _separated(a: Any) -> Any:
     """Symmetric, eigenvalues at least 1 apart (Gershgorin: entries in [-0.5, 0.5], diagonal 0, 4, 8, ...)."""
     n = a.shape[-1]
-    return (a + swap_last(a)) * 0.25 + np.diag(4.0 * np.arange(n)).astype(a.dtype)
+    return (a + swap_last(a)) * 0.25 + float_like(np.diag(4.0 * np.arange(n)), a)
 
 
 def _fuzz_matrix(x: Any) -> tuple[Any, Any]:
     """An SPD matrix I + 0.05·vvᵀ from the operand's values v (eigenvalues 1 and 1 + 0.05|v|²)."""
     v = x.reshape(-1)
-    return v.reshape(-1, 1) * v.reshape(1, -1) * 0.05 + np.eye(v.shape[0]), v
+    return v.reshape(-1, 1) * v.reshape(1, -1) * 0.05 + eye_like(v.shape[0], v), v
 
 
 def _fuzz_solve(a: Any, b: Any) -> Any:
@@ -85,15 +108,12 @@ def _fuzz_solve(a: Any, b: Any) -> Any:
 class Inv(Function):
     """f(A) = A⁻¹;  dA = -A⁻ᵀ G A⁻ᵀ"""
 
-    unsupported_backends = {
-        "array_api_strict": 'not yet ported to the Array API namespace (the linalg extension exists in the standard; numpy, Dask and CuPy run it)',
-        "dask": "numpy's linalg would compute a Dask array eagerly (dask.array.linalg needs square chunks)",
-    }
+    unsupported_backends = {"dask": DASK_LINALG}
 
     def forward(self, a):
         check_square(a, "inv")
         try:
-            out = np.linalg.inv(a)
+            out = linalg_of(a).inv(a)
         except np.linalg.LinAlgError:
             raise _linalg_error("inv", a, "the matrix is singular") from None
         self.save_for_backward(out)
@@ -115,22 +135,20 @@ class Inv(Function):
 class Solve(Function):
     """f(A, B) = A⁻¹B (B a vector (n,) or matrices (..., n, k), numpy's rule);  dB = A⁻ᵀG, dA = -dB Xᵀ"""
 
-    unsupported_backends = {
-        "array_api_strict": 'not yet ported to the Array API namespace (the linalg extension exists in the standard; numpy, Dask and CuPy run it)',
-        "dask": "numpy's linalg would compute a Dask array eagerly (dask.array.linalg needs square chunks)",
-    }
+    unsupported_backends = {"dask": DASK_LINALG}
 
     def forward(self, a, b):
         check_square(a, "solve")
-        self.vector = np.ndim(b) == 1
-        rows = np.shape(b)[0] if self.vector else np.shape(b)[-2] if np.ndim(b) >= 2 else None
+        b_shape = tuple(b.shape) if hasattr(b, "shape") else np.shape(b)
+        self.vector = len(b_shape) == 1
+        rows = b_shape[0] if self.vector else b_shape[-2] if len(b_shape) >= 2 else None
         if rows != a.shape[-1]:
             raise ValueError(
-                f"solve: A has shape {a.shape} but B has shape {np.shape(b)}; B must be (n,) or "
+                f"solve: A has shape {a.shape} but B has shape {b_shape}; B must be (n,) or "
                 f"(..., n, k) with n = {a.shape[-1]} (a batch of vectors needs a trailing axis: b[..., None])"
             )
         try:
-            out = np.linalg.solve(a, b)
+            out = _solve_forward(a, b, self.vector)
         except np.linalg.LinAlgError:
             raise _linalg_error("solve", a, "the matrix is singular") from None
         self.save_for_backward(a, out)
@@ -139,10 +157,10 @@ class Solve(Function):
     def backward(self, g):
         a, x = self.saved
         if self.vector:
-            g, x = g.reshape(g.shape + (1,)), x.reshape(x.shape + (1,))
+            g, x = reshape(g, tuple(g.shape) + (1,)), reshape(x, tuple(x.shape) + (1,))
         gb = solve(swap_last(a), g)
         ga = -(gb @ swap_last(x)) if self.needs_input_grad[0] else None
-        return ga, (gb.reshape(gb.shape[:-1]) if self.vector else gb)
+        return ga, (reshape(gb, tuple(gb.shape[:-1])) if self.vector else gb)
 
 
 # --------------------------------------------------------------------------- determinants
@@ -153,20 +171,18 @@ class Solve(Function):
 class Det(Function):
     """f(A) = det A;  dA = G·det(A)·A⁻ᵀ (A must be invertible)"""
 
-    unsupported_backends = {
-        "array_api_strict": 'not yet ported to the Array API namespace (the linalg extension exists in the standard; numpy, Dask and CuPy run it)',
-        "dask": "numpy's linalg would compute a Dask array eagerly (dask.array.linalg needs square chunks)",
-    }
+    unsupported_backends = {"dask": DASK_LINALG}
 
     def forward(self, a):
         check_square(a, "det")
-        out = np.asarray(np.linalg.det(a))
+        out = linalg_of(a).det(a)
+        out = np.asarray(out) if type(a) is np.ndarray else out
         self.save_for_backward(a, out)
         return out
 
     def backward(self, g):
         a, d = self.saved
-        return (g * d).reshape(d.shape + (1, 1)) * swap_last(inv(a))
+        return reshape(g * d, tuple(d.shape) + (1, 1)) * swap_last(inv(a))
 
 
 @register_op(check=OpCheck(
@@ -176,19 +192,17 @@ class Det(Function):
 class LogAbsDet(Function):
     """f(A) = log |det A| (slogdet's second result);  dA = G·A⁻ᵀ"""
 
-    unsupported_backends = {
-        "array_api_strict": 'not yet ported to the Array API namespace (the linalg extension exists in the standard; numpy, Dask and CuPy run it)',
-        "dask": "numpy's linalg would compute a Dask array eagerly (dask.array.linalg needs square chunks)",
-    }
+    unsupported_backends = {"dask": DASK_LINALG}
 
     def forward(self, a):
         check_square(a, "slogdet")
         self.save_for_backward(a)
-        return np.asarray(np.linalg.slogdet(a)[1])
+        logabsdet = linalg_of(a).slogdet(a)[1]
+        return np.asarray(logabsdet) if type(a) is np.ndarray else logabsdet
 
     def backward(self, g):
         (a,) = self.saved
-        return g.reshape(g.shape + (1, 1)) * swap_last(inv(a))
+        return reshape(g, tuple(g.shape) + (1, 1)) * swap_last(inv(a))
 
 
 # --------------------------------------------------------------------------- factorizations
@@ -200,15 +214,12 @@ class Cholesky(Function):
     """f(A) = L, lower triangular with L Lᵀ = A;  dA = L⁻ᵀ Φ(Lᵀ G) L⁻¹, Φ(P) = the symmetric
     matrix with P's lower triangle and half its diagonal (torch's symmetric gradient)"""
 
-    unsupported_backends = {
-        "array_api_strict": 'not yet ported to the Array API namespace (the linalg extension exists in the standard; numpy, Dask and CuPy run it)',
-        "dask": "numpy's linalg would compute a Dask array eagerly (dask.array.linalg needs square chunks)",
-    }
+    unsupported_backends = {"dask": DASK_LINALG}
 
     def forward(self, a):
         check_square(a, "cholesky")
         try:
-            out = np.linalg.cholesky(a)
+            out = linalg_of(a).cholesky(a)
         except np.linalg.LinAlgError:
             raise _linalg_error("cholesky", a, "the matrix is not positive definite") from None
         self.save_for_backward(out)
@@ -217,8 +228,8 @@ class Cholesky(Function):
     def backward(self, g):
         (lower,) = self.saved
         n = lower.shape[-1]
-        p = select(np.tril(np.ones((n, n), dtype=bool)), swap_last(lower) @ g)
-        p = (p + swap_last(select(np.tril(np.ones((n, n), dtype=bool), -1), p))) * 0.5
+        p = select(constant_like(np.tril(np.ones((n, n), dtype=bool)), g), swap_last(lower) @ g)
+        p = (p + swap_last(select(constant_like(np.tril(np.ones((n, n), dtype=bool), -1), g), p))) * 0.5
         lower_inv = inv(lower)
         return swap_last(lower_inv) @ p @ lower_inv
 
@@ -232,16 +243,17 @@ def _eigh_reference(a: np.ndarray) -> np.ndarray:
     return np.concatenate([w[..., None, :], v * _column_signs(v)], axis=-2)
 
 
-def _column_signs(v: np.ndarray) -> np.ndarray:
+def _column_signs(v: Any) -> Any:
     """+1 or -1 per eigenvector so that its entry of largest magnitude is positive."""
-    biggest = np.take_along_axis(v, np.argmax(np.abs(v), axis=-2)[..., None, :], axis=-2)
-    return np.where(biggest < 0, -1.0, 1.0).astype(v.dtype)
+    xp = xp_of(v)
+    biggest = xp.take_along_axis(v, xp.argmax(xp.abs(v), axis=-2, keepdims=True), axis=-2)
+    return 1.0 - 2.0 * _backend.astype(biggest < 0, v.dtype)
 
 
 def _fuzz_eigh(x: Any, s: Any) -> Any:
     v = x.reshape(-1)[:3]
     n = v.shape[0]
-    a = v.reshape(-1, 1) * v.reshape(1, -1) * 0.05 + np.diag(4.0 * np.arange(n))
+    a = v.reshape(-1, 1) * v.reshape(1, -1) * 0.05 + float_like(np.diag(4.0 * np.arange(n)), x)
     return (Eigh.apply(a) * s.constant((n + 1, n))).sum()
 
 
@@ -255,15 +267,13 @@ class Eigh(Function):
     dA = V (diag(g_w) + F ∘ ½(VᵀG_V − G_Vᵀ V)) Vᵀ with F_ij = 1/(w_j − w_i), i ≠ j:
     unbounded where eigenvalues (nearly) coincide"""
 
-    unsupported_backends = {
-        "array_api_strict": 'not yet ported to the Array API namespace (the linalg extension exists in the standard; numpy, Dask and CuPy run it)',
-        "dask": "numpy's linalg would compute a Dask array eagerly (dask.array.linalg needs square chunks)",
-    }
+    unsupported_backends = {"dask": DASK_LINALG}
 
     def forward(self, a):
         check_square(a, "eigh")
-        w, v = np.linalg.eigh(a)
-        out = np.concatenate([w[..., None, :], v * _column_signs(v)], axis=-2)
+        w, v = linalg_of(a).eigh(a)
+        xp = xp_of(a)
+        out = xp.concat([xp.reshape(w, w.shape[:-1] + (1, w.shape[-1])), v * _column_signs(v)], axis=-2)
         self.save_for_backward(out)
         return out
 
@@ -273,9 +283,20 @@ class Eigh(Function):
         w, v, gw, gv = out[..., 0, :], out[..., 1:, :], g[..., 0, :], g[..., 1:, :]
         vtg = swap_last(v) @ gv
         skew = (vtg - swap_last(vtg)) * 0.5
-        gap = w.reshape(w.shape[:-1] + (1, n)) - w.reshape(w.shape + (1,)) + np.eye(n)  # w_j - w_i, 1 on the diagonal
-        off = ~np.eye(n, dtype=bool)
-        inner = select(off, skew / gap) + gw.reshape(gw.shape[:-1] + (1, n)) * np.eye(n, dtype=g.dtype)
+        eye = eye_like(n, g)
+        gap = reshape(w, tuple(w.shape[:-1]) + (1, n)) - reshape(w, tuple(w.shape) + (1,)) + eye  # w_j - w_i, 1 on the diagonal
+        off = constant_like(~np.eye(n, dtype=bool), g)
+        inner = select(off, skew / gap) + reshape(gw, tuple(gw.shape[:-1]) + (1, n)) * eye
         return v @ inner @ swap_last(v)
 
 
+
+
+def _solve_forward(a: Any, b: Any, vector: bool) -> Any:
+    """numpy's solve (b a vector (n,) or matrices (..., n, k)); the standard's linalg.solve
+    reads a 1-D b the same way only unbatched, so a batched vector goes through b[..., None]."""
+    if type(a) is np.ndarray or not vector:
+        return linalg_of(a).solve(a, b)
+    xp = xp_of(a)
+    column = xp.reshape(b, b.shape + (1,))
+    return xp.reshape(linalg_of(a).solve(a, column), a.shape[:-1])

@@ -27,12 +27,14 @@ from . import (
     max_keepdims,
     may_be_any,
     mean_axes,
+    permute,
     register_op,
     reshape,
     select,
     sign,
     stable_softmax,
     sum_axes,
+    surely_all,
     where,
 )
 from ._metadata import AWAY_FROM_ZERO, MATRIX, UNARY, WIDE, Case, Domain, Fuzz, OpCheck
@@ -112,13 +114,14 @@ def _others_product(x: Any, axis: tuple[int, ...] | None) -> Any:
     reduced = tuple(range(ndim)) if axis is None else axis
     kept = tuple(i for i in range(ndim) if i not in reduced)
     perm = kept + reduced
-    moved = x.transpose(perm) if perm != tuple(range(ndim)) else x
-    flat = moved.reshape(tuple(x.shape[i] for i in kept) + (-1,))
-    ones = np.ones(flat.shape[:-1] + (1,), dtype=constant(x).dtype)
+    moved = permute(x, perm) if perm != tuple(range(ndim)) else x
+    flat = reshape(moved, tuple(x.shape[i] for i in kept) + (-1,))
+    data = constant(x)
+    ones = _backend.ones(tuple(flat.shape[:-1]) + (1,), data.dtype, data)
     before = cumprod(concatenate([ones, flat[..., :-1]], -1), -1)
     after = cumprod(concatenate([ones, flat[..., :0:-1]], -1), -1)[..., ::-1]
-    others = (before * after).reshape(moved.shape)
-    return others.transpose(tuple(int(i) for i in np.argsort(perm))) if perm != tuple(range(ndim)) else others
+    others = reshape(before * after, tuple(moved.shape))
+    return permute(others, tuple(int(i) for i in np.argsort(perm))) if perm != tuple(range(ndim)) else others
 
 
 @register_op(check=OpCheck(
@@ -134,8 +137,6 @@ class Prod(Function):
     with zeros, the product of the other entries (one zero: nonzero only at the zero; two or
     more: 0), computed without dividing"""
 
-    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (prod and cumulative_prod exists in the standard; numpy, Dask and CuPy run it)'}
-
     def forward(self, x, axis=None, keepdims=False):
         xp = xp_of(x)
         self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
@@ -146,19 +147,21 @@ class Prod(Function):
     def backward(self, g):
         x, out = self.saved
         g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
-        if (constant(x) != 0).all():
+        if surely_all(constant(x) != 0):
             return g * expand_reduced(out, self.in_shape, self.axis, self.keepdims) / x
         return g * _others_product(x, self.axis)
 
 
 # --------------------------------------------------------------------------- norm
-def _reference_norm(x: np.ndarray, ord: Any = None, axis: Any = None, keepdims: bool = False) -> np.ndarray:  # noqa: A002
-    a = np.abs(x)
+def _reference_norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A002
+    """The vector norm of an array of any backend (the forward, and the table's reference)."""
+    xp = xp_of(x)
+    a = xp.abs(x)
     if ord in (None, 2):
-        return np.sqrt(np.sum(a * a, axis=axis, keepdims=keepdims))
+        return xp.sqrt(xp.sum(a * a, axis=axis, keepdims=keepdims))
     if ord == 1:
-        return np.sum(a, axis=axis, keepdims=keepdims)
-    return (np.max if ord == np.inf else np.min)(a, axis=axis, keepdims=keepdims)
+        return xp.sum(a, axis=axis, keepdims=keepdims)
+    return (xp.max if ord == np.inf else xp.min)(a, axis=axis, keepdims=keepdims)
 
 
 @register_op(check=OpCheck(
@@ -179,8 +182,6 @@ class Norm(Function):
     df/dx = x/f (0 where f = 0, as PyTorch), sign(x), and sign(x) on the extreme |x| (ties share
     it evenly)"""
 
-    unsupported_backends = {"array_api_strict": 'not yet ported to the Array API namespace (linalg.vector_norm exists in the standard; numpy, Dask and CuPy run it)'}
-
     def forward(self, x, ord=None, axis=None, keepdims=False):  # noqa: A002
         xp = xp_of(x)
         self.in_shape, self.axis, self.keepdims, self.ord = x.shape, axis, keepdims, ord
@@ -189,7 +190,8 @@ class Norm(Function):
         chosen = None
         if ord in (np.inf, -np.inf):
             chosen = xp.abs(x) == expand_reduced(out, x.shape, axis, keepdims)
-            chosen = (chosen / chosen.sum(axis=axis, keepdims=True)).astype(x.dtype)  # 1/k on k tied extremes
+            chosen = _backend.astype(chosen, x.dtype)
+            chosen = chosen / sum_axes(chosen, axis=axis, keepdims=True)  # 1/k on k tied extremes
         self.save_for_backward(x, out, chosen)
         return out
 
