@@ -90,28 +90,23 @@ def softmax(x: Operand, axis: Axis) -> Operand:
     return stable_softmax(x, axis) if _is_array(x) else Softmax.apply(x, axis=axis)
 
 
-def sign(x: Operand) -> Any:
-    """sign as a constant (its derivative is 0 almost everywhere)."""
-    c = constant(x)
-    return xp_of(c).sign(c)
+def _as_constant(name: str, doc: str) -> Callable[[Operand], Any]:
+    """The namespace function ``name`` of the input's backend on ``x``'s values, as a constant
+    of the rule (these are piecewise constant, or masks: no gradient flows through them)."""
+
+    def function(x: Operand) -> Any:
+        c = constant(x)
+        return getattr(xp_of(c), name)(c)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    return function
 
 
-def isfinite(x: Operand) -> Any:
-    """Where ``x`` is neither inf nor NaN, as a constant mask."""
-    c = constant(x)
-    return xp_of(c).isfinite(c)
-
-
-def floor(x: Operand) -> Any:
-    """floor as a constant (piecewise constant: derivative 0 almost everywhere)."""
-    c = constant(x)
-    return xp_of(c).floor(c)
-
-
-def trunc(x: Operand) -> Any:
-    """Rounding toward 0 as a constant (piecewise constant: derivative 0 almost everywhere)."""
-    c = constant(x)
-    return xp_of(c).trunc(c)
+sign: Callable[[Operand], Any] = _as_constant("sign", "sign as a constant (its derivative is 0 almost everywhere).")
+isfinite: Callable[[Operand], Any] = _as_constant("isfinite", "Where ``x`` is neither inf nor NaN, as a constant mask.")
+floor: Callable[[Operand], Any] = _as_constant("floor", "floor as a constant (piecewise constant: derivative 0 almost everywhere).")
+trunc: Callable[[Operand], Any] = _as_constant("trunc", "Rounding toward 0 as a constant (piecewise constant: derivative 0 almost everywhere).")
 
 
 def erf(x: Operand) -> Operand:

@@ -69,6 +69,16 @@ def _linalg_error(what: str, a: np.ndarray, why: str) -> np.linalg.LinAlgError:
     return np.linalg.LinAlgError(f"{what}: {why} (shape {a.shape}); {_FIXES[why]}")
 
 
+def _factor(a: Any, name: str, why: str) -> Any:
+    """``xp.linalg.<name>(a)`` of a square (batch of) matrix, numpy's LinAlgError reworded
+    as ``why`` with the fix."""
+    check_square(a, name)
+    try:
+        return getattr(linalg_of(a), name)(a)
+    except np.linalg.LinAlgError:
+        raise _linalg_error(name, a, why) from None
+
+
 _FIXES = {
     "the matrix is singular": "check for dependent rows, or add λI (ridge) to make it invertible",
     "the matrix is not positive definite": "cholesky needs a symmetric positive-definite matrix, e.g. XᵀX + λI",
@@ -111,11 +121,7 @@ class Inv(Function):
     unsupported_backends = {"dask": DASK_LINALG}
 
     def forward(self, a):
-        check_square(a, "inv")
-        try:
-            out = linalg_of(a).inv(a)
-        except np.linalg.LinAlgError:
-            raise _linalg_error("inv", a, "the matrix is singular") from None
+        out = _factor(a, "inv", "the matrix is singular")
         self.save_for_backward(out)
         return out
 
@@ -217,11 +223,7 @@ class Cholesky(Function):
     unsupported_backends = {"dask": DASK_LINALG}
 
     def forward(self, a):
-        check_square(a, "cholesky")
-        try:
-            out = linalg_of(a).cholesky(a)
-        except np.linalg.LinAlgError:
-            raise _linalg_error("cholesky", a, "the matrix is not positive definite") from None
+        out = _factor(a, "cholesky", "the matrix is not positive definite")
         self.save_for_backward(out)
         return out
 
