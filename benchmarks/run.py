@@ -35,6 +35,11 @@ import numpy as np
 
 import tinygrad_gd as tg
 
+try:
+    from benchmarks.dask_rows import dask_rows
+except ImportError:  # run as a script, python benchmarks/run.py: this folder is on sys.path
+    from dask_rows import dask_rows  # type: ignore[no-redef]
+
 NOT_INSTALLED = "not installed"
 
 
@@ -722,6 +727,7 @@ def run(quick: bool = False) -> list[Row]:
     for impl in ("tinygrad_gd natural form", "tinygrad_gd natural form, tg.compile"):
         peak = peak_memory(mem_impls[impl])
         rows.append(Row(case, impl, None, peak / numpy_peak, f"{peak / 1e6:.1f} MB", {"bytes": peak}))
+    rows += dask_rows(Row, quick)  # out of core: benchmarks/dask_rows.py
     return rows
 
 

@@ -9,6 +9,7 @@ import argparse
 import inspect
 
 from . import _figures, data, nn, train
+from ._cli_dask import check_dask_arguments, dask_session
 from ._fit_report import FitReport, diverged_json, failure_message
 from ._fitting import FitSettings, TargetScale, fit_problem, judge
 from ._outputs import save_path, writing_outputs
@@ -34,8 +35,9 @@ def read_table(args: argparse.Namespace, class_names: bool = False) -> data.CSVT
     """The CSV file of ``fit``/``lr-sweep``, read with the command's CSV options."""
     if args.target is None:
         raise CLIError("--target COL is required with a CSV file (the column to predict)")
+    blocksize = args.blocksize if getattr(args, "dask", False) else None  # --dask: lazily, in blocks
     return data.read_csv(args.csv, args.target, args.features, args.delimiter, header=False if args.no_header else None,
-                         drop_missing=args.drop_missing, class_names=class_names)
+                         drop_missing=args.drop_missing, class_names=class_names, blocksize=blocksize)
 
 
 # --------------------------------------------------------------------------- fit
@@ -54,7 +56,17 @@ def _fit_header(args: argparse.Namespace, table: data.CSVTable, problem: _Proble
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    """``tinygrad-gd fit``: train on the CSV, print the report and its verdict; returns the exit status."""
+    """``tinygrad-gd fit``: train on the CSV, print the report and its verdict; returns the exit
+    status. With ``--dask`` the CSV is read in blocks and the run uses a dask.distributed
+    cluster (``_cli_dask``), closed when the command ends, however it ends."""
+    check_dask_arguments(args)
+    with dask_session(args) as cluster:
+        if cluster is not None and not args.json:
+            out(f"{cluster}")
+        return _fit(args)
+
+
+def _fit(args: argparse.Namespace) -> int:
     if args.tol is None:
         args.tol = _estimators_tol() or 0.0
     table = read_table(args, class_names=args.model == "logistic")

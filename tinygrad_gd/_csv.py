@@ -35,7 +35,8 @@ class CSVTable:
     feature names, and how the file was understood: its ``delimiter``, whether it had a
     ``header`` row (without one the columns are named ``x0``, ``x1``, ...), the line numbers of
     rows ``dropped`` for a missing cell, and ``classes`` when a text target was turned into
-    class ids (``classes[i]`` is the name of id ``i``)."""
+    class ids (``classes[i]`` is the name of id ``i``). Read with ``blocksize=``, ``X`` and ``y``
+    are Dask arrays over ``blocks`` blocks of the file (None when it was read into memory)."""
 
     X: np.ndarray
     y: np.ndarray
@@ -45,10 +46,13 @@ class CSVTable:
     header: bool
     dropped: list[int] = field(default_factory=list)
     classes: list[str] | None = None
+    blocks: int | None = None
 
     def notes(self) -> list[str]:
         """One line per thing a user should know about how the file was read."""
         notes = []
+        if self.blocks is not None:
+            notes.append(f"read lazily with dask.dataframe in {self.blocks} block(s): each pass reads the file again")
         if self.delimiter != ",":
             notes.append(f"columns separated by {_delimiter_name(self.delimiter)}")
         if not self.header:
@@ -289,6 +293,7 @@ def read_csv(
     header: bool | None = None,
     drop_missing: bool = False,
     class_names: bool = False,
+    blocksize: int | str | None = None,
 ) -> CSVTable:
     """Read a CSV file into a :class:`CSVTable`.
 
@@ -300,7 +305,16 @@ def read_csv(
     ?) raises a :class:`DataError` naming its line and column unless ``drop_missing`` skips its
     row; a text feature raises one that says how to exclude it; a text target raises one
     unless ``class_names`` maps the names to class ids (sorted; ``CSVTable.classes``).
+
+    ``blocksize`` (bytes, or text such as ``"64MB"``) reads the file lazily instead, with
+    ``dask.dataframe.read_csv`` in blocks of about that size (never all in memory): ``X`` and
+    ``y`` are then float64 Dask arrays (see ``_csv_dask`` for what that reader cannot check).
     """
+    if blocksize is not None:
+        from ._csv_dask import read_csv_lazily
+
+        return read_csv_lazily(path, target, features, delimiter, header=header, drop_missing=drop_missing,
+                               class_names=class_names, blocksize=blocksize)
     path = Path(path)
     _check_csv_path(path)
     text = _read_text(path)
@@ -351,9 +365,13 @@ def load_csv(
     *,
     header: bool | None = None,
     drop_missing: bool = False,
+    blocksize: int | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """``(X, y, feature_names)`` of a CSV file: :func:`read_csv` with numbers only."""
-    table = read_csv(path, target, features, delimiter, header=header, drop_missing=drop_missing)
+    """``(X, y, feature_names)`` of a CSV file: :func:`read_csv` with numbers only. With
+    ``blocksize`` (e.g. ``"64MB"``) ``X`` and ``y`` are Dask arrays read in blocks of about
+    that size by ``dask.dataframe.read_csv``: out of core, for ``tg.fit`` and the estimators."""
+    table = read_csv(path, target, features, delimiter, header=header, drop_missing=drop_missing,
+                     blocksize=blocksize)
     return table.X, table.y, table.features
 
 

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _backend
+from ._lazy_data import check_known_shape, is_lazy
 from ._typing import TensorLike
 from .data import DataError
 from .tensor import Tensor
@@ -80,7 +82,7 @@ except ImportError:  # the fallback: the part of scikit-learn's API the estimato
 
 
 __all__ = ["BaseEstimator", "RegressorMixin", "ClassifierMixin", "NotFittedError", "DataConversionWarning",
-           "HAVE_SKLEARN", "check_X", "regression_targets", "class_labels"]
+           "HAVE_SKLEARN", "check_X", "regression_targets", "class_labels", "check_labels"]
 
 
 class NotFittedError(_NotFittedBase):
@@ -114,11 +116,23 @@ def _feature_names(X: Any) -> np.ndarray | None:
     return None
 
 
+def _lazy_input(X: Any) -> Any:
+    """The Dask array of a Dask array, a Tensor holding one, or a Dask dataframe (None for
+    anything else): it stays lazy; its values are checked in the estimators' first pass."""
+    data: Any = X.data if isinstance(X, Tensor) else X
+    if type(data).__module__.startswith("dask.dataframe"):
+        return data.to_dask_array(lengths=True)
+    return data if is_lazy(data) else None
+
+
 def _numeric_2d(X: TensorLike, what: str) -> np.ndarray:
-    """``X`` as a finite float64 (n_samples >= 1, n_features >= 1) array (a copy)."""
+    """``X`` as a finite float64 (n_samples >= 1, n_features >= 1) array (a copy). A Dask
+    array stays lazy (float64, its shape checked); NaN/inf are looked for in the first pass
+    over it, with the standardisation statistics (``_lazy_data.summarize``)."""
     if _is_sparse(X):
         raise TypeError(f"{what}: sparse input is not supported; pass a dense array (X.toarray())")
-    arr = np.asarray(X.data if isinstance(X, Tensor) else X)
+    lazy = _lazy_input(X)
+    arr = lazy if lazy is not None else np.asarray(X.data if isinstance(X, Tensor) else X)
     if arr.dtype.kind == "c":
         raise ValueError(f"{what}: Complex data not supported (X has dtype {arr.dtype}); pass real features")
     if arr.dtype.kind == "O":
@@ -128,6 +142,8 @@ def _numeric_2d(X: TensorLike, what: str) -> np.ndarray:
             raise type(e)(f"{what}: X holds values that are not numbers: {e}") from None
     elif arr.dtype.kind not in "biuf":
         raise DataError(f"{what}: X must be numeric, got dtype {arr.dtype}")
+    if lazy is not None:
+        check_known_shape(arr, what, "X")
     if arr.ndim == 1:
         raise DataError(
             f"{what}: X must be 2-D (n_samples, n_features), got a 1-D array of shape {arr.shape}. "
@@ -138,6 +154,8 @@ def _numeric_2d(X: TensorLike, what: str) -> np.ndarray:
     for axis, kind in ((0, "sample(s)"), (1, "feature(s)")):
         if arr.shape[axis] == 0:
             raise DataError(f"{what}: X has 0 {kind} (shape={arr.shape}) while a minimum of 1 is required.")
+    if lazy is not None:
+        return _backend.astype(arr, np.float64)
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
         raise DataError(f"{what}: X contains NaN or infinite values; drop or fill those rows")
@@ -187,7 +205,10 @@ def check_X(estimator: Any, X: TensorLike, what: str, reset: bool) -> np.ndarray
 def _target_array(y: Any, n: int, what: str, name: str) -> np.ndarray:
     if y is None:
         raise DataError(f"{what}: {name} requires y to be passed, but the target y is None")
-    arr = np.asarray(y.data if isinstance(y, Tensor) else y)
+    lazy = _lazy_input(y)
+    arr = lazy if lazy is not None else np.asarray(y.data if isinstance(y, Tensor) else y)
+    if lazy is not None:
+        check_known_shape(arr, what, "y")
     if arr.ndim == 0 or arr.ndim > 2:
         raise DataError(f"{what}: y must be (n,) or (n, n_targets), got shape {arr.shape}")
     if arr.shape[0] != n:
@@ -196,10 +217,13 @@ def _target_array(y: Any, n: int, what: str, name: str) -> np.ndarray:
 
 
 def regression_targets(y: Any, n: int, what: str, name: str) -> np.ndarray:
-    """Regression targets as finite float64, (n,) or (n, n_targets) as given."""
+    """Regression targets as finite float64, (n,) or (n, n_targets) as given (a Dask ``y``
+    stays lazy; its values are checked in the first pass, ``_lazy_data.summarize``)."""
     arr = _target_array(y, n, what, name)
     if arr.dtype.kind not in "biufO":
         raise DataError(f"{what}: y must be numeric, got dtype {arr.dtype}")
+    if is_lazy(arr):
+        return _backend.astype(arr, np.float64)
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
         raise DataError(f"{what}: Input y contains NaN or infinite values; drop or fill those rows")
@@ -218,6 +242,13 @@ def class_labels(y: Any, n: int, what: str, name: str) -> np.ndarray:
             "(n_samples,), for example using ravel().", DataConversionWarning, stacklevel=3,
         )
         arr = arr[:, 0]
+    if not is_lazy(arr):  # a Dask y: its distinct values are checked (check_labels) once computed
+        check_labels(arr, what, name)
+    return arr
+
+
+def check_labels(arr: np.ndarray, what: str, name: str) -> None:
+    """Refuse non-finite or continuous class labels (``arr``: the labels, or their distinct values)."""
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)):
             raise DataError(f"{what}: Input y contains NaN or infinite values; class labels must be finite")
@@ -227,4 +258,3 @@ def class_labels(y: Any, n: int, what: str, name: str) -> np.ndarray:
                 f"{what}: Unknown label type: continuous (y holds {odd:g}); {name} needs class labels "
                 f"(whole numbers or strings); use LinearRegression for a continuous target"
             )
-    return arr

@@ -15,11 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from . import _lazy_data
 from ._estimator_base import (
     BaseEstimator,
     ClassifierMixin,
     NotFittedError,
     RegressorMixin,
+    check_labels,
     check_X,
     class_labels,
     regression_targets,
@@ -27,7 +29,15 @@ from ._estimator_base import (
 from ._typing import TensorLike
 from ._warnings import ConvergenceWarning
 from .data import DataError, Standardizer
-from .estimators import _class_targets, _descend, _Descent, _least_squares, _r2, _Settings
+from .estimators import (
+    _class_targets,
+    _descend,
+    _Descent,
+    _lazy_least_squares,
+    _least_squares,
+    _r2,
+    _Settings,
+)
 from .train import DivergenceError, History, resolve_loss
 
 __all__ = ["LinearRegression", "LogisticRegression", "NotFittedError", "GAP_RTOL"]
@@ -57,7 +67,10 @@ class _GradientDescentModel(BaseEstimator):
         return hasattr(self, "history_")
 
     def _train(self, X: np.ndarray, target: np.ndarray, outputs: int, loss: Callable[..., Any], l2: float = 0.0) -> _Descent:
-        self.scaler_ = Standardizer().fit(X) if self.standardize else None
+        if _lazy_data.is_lazy(X):  # one pass: X and y finite, and the statistics to standardise with
+            self.scaler_ = _lazy_data.summarize(X, target, f"{type(self).__name__}.fit", self.standardize)
+        else:
+            self.scaler_ = Standardizer().fit(X) if self.standardize else None
         train_X = self.scaler_.transform(X) if self.scaler_ is not None else X
         settings = _Settings(optimizer=self.optimizer, lr=self.lr, max_steps=self.max_steps, batch_size=self.batch_size,
                              tol=self.tol, seed=self.seed, progress=self.progress)
@@ -136,8 +149,7 @@ class LinearRegression(RegressorMixin, _GradientDescentModel):
         self._y_ndim = ya.ndim
         targets = ya.reshape(len(ya), -1)
         run = self._train(Xa, targets, targets.shape[1], resolve_loss(self.loss))
-        cf = [_least_squares(Xa, targets[:, j], self.fit_intercept) for j in range(targets.shape[1])]
-        cf_coef, cf_intercept = np.array([c for c, _ in cf]), np.array([i for _, i in cf])
+        cf_coef, cf_intercept = self._closed_form(Xa, targets)
         gap = max(float(np.max(np.abs(run.weight - cf_coef))), float(np.max(np.abs(run.bias - cf_intercept))))
         self.closed_form_gap_ = gap
         self.intercept_: float | np.ndarray
@@ -151,6 +163,23 @@ class LinearRegression(RegressorMixin, _GradientDescentModel):
         self._gap_warning(Xa, max(float(np.max(np.abs(cf_coef))), float(np.max(np.abs(cf_intercept)))))
         return self
 
+    def _closed_form(self, X: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(coef (t, k), intercept (t,)) of least squares, one target column at a time (on
+        Dask data: every column from one pass over the normal equations)."""
+        if _lazy_data.is_lazy(X):
+            train_X = self.scaler_.transform(X) if self.scaler_ is not None else X
+            return _lazy_least_squares(train_X, targets, self.scaler_, self.fit_intercept)
+        cf = [_least_squares(X, targets[:, j], self.fit_intercept) for j in range(targets.shape[1])]
+        return np.array([c for c, _ in cf]), np.array([i for _, i in cf])
+
+    def _condition(self, X: np.ndarray) -> float:
+        """The condition number of the (standardised) design that gradient descent ran on."""
+        train_X = self.scaler_.transform(X) if self.scaler_ is not None else X
+        if _lazy_data.is_lazy(X):  # cond(D) = sqrt(cond(Dᵀ D)), from one pass
+            gram, _ = _lazy_data.normal_equations(train_X, train_X[:, :1], self.fit_intercept)
+            return float(np.sqrt(np.linalg.cond(gram)))
+        return float(np.linalg.cond(np.c_[train_X, np.ones(len(X))] if self.fit_intercept else train_X))
+
     def _gap_warning(self, X: np.ndarray, scale: float) -> None:
         """One ConvergenceWarning at most: the budget ran out, or the answer is far from the
         closed form although the loss settled."""
@@ -159,8 +188,7 @@ class LinearRegression(RegressorMixin, _GradientDescentModel):
         far = exact and gap > GAP_RTOL * scale + 1e-12
         if self._budget_warning(f", {gap:.3g} from the closed form (closed_form_gap_)" if exact else "") or not far:
             return
-        train_X = self.scaler_.transform(X) if self.scaler_ is not None else X
-        condition = float(np.linalg.cond(np.c_[train_X, np.ones(len(X))] if self.fit_intercept else train_X))
+        condition = self._condition(X)
         why = (
             f"the features are nearly collinear (condition number {condition:.3g} of the "
             f"{'standardized ' if self.standardize else ''}design): many coefficient vectors fit almost "
@@ -223,7 +251,12 @@ class LogisticRegression(ClassifierMixin, _GradientDescentModel):
         if not (isinstance(self.l2, (int, float)) and self.l2 >= 0):
             raise ValueError(f"LogisticRegression: l2 must be a number >= 0, got {self.l2!r}")
         Xa = check_X(self, X, "LogisticRegression.fit", reset=True)
-        labels = _class_targets(class_labels(y, Xa.shape[0], "LogisticRegression.fit", "LogisticRegression"))
+        ya = class_labels(y, Xa.shape[0], "LogisticRegression.fit", "LogisticRegression")
+        classes = None
+        if _lazy_data.is_lazy(ya):  # one pass for the distinct labels, checked as numpy's are
+            classes = _lazy_data.unique_labels(ya)
+            check_labels(classes, "LogisticRegression.fit", "LogisticRegression")
+        labels = _class_targets(ya, classes)
         if len(labels.classes) < 2:
             raise DataError(
                 f"LogisticRegression.fit needs at least two classes in y, got one class: {labels.classes.tolist()}"
@@ -258,8 +291,11 @@ class LogisticRegression(ClassifierMixin, _GradientDescentModel):
 
     def predict(self, X: TensorLike) -> np.ndarray:
         """The most probable class for each row (values from ``classes_``)."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        ids = np.argmax(self.predict_proba(X), axis=1)
+        if _lazy_data.is_lazy(ids):  # a Dask X: the predictions stay lazy too
+            classes = self.classes_
+            return ids.map_blocks(lambda i: classes[i], dtype=classes.dtype)
+        return self.classes_[ids]
 
     def score(self, X: TensorLike, y: TensorLike, sample_weight: None = None) -> float:
         """Accuracy: the fraction of rows whose predicted class equals ``y``."""

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from . import _checks, _demo, _figures, analytic, data, losses, optim, sweep, train
+from ._cli_dask import add_dask_options
 from ._cli_fit import cmd_fit, cmd_make_data, read_table
 from ._outputs import OutputFileError, check_output_file, check_outputs, writing_outputs
 from ._text import CLIError, curve_line, out, print_json, print_table, tolerant_streams
@@ -164,6 +165,7 @@ def _add_fit(fit: argparse.ArgumentParser) -> None:
                      "units) to this .npz file")
     fit.add_argument("--json", action="store_true", help="print one JSON object (nothing else) on stdout, also for a "
                      "run that diverged (\"status\": \"diverged\") or an input error (\"status\": \"error\")")
+    add_dask_options(fit)
 
 
 def _add_check(check: argparse.ArgumentParser) -> None:

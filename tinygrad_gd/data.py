@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _backend
 from ._csv import CSVTable, load_csv, read_csv, write_csv
 from ._data_errors import DataError, DataFileNotFoundError
 from ._typing import TensorLike
@@ -51,12 +52,14 @@ Seed = int | np.random.Generator | None
 
 
 def _as_array(a: Any, what: str) -> Any:
-    """Tensors stay Tensors (batches come back as Tensors); everything else becomes an array."""
+    """Tensors stay Tensors (batches come back as Tensors), arrays of other backends stay in
+    their library (a Dask array stays lazy: nothing is computed here); everything else becomes
+    a numpy array."""
     if isinstance(a, Tensor):
         if a.ndim == 0:
             raise DataError(f"{what} must have at least one axis (one row per sample), got a 0-d tensor")
         return a
-    arr = np.asarray(a)
+    arr = a if _backend.is_foreign(a) else np.asarray(a)
     if arr.ndim == 0:
         raise DataError(f"{what} must have at least one axis (one row per sample), got a scalar")
     return arr
@@ -68,8 +71,17 @@ def _take(a: Any, index: Any) -> Any:
     return a[index]
 
 
+def _is_dask(a: Any) -> bool:
+    data = a.data if isinstance(a, Tensor) else a
+    return type(data) is not np.ndarray and _backend.backend_name(data) == "dask"
+
+
 def _same_length(arrays: Sequence[Any], what: str) -> int:
-    lengths = [len(a) for a in arrays]
+    for a in arrays:
+        if any(isinstance(s, float) and math.isnan(s) for s in a.shape):
+            raise DataError(f"{what}: a Dask array of unknown shape {tuple(a.shape)}; use "
+                            f"df.to_dask_array(lengths=True) or x.compute_chunk_sizes()")
+    lengths = [int(a.shape[0]) for a in arrays]
     if len(set(lengths)) > 1:
         shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
         raise DataError(f"{what}: all arrays need the same number of rows (first axis), got shapes {shapes}")
@@ -87,6 +99,12 @@ class DataLoader:
     ``seed``, so two loaders built with the same seed yield the same batches, epoch after
     epoch. A batch is a tuple with one entry per array (just the array when
     there is one); Tensors come back as Tensors, anything else as numpy arrays.
+
+    Dask arrays stay lazy: the full batch is the array itself (one step = one pass over its
+    chunks), and in data order a mini-batch is a lazy slice, so a step reads only the chunks
+    that the batch overlaps. Shuffled mini-batches over Dask are refused with a ``DataError``:
+    rows drawn at random lie in every chunk, so each step would read all the data for one
+    batch; shuffle the rows once beforehand and pass ``shuffle=False``.
     """
 
     def __init__(
@@ -108,6 +126,14 @@ class DataLoader:
         self.batch_size = self.n_samples if batch_size is None else min(int(batch_size), self.n_samples)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        self._lazy = any(_is_dask(a) for a in self.arrays)
+        if self.shuffle and self._lazy and self.batch_size < self.n_samples:
+            raise DataError(
+                "DataLoader: shuffle=True over Dask arrays would read every chunk for each mini-batch (random "
+                "rows lie in all chunks); pass shuffle=False (batches in data order: lazy slices, each reads the "
+                "chunks it overlaps), after shuffling the rows once, e.g. X[perm], y[perm] with "
+                "perm = dask.array.random.default_rng(0).permutation(n); or train on the full batch"
+            )
         self._rng = generator(seed, "seed")
 
     @property
@@ -126,7 +152,7 @@ class DataLoader:
     def __iter__(self) -> Iterator[Any]:
         n, size = self.n_samples, self.batch_size
         single = len(self.arrays) == 1
-        if size >= n and not self.shuffle:  # full batch, original order: no copies
+        if size >= n and (not self.shuffle or self._lazy):  # full batch in order: no copies (Dask: no gather)
             yield self.arrays[0] if single else self.arrays
             return
         order = self._rng.permutation(n) if self.shuffle else None
@@ -192,7 +218,9 @@ class Standardizer:
 
     @staticmethod
     def _matrix(X: Any, what: str) -> np.ndarray:
-        arr = np.asarray(X.data if isinstance(X, Tensor) else X, dtype=np.float64)
+        data = X.data if isinstance(X, Tensor) else X
+        # a Dask (or other backend's) array stays in its library: lazily float64
+        arr = _backend.astype(data, np.float64) if _backend.is_foreign(data) else np.asarray(data, dtype=np.float64)
         if arr.ndim == 1:
             arr = arr.reshape(-1, 1)
         if arr.ndim != 2:
@@ -200,18 +228,34 @@ class Standardizer:
         return arr
 
     def fit(self, X: TensorLike) -> Standardizer:
-        """Learn each column's mean and standard deviation; returns self."""
+        """Learn each column's mean and standard deviation; returns self. On a Dask array the
+        means, deviations and the finiteness check are one ``dask.compute`` (one pass)."""
         arr = self._matrix(X, "Standardizer.fit")
         if arr.shape[0] == 0:
             raise DataError("Standardizer.fit got no rows")
-        if not np.all(np.isfinite(arr)):
+        finite: Any
+        if type(arr) is np.ndarray:
+            finite, mean, std = np.all(np.isfinite(arr)), arr.mean(axis=0), arr.std(axis=0)
+        else:
+            xp = _backend.namespace(arr)
+            lazy = _backend.compute(xp.all(xp.isfinite(arr)), xp.mean(arr, axis=0), xp.std(arr, axis=0))
+            finite, mean, std = (_backend.to_numpy(v) for v in lazy)
+        if not finite:
             raise DataError("Standardizer.fit got NaN or infinite values; clean the data first")
-        mean = arr.mean(axis=0)
-        std = arr.std(axis=0)
-        tiny = 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))
-        self.mean_ = mean
-        self.scale_ = np.where(std <= tiny, 1.0, std)
+        fitted = self.from_moments(mean, std)
+        self.mean_, self.scale_ = fitted.mean_, fitted.scale_
         return self
+
+    @classmethod
+    def from_moments(cls, mean: np.ndarray, std: np.ndarray) -> Standardizer:
+        """A fitted Standardizer from column means and (population) standard deviations
+        computed elsewhere (e.g. chunk by chunk): a constant column gets ``scale_ = 1``."""
+        mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+        tiny = 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))
+        fitted = cls()
+        fitted.mean_ = mean
+        fitted.scale_ = np.where(std <= tiny, 1.0, std)
+        return fitted
 
     def _check(self, X: Any, what: str) -> tuple[np.ndarray, tuple[int, ...]]:
         if self.mean_ is None or self.scale_ is None:

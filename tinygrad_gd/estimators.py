@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _lazy_data
 from ._typing import ArrayLike
 from .autograd import TracingError
 from .data import DataError, Standardizer
@@ -77,7 +78,20 @@ class _ClassTargets:
         return 1 if self.classes.size <= 2 else int(self.classes.size)
 
 
-def _class_targets(y: np.ndarray) -> _ClassTargets:
+def _class_targets(y: np.ndarray, classes: np.ndarray | None = None) -> _ClassTargets:
+    """The targets of the labels ``y``; a Dask ``y`` (whose sorted distinct values ``classes``
+    were computed already) gets lazy targets: two classes only (the cross-entropy of several
+    needs integer-array indexing, which Dask cannot differentiate)."""
+    if _lazy_data.is_lazy(y):
+        classes = _lazy_data.unique_labels(y) if classes is None else classes
+        if classes.size > 2:
+            raise DataError(
+                f"{classes.size} classes on Dask data: only two-class logistic regression trains lazily (the "
+                f"multi-class cross-entropy needs integer-array indexing, which Dask cannot differentiate); "
+                f"compute y and X (x.compute()) to train on numpy, or train one class against the rest"
+            )
+        ids = y == classes[-1]
+        return _ClassTargets(classes, "binary_cross_entropy_with_logits", ids.astype(np.float64).reshape(-1, 1))
     classes, ids = np.unique(y, return_inverse=True)
     ids = ids.reshape(-1)
     if classes.size <= 2:
@@ -99,10 +113,27 @@ def _unscale(weight: ArrayLike, bias: ArrayLike, scaler: Standardizer | None) ->
 
 
 def _least_squares(X: np.ndarray, y: np.ndarray, fit_intercept: bool = True) -> tuple[np.ndarray, float]:
-    """(coef (k,), intercept) minimising Σ (y − X·coef − intercept)², by ``np.linalg.lstsq``."""
+    """(coef (k,), intercept) minimising Σ (y − X·coef − intercept)², by ``np.linalg.lstsq``
+    (on Dask data: of the normal equations, :func:`_lazy_least_squares`)."""
+    if _lazy_data.is_lazy(X):
+        coef, intercept = _lazy_least_squares(X, y.reshape(-1, 1), None, fit_intercept)
+        return coef[0], float(intercept[0])
     design = np.c_[X, np.ones(len(X))] if fit_intercept else X
     solution = np.linalg.lstsq(design, y, rcond=None)[0]
     return solution[: X.shape[1]], float(solution[-1]) if fit_intercept else 0.0
+
+
+def _lazy_least_squares(
+    train_X: Any, targets: Any, scaler: Standardizer | None, fit_intercept: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """(coef (t, k), intercept (t,)) of least squares on the Dask ``train_X`` (standardised by
+    ``scaler`` when given, which keeps the normal equations well conditioned) and ``targets``
+    (n, t), in the original units: Dᵀ D and Dᵀ Y in one pass, then ``np.linalg.lstsq``."""
+    gram, cross = _lazy_data.normal_equations(train_X, targets, fit_intercept)
+    solution = np.linalg.lstsq(gram, cross, rcond=None)[0]  # (k [+1], t)
+    k = train_X.shape[1]
+    bias = solution[k] if fit_intercept else np.zeros(solution.shape[1])
+    return _unscale(solution[:k].T, bias, scaler)
 
 
 def _r2(y: np.ndarray, pred: np.ndarray) -> float | None:
@@ -244,6 +275,7 @@ class _Problem:
     scaler: Standardizer | None
     outputs: int = 1  # columns of ŷ: 1, or one per class beyond two
     classes: np.ndarray | None = None  # logistic models: the labels, sorted
+    cached_closed_form: _ClosedForm | None = None  # computed once (on Dask data each costs passes)
 
     @property
     def loss_fn(self) -> Callable[..., Any]:
@@ -257,8 +289,15 @@ class _Problem:
         return float(self.loss_fn(Tensor(self.X @ weight.T + bias), self.target).data)
 
     def closed_form(self) -> _ClosedForm:
-        coef, intercept = _least_squares(self.X, self.y)
-        return _ClosedForm(coef, intercept, self.loss_at(coef.reshape(1, -1), np.array([intercept])))
+        if self.cached_closed_form is None:
+            if _lazy_data.is_lazy(self.X):  # the normal equations of the standardised design: one pass
+                weight, bias = _lazy_least_squares(self.train_X, self.y.reshape(-1, 1), self.scaler)
+                coef, intercept = weight[0], float(bias[0])
+            else:
+                coef, intercept = _least_squares(self.X, self.y)
+            loss = self.loss_at(coef.reshape(1, -1), np.array([intercept]))
+            self.cached_closed_form = _ClosedForm(coef, intercept, loss)
+        return self.cached_closed_form
 
     def best_possible_loss(self) -> float | None:
         """J* where it is known exactly: a linear model's mse/half_mse at the least-squares solution."""
@@ -273,6 +312,9 @@ class _Problem:
             gap = float(max(np.max(np.abs(weight[0] - cf.coef)), abs(bias[0] - cf.intercept)))
             return _Evaluation(final, cf, gap, _r2(self.y, self.X @ weight[0] + bias[0]))
         logits = self.X @ weight.T + bias
+        if _lazy_data.is_lazy(logits):  # two classes (as on Dask): right where the sign says the class
+            accuracy = ((logits[:, 0] > 0) == (self.y == self.classes[-1])).mean()
+            return _Evaluation(final, accuracy=float(accuracy))
         predicted = (logits[:, 0] > 0).astype(int) if self.outputs == 1 else np.argmax(logits, axis=1)
         return _Evaluation(final, accuracy=float(np.mean(self.classes[predicted] == self.y)))
 
@@ -282,8 +324,10 @@ def _prepare(
 ) -> _Problem:
     """Check that the target and ``loss`` (None: the model's default) suit ``kind`` ("linear"
     or "logistic", whose labels must be whole numbers), and standardise X if asked. ``target``
-    names the target column in the messages."""
-    y = np.asarray(y).reshape(-1)
+    names the target column in the messages. Dask ``X`` and ``y`` stay lazy: one pass checks
+    them and computes the standardisation statistics (two for logistic: the labels first)."""
+    lazy = _lazy_data.is_lazy(X)
+    y = y.reshape(-1) if lazy else np.asarray(y).reshape(-1)
     classes, outputs = None, 1
     if kind == "linear":
         loss_name = loss or "mse"
@@ -312,7 +356,11 @@ def _prepare(
                 f"--loss {loss} does not fit this logistic model; with {classes.size} classes it "
                 f"trains on {loss_name} (leave --loss out)"
             )
-    with np.errstate(over="ignore", invalid="ignore"):  # huge values: reported once training starts
-        scaler = Standardizer().fit(X) if standardize else None
+    if lazy:
+        scaler = _lazy_data.summarize(X, y, f"the data (target {target!r}; --drop-missing skips rows with missing cells)",
+                                      standardize)
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):  # huge values: reported once training starts
+            scaler = Standardizer().fit(X) if standardize else None
     train_X = scaler.transform(X) if scaler is not None else X
     return _Problem(kind, X, y, loss_name, train_X, train_y, scaler, outputs, classes)
