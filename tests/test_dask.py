@@ -27,7 +27,11 @@ da = pytest.importorskip("dask.array", reason="dask[array] is not installed (the
 dd = pytest.importorskip("dask.dataframe", reason="dask[dataframe] is not installed (the test extra)")
 distributed = pytest.importorskip("distributed", reason="distributed is not installed (the test extra)")
 
-pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning", "ignore:Port .* is already in use")
+# One xdist worker runs this whole module (--dist loadgroup): one cluster, not one per worker.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::FutureWarning", "ignore:Port .* is already in use"),
+    pytest.mark.xdist_group("dask"),
+]
 
 RTOL = 1e-8  # the issue's bar: the same coefficients as the in-memory numpy fit
 

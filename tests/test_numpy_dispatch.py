@@ -318,3 +318,10 @@ def test_products_and_norms_refuse_what_no_op_computes():
         np.linalg.norm(tg.Tensor(np.eye(2)), "nuc")
     with pytest.raises(ValueError, match=r"np\.inner: the last axes"):
         np.inner(tg.Tensor(np.ones(2)), np.ones(3))
+
+
+def test_names_other_libraries_add_to_numpy_are_not_listed(monkeypatch):
+    # scikit-learn adds an `expm1x` alias to numpy's namespace when imported: not numpy's API
+    monkeypatch.setattr(np, "expm1_added_by_a_library", np.expm1, raising=False)
+    names = supported_names()
+    assert "np.expm1_added_by_a_library" not in names and "np.expm1" in names

@@ -263,8 +263,11 @@ def supported_names() -> list[str]:
     (aliases included: ``np.abs`` and ``np.absolute``), as ``np.sum``, ``np.linalg.norm``."""
     names = []
     for prefix, module in (("np", np), ("np.linalg", np.linalg)):
-        for name, value in vars(module).items():  # what is loaded (dir() would import lazy submodules)
-            if callable(value) and not isinstance(value, type) and (value in UFUNCS or value in FUNCTIONS):
+        # numpy's public names only: other libraries may add their own (scikit-learn puts an
+        # `expm1x` alias into numpy's namespace); vars(), not dir(): no lazy submodule imports
+        public = set(getattr(module, "__all__", ())) or {n for n in vars(module) if not n.startswith("_")}
+        for name, value in vars(module).items():
+            if name in public and callable(value) and not isinstance(value, type) and (value in UFUNCS or value in FUNCTIONS):
                 names.append(f"{prefix}.{name}")
     return sorted(names)
 

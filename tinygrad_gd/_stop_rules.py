@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import _history
+from . import _backend, _history
 from ._history import DivergenceError, History
 from .data import DataLoader
 
@@ -21,7 +21,10 @@ def _current_lr(optimizer: Any) -> str:
 
 
 def _advice(optimizer: Any, loader: DataLoader | None) -> str:
-    return _history.divergence_advice(_current_lr(optimizer), None if loader is None else loader.arrays[0])
+    features = None if loader is None else loader.arrays[0]
+    if features is not None and _backend.is_foreign(features):
+        features = None  # (whether Dask data are standardized is not worth a pass over them)
+    return _history.divergence_advice(_current_lr(optimizer), features)
 
 
 
