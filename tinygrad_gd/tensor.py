@@ -165,7 +165,9 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods):
     def astype(self, dtype: DTypeLike | None) -> Tensor:
         """Cast to ``dtype``; float-to-float casts are differentiable, others are detached."""
         dtype = np.dtype(dtype)
-        if dtype == self.dtype:
+        current = self.data.dtype
+        # (another library's dtype is compared by name: array-api-strict's never equals numpy's)
+        if (dtype == current) if type(self.data) is np.ndarray else (dtype.name == str(current).rsplit(".", 1)[-1]):
             return self
         if dtype.kind not in FLOAT_KINDS:
             return new_tensor(type(self), self.data.astype(dtype), False, None)
