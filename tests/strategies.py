@@ -38,8 +38,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 import tinygrad_gd as tg
+from tinygrad_gd import autograd, ops
 from tinygrad_gd import losses as L
-from tinygrad_gd import ops
 
 Shape = tuple[int, ...]
 
@@ -613,3 +613,18 @@ def single_op_program(name: str, base: Shape, seed: int = 0, param: int = 1) -> 
     nodes: list[Any] = [tg.Tensor(a) for a in inputs]
     step, out = build_step(name, tuple(range(op.arity)), param, nodes, base)
     return Program(inputs, base, (step,), rng.normal(size=out.shape))
+
+
+def node_types(out: Any) -> set[str]:
+    """The op class names of every node ``out`` was computed through (the registry's keys:
+    PowScalar displays as Pow)."""
+    seen, names, stack = set(), set(), [out._node]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen or not isinstance(node, autograd.Function):
+            continue
+        seen.add(id(node))
+        names.add(type(node).__name__)
+        stack.extend(node.edges)
+    return names
+

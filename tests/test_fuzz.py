@@ -20,6 +20,7 @@ from strategies import (
     SECOND_ORDER_OPS,
     Program,
     build_step,
+    node_types,
     programs,
     registered_fuzz_ops,
     single_op_program,
@@ -128,18 +129,6 @@ def test_each_fuzz_op_alone_matches_finite_differences(name):
     assert placed >= 1 or name == FALLBACK, f"{name} was never placed on the sample shapes"
 
 
-def _node_types(out: tg.Tensor) -> set[str]:
-    seen, names, stack = set(), set(), [out._node]
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen or not isinstance(node, autograd.Function):
-            continue
-        seen.add(id(node))
-        names.add(type(node).__name__)  # the registry's key (PowScalar displays as Pow)
-        stack.extend(node.edges)
-    return names
-
-
 def test_every_registered_op_is_reachable_by_the_fuzzer():
     reached: set[str] = set()
     for name in FUZZ_OPS:
@@ -147,7 +136,7 @@ def test_every_registered_op_is_reachable_by_the_fuzzer():
             program = single_op_program(name, base, seed=k, param=k + 1)
             xs = [tg.Tensor(a, requires_grad=True) for a in program.inputs]
             with np.errstate(all="ignore"):
-                reached |= _node_types(program(*xs))
+                reached |= node_types(program(*xs))
     missing = sorted(set(ops.OPS) - reached)
     assert not missing, f"registered ops no fuzz op reaches: {missing}; declare an ops.Fuzz at registration"
 

@@ -21,7 +21,7 @@ from hypothesis import assume, given, settings
 from strategies import FUZZ_OPS, Choices, Program, programs
 
 import tinygrad_gd as tg
-from tinygrad_gd import _backend, autograd, ops
+from tinygrad_gd import _backend, ops
 
 xp_strict = pytest.importorskip("array_api_strict", reason="array-api-strict is not installed (test extra)")
 pytest.importorskip("array_api_compat", reason="array-api-compat is not installed (test extra)")
@@ -87,19 +87,7 @@ def _ops_run(program: Program) -> set[str]:
     with np.errstate(all="ignore"):
         for step in program.steps:
             nodes.append(strategies.apply_step(step, nodes, program.base)[0])
-    return set().union(*(_node_types(n) for n in nodes))
-
-
-def _node_types(out: tg.Tensor) -> set[str]:
-    seen, names, stack = set(), set(), [out._node]
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen or not isinstance(node, autograd.Function):
-            continue
-        seen.add(id(node))
-        names.add(type(node).__name__)
-        stack.extend(node.edges)
-    return names
+    return set().union(*(strategies.node_types(n) for n in nodes))
 
 
 def _close(actual: np.ndarray, expected: np.ndarray, what: str, program: Program) -> None:

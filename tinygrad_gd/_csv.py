@@ -284,6 +284,18 @@ def _class_ids(labels: list[str]) -> tuple[np.ndarray, list[str] | None]:
 
 
 # --------------------------------------------------------------------------- reading
+def read_layout(
+    path: Path, text: str, delimiter: str | None, header: bool | None
+) -> tuple[str, list[tuple[int, list[str]]], _Layout]:
+    """The delimiter (sniffed unless given), the rows of ``text`` and the file's layout
+    (header, names): what the in-memory and the block-wise readers both start from."""
+    delimiter = _sniff_delimiter(text) if delimiter is None else _check_delimiter(delimiter)
+    rows = _rows(text, delimiter, path)
+    if not rows:
+        raise DataError(f"CSV {str(path)!r} is empty: expected a header row naming the columns")
+    return delimiter, rows, _layout(rows, header, text, path)
+
+
 def read_csv(
     path: str | os.PathLike[str],
     target: Column,
@@ -318,11 +330,7 @@ def read_csv(
     path = Path(path)
     _check_csv_path(path)
     text = _read_text(path)
-    delimiter = _sniff_delimiter(text) if delimiter is None else _check_delimiter(delimiter)
-    rows = _rows(text, delimiter, path)
-    if not rows:
-        raise DataError(f"CSV {str(path)!r} is empty: expected a header row naming the columns")
-    layout = _layout(rows, header, text, path)
+    delimiter, rows, layout = read_layout(path, text, delimiter, header)
     cells = _Cells(layout, _select_columns(layout, target, features))
     values, labels, dropped = _values(rows[1:] if layout.header else rows, cells, drop_missing)
     if not values:

@@ -25,11 +25,8 @@ from ._csv import (
     Column,
     CSVTable,
     _check_csv_path,
-    _check_delimiter,
-    _layout,
-    _rows,
     _select_columns,
-    _sniff_delimiter,
+    read_layout,
 )
 from ._data_errors import DataError
 
@@ -81,11 +78,7 @@ def read_csv_lazily(
     path = Path(path)
     _check_csv_path(path)
     head = _head(path)
-    delimiter = _sniff_delimiter(head) if delimiter is None else _check_delimiter(delimiter)
-    rows = _rows(head, delimiter, path)
-    if not rows:
-        raise DataError(f"CSV {str(path)!r} is empty: expected a header row naming the columns")
-    layout = _layout(rows, header, head, path)
+    delimiter, rows, layout = read_layout(path, head, delimiter, header)
     columns = _select_columns(layout, target, features)
     frame = _dask_dataframe().read_csv(
         str(path), sep=delimiter, header=0 if layout.header else None, names=layout.names, blocksize=blocksize,
