@@ -349,6 +349,13 @@ class Arctan2(Function):
         return scale * b, -scale * a
 
 
+def _saving_output(node: Function, function: Any, a: Any, b: Any) -> Any:
+    """``function(a, b)``, with both inputs and the output saved for the rule."""
+    out = function(a, b)
+    node.save_for_backward(a, b, out)
+    return out
+
+
 @register_op(check=OpCheck(
     cases=(Case("hypot", lambda a, b: a.hypot(b), np.hypot, BINARY, (NONZERO, Domain())),),
     fuzz=(Fuzz("hypot", operands=("nonzero", "any")),),
@@ -358,10 +365,7 @@ class Hypot(Function):
     subgradient, as the 2-norm)"""
 
     def forward(self, a, b):
-        xp = xp_of(a)
-        out = xp.hypot(a, b)
-        self.save_for_backward(a, b, out)
-        return out
+        return _saving_output(self, xp_of(a).hypot, a, b)
 
     def backward(self, g):
         a, b, out = self.saved
@@ -378,10 +382,7 @@ class LogAddExp(Function):
     """f(a, b) = log(eᵃ + eᵇ) (stable);  df/da = e^(a - f), df/db = e^(b - f)"""
 
     def forward(self, a, b):
-        xp = xp_of(a)
-        out = xp.logaddexp(a, b)
-        self.save_for_backward(a, b, out)
-        return out
+        return _saving_output(self, xp_of(a).logaddexp, a, b)
 
     def backward(self, g):
         a, b, out = self.saved
