@@ -26,7 +26,7 @@ def _flat(result):
     return [value, *grads]
 
 
-def test_compiled_value_and_grad_equals_eager_exactly_and_matches_the_hand_formula():
+def test_compiled_value_and_grad_equals_eager_to_rounding_and_matches_the_hand_formula():
     vg = tg.value_and_grad(half_mse_cost, argnums=(0, 1))
     compiled = tg.compile(vg)
     for scale in (1.0, -2.0, 0.5):
@@ -34,11 +34,11 @@ def test_compiled_value_and_grad_equals_eager_exactly_and_matches_the_hand_formu
         eager, fast = _flat(vg(w, b)), _flat(compiled(w, b))
         for e, c in zip(eager, fast):
             assert e.shape == c.shape and e.dtype == c.dtype
-        # the loss's Σ r² is one np.vdot (another summation order); the gradients are the same
-        # operations in the same order (a factor 2 merged into a scalar is exact)
+        # the loss's Σ r² is one np.vdot (another summation order) and the gradients' 1/m is
+        # applied after Xᵀr and Σr (one pass less): equal within rounding, as the contract allows
         np.testing.assert_allclose(fast[0], eager[0], rtol=1e-14)
         for e, c in zip(eager[1:], fast[1:]):
-            np.testing.assert_array_equal(c, e)
+            np.testing.assert_allclose(c, e, rtol=1e-13, atol=1e-16)
         dw, db = tg.analytic.linreg_half_mse_grad(X, Y, w, b)
         np.testing.assert_allclose(fast[1], dw, rtol=1e-12)
         np.testing.assert_allclose(fast[2], db, rtol=1e-12, atol=1e-15)
@@ -72,7 +72,7 @@ def test_source_runs_standalone_with_numpy_and_the_arrays_it_names():
 def test_grad_transform_and_plain_tensor_functions():
     g = tg.compile(tg.grad(half_mse_cost, argnums=1))
     w, b = RNG.normal(size=(3, 1)), np.array(0.3)
-    np.testing.assert_array_equal(g(w, b), tg.grad(half_mse_cost, argnums=1)(w, b))
+    np.testing.assert_allclose(g(w, b), tg.grad(half_mse_cost, argnums=1)(w, b), rtol=1e-13)
 
     def forward(w, b):
         pred = X @ w + b
@@ -111,7 +111,7 @@ def test_returned_arrays_are_fresh_on_every_call():
     dw1 *= 100.0  # the caller owns what it got
     loss2, (dw2, db2) = compiled(w, b)
     assert not np.shares_memory(dw1, dw2) and loss1 is not loss2
-    np.testing.assert_array_equal(dw2, tg.grad(half_mse_cost)(w, b))
+    np.testing.assert_allclose(dw2, tg.grad(half_mse_cost)(w, b), rtol=1e-13)
     # an output that is a constant of the trace (d/dw of a linear function) is copied too
     lin = tg.compile(tg.grad(lambda w: (w * 3.0).sum()))
     first = lin(np.ones(2))

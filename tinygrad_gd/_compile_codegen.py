@@ -217,7 +217,7 @@ class _Program:
         unkept = self.unkept.get(args[0]) if name == "Reshape" and args else None
         if unkept is not None and unkept[1] == step.out.shape:  # reduce(keepdims) then reshape: one reduce
             expression, reads, comment = unkept[0], unkept[2], unkept[3]
-            facts = {"shape": step.out.shape, "dtype": step.out.dtype}
+            facts = {"shape": step.out.shape, "dtype": step.out.dtype, "linear": True}  # (a sum)
         if step.out.ndim == 0:  # numpy gives scalars for 0-d results; ops hand on arrays
             expression = f"np.asarray({expression})"
         earlier = self.define(out_name, expression)

@@ -8,6 +8,7 @@ the same order, or (the sum of squares) the same sum in another order, within ro
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ class Line:
     square_of: str | None = None  # the target is source ** 2
     pure: bool = False  # computes its target and nothing else (dropped when nothing reads it)
     inplace: str | None = None  # the text with ``{out}``, where it may write into operands[0]
+    linear: bool = False  # a text line linear in its operands (a matmul, a sum): scalars commute
 
 
 def _is_number(text: str) -> bool:
@@ -149,9 +151,61 @@ def drop_dead(lines: list[Line], keep: set[str]) -> list[Line]:
     return kept[::-1]
 
 
+def _token(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
+
+
+def _unwrapped(expression: str) -> str:
+    """``expression`` without one outer ``np.asarray(...)`` (the caller wraps again)."""
+    prefix = "np.asarray("
+    if not (expression.startswith(prefix) and expression.endswith(")")):
+        return expression
+    depth = 0
+    for k, char in enumerate(expression[len(prefix) - 1 :], len(prefix) - 1):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return expression[len(prefix) : -1] if k == len(expression) - 1 else expression
+    return expression
+
+
+def scale_after_reductions(lines: list[Line], pinned: set[str]) -> list[Line]:
+    """``t = x * s`` (s a number) read only by sums and matmuls whose results are no larger
+    than ``t``: scale those results instead (``Xᵀ(s·r)`` → ``s·(Xᵀr)``), one pass over ``x``
+    less. The same value within rounding (the product is formed in another order); float64
+    only, as the sum of squares."""
+    out = list(lines)
+    for i, line in enumerate(out):
+        if line.ufunc != "multiply" or len(line.operands) != 2 or line.target is None or line.target in pinned:
+            continue
+        if np.dtype(line.dtype) != np.float64:  # float32 sums that nearly cancel would drift
+            continue
+        x, s = line.operands if _is_number(line.operands[1]) else line.operands[::-1]
+        if not _is_number(s) or _is_number(x):
+            continue
+        size = math.prod(line.shape)
+        readers = [k for k in range(i + 1, len(out)) if line.target in out[k].reads]
+        pattern = _token(line.target)
+        if not readers or not all(
+            out[k].linear and out[k].target and len(pattern.findall(out[k].text)) == 1 and math.prod(out[k].shape) <= size
+            for k in readers
+        ):
+            continue
+        for k in readers:
+            reader = out[k]
+            target, expression = reader.text.split(" = ", 1)
+            expression = _unwrapped(pattern.sub(x, expression))
+            scaled = f"{expression} * {s}" if expression.endswith(")") else f"({expression}) * {s}"
+            reader.text = f"{target} = np.asarray({scaled})" if reader.shape == () else f"{target} = {scaled}"
+            reader.reads = tuple(x if r == line.target else r for r in reader.reads)
+            reader.comment += " (scaled after: one pass less)"
+        out[i] = Line(None)
+    return [line for line in out if line.target is not None or line.text]
+
+
 def optimize(lines: list[Line], pinned: set[str]) -> list[Line]:
     lines = drop_dead(lines, pinned)
-    return reuse_buffers(merge_exact_scalars(fuse_sum_of_squares(lines)), pinned)
+    lines = scale_after_reductions(merge_exact_scalars(fuse_sum_of_squares(lines)), pinned)
+    return reuse_buffers(lines, pinned)
 
 
 def render(line: Line) -> str:

@@ -73,11 +73,13 @@ def _shape_facts(step: Any, args: list[str], variables: set[str]) -> dict[str, A
     if name in _VIEWS and first in variables:
         facts["view_of"] = first
     elif name == "MatMul":
-        facts["fresh"] = True
+        facts["fresh"], facts["linear"] = True, True
     elif name == "PowScalar" and step.options.get("exponent") == 2 and first in variables and _floats(step):
         facts["square_of"], facts["fresh"] = first, True
     elif name in ("Sum", "Mean") and step.options.get("axis") is None and not step.options.get("keepdims") and first in variables:
         facts["reduce_of_square"] = (first, name.lower(), step.inputs[0].size)
+    if name in ("Sum", "Mean"):
+        facts["linear"] = True
     return facts
 
 
