@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 
 if __name__ == "__main__":  # pin BLAS to one thread before numpy loads (see __main__.py)
-    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
         os.environ.setdefault(_var, "1")
 
 import argparse
@@ -229,7 +229,8 @@ def linreg_steps(n: int, d: int, dtype: Any, peers: dict[str, Any]) -> dict[str,
 
 
 def natural_form_steps(X: np.ndarray, y: np.ndarray, lr: Any) -> dict[str, Callable[[], Any] | str]:
-    """The cost as users write it, ((X @ w + b - y) ** 2).mean(), eager and tg.compile'd."""
+    """The cost as users write it, ((X @ w + b - y) ** 2).mean(), eager, tg.compile'd as plain
+    numpy, and with the ``fast`` extra (numexpr, on NUMEXPR_NUM_THREADS threads) where installed."""
     n, d = X.shape
     dtype = X.dtype.type
 
@@ -246,16 +247,29 @@ def natural_form_steps(X: np.ndarray, y: np.ndarray, lr: Any) -> dict[str, Calla
             b_e.data = b_e.data - lr * b_e.grad.data
         w_e.grad = b_e.grad = None
 
-    step = tg.compile(tg.value_and_grad(cost, argnums=(0, 1)))
-    params = [np.zeros(d, dtype=dtype), np.zeros((), dtype=dtype)]
-    step(*params)  # traced here, outside the timing (its cost is the compile-time row)
+    def compiled(fast: bool) -> Callable[[], None]:
+        step = tg.compile(tg.value_and_grad(cost, argnums=(0, 1)), fast=fast)
+        params = [np.zeros(d, dtype=dtype), np.zeros((), dtype=dtype)]
+        step(*params)  # traced here, outside the timing (its cost is the compile-time row)
 
-    def compiled_step() -> None:
-        _, (gw, gb) = step(*params)
-        params[0] -= lr * gw
-        params[1] = params[1] - lr * gb
+        def compiled_step() -> None:
+            _, (gw, gb) = step(*params)
+            params[0] -= lr * gw
+            params[1] = params[1] - lr * gb
 
-    return {"tinygrad_gd natural form": eager_step, "tinygrad_gd natural form, tg.compile": compiled_step}
+        return compiled_step
+
+    try:
+        import numexpr  # noqa: F401 - the fast extra
+    except ImportError:
+        fast: Callable[[], None] | str = NOT_INSTALLED
+    else:
+        fast = compiled(True)
+    return {
+        "tinygrad_gd natural form": eager_step,
+        "tinygrad_gd natural form, tg.compile": compiled(False),
+        "tinygrad_gd natural form, tg.compile(fast)": fast,
+    }
 
 
 def compile_time_mlp_ms(sizes: tuple[int, ...] = (64, 256, 256, 10), batch: int = 128) -> float:
@@ -724,7 +738,10 @@ def run(quick: bool = False) -> list[Row]:
     rows.append(
         Row(case, "tinygrad_gd", None, tg_peak / numpy_peak, f"{tg_peak / 1e6:.1f} MB", {"bytes": tg_peak})
     )
-    for impl in ("tinygrad_gd natural form", "tinygrad_gd natural form, tg.compile"):
+    for impl in ("tinygrad_gd natural form", "tinygrad_gd natural form, tg.compile", "tinygrad_gd natural form, tg.compile(fast)"):
+        if isinstance(mem_impls[impl], str):
+            rows.append(Row(case, impl, note=str(mem_impls[impl])))
+            continue
         peak = peak_memory(mem_impls[impl])
         rows.append(Row(case, impl, None, peak / numpy_peak, f"{peak / 1e6:.1f} MB", {"bytes": peak}))
     rows += dask_rows(Row, quick)  # out of core: benchmarks/dask_rows.py

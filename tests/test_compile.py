@@ -395,13 +395,30 @@ def test_a_graph_of_0d_values_runs_on_python_floats_and_falls_back_to_numpy_wher
     assert "math." not in float32.source and float32(np.float32(0.3))[0].dtype == np.float32
 
 
-def test_float32_sum_of_squares_keeps_the_eager_summation():
-    x = np.random.default_rng(7).normal(size=200_000).astype(np.float32)
+@pytest.mark.parametrize("shape", [(300,), (1024,), (200_000,), (200_000, 1)], ids=["one-dot", "blocks", "blocks+tail", "column"])
+def test_float32_sum_of_squares_is_blocked_and_as_accurate_as_the_eager_pairwise_sum(shape):
+    """float32 Σ r² without the squared array: a BLAS dot per block of 512 (one dot over all
+    of it drifts ~1e-5 from the pairwise sum), the block sums added in float64. A sum of
+    squares cannot cancel, so compiled and eager agree relatively, to a few float32 roundings
+    (the trace check's 1e-6); the gradient's Σ r can cancel, so it keeps the eager order."""
+    x = np.random.default_rng(7).normal(3.0, 1.0, size=shape).astype(np.float32)
     vg = tg.value_and_grad(lambda c: ((x - c) ** 2).mean())
-    compiled = tg.compile(vg)  # a float32 BLAS dot would drift ~1e-5 from the pairwise sum: refused by the trace check
-    fast, eager = compiled(np.float32(0.5)), vg(np.float32(0.5))
-    np.testing.assert_allclose(fast[0], eager[0], rtol=1e-6)
-    assert "np.vdot" not in compiled.source
+    compiled = tg.compile(vg, fast=False)
+    for c in (np.float32(0.5), np.float32(x.mean())):  # at x.mean(), Σ (x - c) nearly cancels
+        fast, eager = compiled(c), vg(c)
+        r = (x - c).astype(np.float64)  # the float32 residuals, exactly
+        exact = np.dot(r.ravel(), r.ravel()) / x.size
+        assert fast[0].dtype == np.float32 and fast[0].shape == ()
+        np.testing.assert_allclose(fast[0], eager[0], rtol=1e-6)
+        np.testing.assert_allclose(fast[0], exact, rtol=4e-7)  # eager's pairwise sum: within ~2e-7 as well
+        np.testing.assert_array_equal(fast[1], eager[1])  # the gradient: the same operations in the same order
+    source = compiled.source
+    assert "** 2" not in source and "(fused: Σ x²)" in source, source  # no N-element square
+    assert ("np.vecdot(" in source) == (x.size > 512), source
+    assert ("_tail" in source) == (x.size % 512 != 0 and x.size > 512), source
+    checked = tg.compile(vg, check=True, check_every=1, fast=False)  # check=True: float32's rounding, not float64's
+    for c in (np.float32(0.5), np.float32(x.mean()), np.float32(0.5)):
+        checked(c)
 
 
 def test_a_numpy_scalar_argument_is_its_0d_array():
@@ -412,3 +429,51 @@ def test_a_numpy_scalar_argument_is_its_0d_array():
     assert compiled.cache_info().traces == 1
     for a, b in zip(_flat(first), _flat(second)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_fast_path_of_a_call_retraces_on_a_changed_shape_dtype_or_argument(monkeypatch):
+    """A loop's calls skip the signature key (a check written for the last signature); any
+    other shape, dtype or kind of argument still traces anew, and the values stay right."""
+    import importlib
+
+    compile_module = importlib.import_module("tinygrad_gd.compile")  # (tg.compile is the function)
+    vg = tg.value_and_grad(half_mse_cost, argnums=(0, 1))
+    compiled = tg.compile(vg)
+    keys = []
+    signature = compile_module._signature
+    monkeypatch.setattr(compile_module, "_signature", lambda args, kwargs: keys.append(args) or signature(args, kwargs))
+    w = RNG.normal(size=(3, 1))
+    compiled(w, np.array(0.2))  # traced: the general path
+    keys.clear()
+    for b in (np.array(0.3), np.float64(0.4), np.array(0.5)):  # a 0-d array or its numpy scalar: one signature
+        for c, e in zip(_flat(compiled(w * b, b)), _flat(vg(w * b, b))):
+            np.testing.assert_allclose(c, e, rtol=1e-13, atol=1e-16)
+    assert keys == [] and compiled.cache_info()[:2] == (1, 3)  # no key built, three hits
+    others = [
+        (RNG.normal(size=(3,)), np.array(0.2)),  # another shape (X @ w is (40,): broadcast against Y)
+        (w.astype(np.float32), np.array(0.2, dtype=np.float32)),  # another dtype
+        (w, np.float32(0.2)),  # a float32 numpy scalar where a float64 0-d array was
+        (tg.Tensor(w), np.array(0.2)),  # a Tensor, then one that requires grad: two more signatures
+        (tg.Tensor(w, requires_grad=True), np.array(0.2)),
+    ]
+    for k, args in enumerate(others, start=2):
+        for c, e in zip(_flat(compiled(*args)), _flat(vg(*args))):
+            assert c.shape == e.shape and c.dtype == e.dtype
+            np.testing.assert_allclose(c, e, rtol=1e-5 if e.dtype == np.float32 else 1e-13, atol=1e-12)
+        assert compiled.cache_info().traces == k, args
+    # back to the first signature; a big-endian float64 array has its key too (no trace: the general path)
+    same = [(w, np.array(0.2)), (w.astype(">f8"), np.array(0.2))]
+    for args in same:
+        for c, e in zip(_flat(compiled(*args)), _flat(vg(*args))):
+            np.testing.assert_allclose(c, e, rtol=1e-13, atol=1e-16)
+    assert compiled.cache_info().traces == len(others) + 1
+
+
+def test_python_float_arguments_are_told_apart_by_their_bits():
+    compiled = tg.compile(tg.grad(lambda w, s: (w / s).sum()))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.testing.assert_array_equal(compiled(np.ones(2), 0.0), [np.inf, np.inf])
+        np.testing.assert_array_equal(compiled(np.ones(2), -0.0), [-np.inf, -np.inf])  # 1/-0.0, as eager
+        for _ in range(2):
+            np.testing.assert_array_equal(compiled(np.ones(2), float("nan")), [np.nan, np.nan])
+    assert compiled.cache_info().traces == 3  # 0.0, -0.0, and one NaN

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._compile_numexpr import array_facts, fuse_elementwise
 from ._compile_passes import UFUNCS, Line, optimize, render, uniform_value
 from ._compile_templates import (
     _TEMPLATES,
@@ -98,6 +99,7 @@ class _Program:
         self.unkept: dict[str, tuple[str, tuple[int, ...], tuple[str, ...], str]] = {}
         self.saved_names: dict[int, dict[int, str]] = {}  # node -> its saved values' variables
         self.scalar = False  # 0-d float64 values as Python floats (SCALAR_TEMPLATES)
+        self.numexpr: Any = None  # tg.compile(fast=...): the numexpr module, for _compile_numexpr's pass
 
     def operand(self, value: Any) -> str:
         if isinstance(value, np.ndarray):
@@ -415,6 +417,11 @@ def _body(program: _Program, live: list[Any], outputs: list[tuple[str, Any]]) ->
         returned.append(name)
     program.text(None, "", reads=tuple(returned))  # the return reads them: keep them to the end
     lines = optimize(program.lines, program.pinned | set(returned))
+    if program.numexpr is not None and not program.scalar:  # elementwise chains as one ne.evaluate
+        facts = array_facts(live, program.names, program.const_names)
+        lines = fuse_elementwise(lines, program.pinned | set(returned), facts, program.numexpr)
+        if any("ne.evaluate(" in line.text for line in lines):
+            program.namespace["ne"] = program.numexpr
     if program.scalar:  # the arguments it reads, as Python floats (the others are not arrays)
         read = {name for line in lines for name in line.reads}
         arrays = set(program.names.values()) & set(program.arg_names)
@@ -430,9 +437,11 @@ def _generate(
     foldable: tuple[np.ndarray, ...] = (),
     closure: dict[int, str] | None = None,
     layout: Callable[[list[str]], str] | None = None,
+    numexpr: Any = None,
 ) -> tuple[str, dict[str, Any]]:
     """The source of ``compiled(*args)`` and the namespace it runs in; ``layout`` turns the
-    output variables into the returned expression (a flat tuple without it)."""
+    output variables into the returned expression (a flat tuple without it); ``numexpr``
+    (the module, or None) fuses elementwise chains (:mod:`._compile_numexpr`)."""
     outputs = _resolve(outputs, steps)
     live = _live_steps(steps, [a for _, a in outputs])
     namespace: dict[str, Any] | None = None
@@ -441,6 +450,7 @@ def _generate(
     for scalar in (False, True) if _scalar_graph(live, outputs) else (False,):
         program = _Program(arg_names, arg_ids)
         program.closure, program.scalar, program.constants = closure or {}, scalar, constants
+        program.numexpr = numexpr
         program.namespace = namespace if namespace is not None else program.namespace
         namespace = program.namespace
         program.folded = {id(a) for a in foldable}

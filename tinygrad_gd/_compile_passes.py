@@ -1,8 +1,9 @@
 """The lines ``tg.compile`` generates, and the passes that make them cheaper before they
-become text: a sum of squares as one ``np.vdot``, scalar factors that are powers of two
-merged, and temporaries reused in place (``np.multiply(a, b, out=a)``) once nothing reads
-them any more. Each pass keeps the results equal to the eager ones: the same operations in
-the same order, or (the sum of squares) the same sum in another order, within rounding.
+become text: a sum of squares as one ``np.vdot`` (float32: a dot per block, the blocks'
+sums in float64), scalar factors that are powers of two merged, and temporaries reused in
+place (``np.multiply(a, b, out=a)``) once nothing reads them any more. Each pass keeps the
+results equal to the eager ones: the same operations in the same order, or (the sum of
+squares) the same sum in another order, within rounding.
 """
 
 from __future__ import annotations
@@ -67,25 +68,56 @@ def _reads(lines: list[Line], name: str, after: int) -> int:
     return sum(name in line.reads for line in lines[after:])
 
 
+# float32 Σ x² is summed in blocks of this many elements, one BLAS dot each, and the block
+# sums added in float64: a dot over a million float32 squares in one call drifts ~1e-5 from the
+# eager pairwise sum; over 512 it stays within ~2e-7 of the exact sum (eager: ~2e-7 too).
+FLOAT32_DOT_BLOCK = 512
+
+
+def _float32_sum_of_squares(source: str, shape: tuple[int, ...], count: int) -> tuple[list[Line], str]:
+    """Lines that name the views a blocked float32 Σ x² reads, and its float32 value."""
+    flat = source if len(shape) == 1 else f"{source}.reshape(-1)"
+    if count <= FLOAT32_DOT_BLOCK or not hasattr(np, "vecdot"):  # one short dot (vecdot: numpy ≥ 2)
+        return [], f"np.vdot({source}, {source})"
+    cut = count - count % FLOAT32_DOT_BLOCK
+    blocks, tail = f"{source}_blocks", f"{source}_tail"
+    comment = f"  # float32 Σ x²: a BLAS dot per block of {FLOAT32_DOT_BLOCK}, the blocks' sums in float64"
+    lines = [Line(blocks, f"{blocks} = {flat}[:{cut}].reshape(-1, {FLOAT32_DOT_BLOCK})", comment, (source,), view_of=source)]
+    total = f"np.vecdot({blocks}, {blocks}).sum(dtype=np.float64)"
+    if cut < count:
+        lines.append(Line(tail, f"{tail} = {flat}[{cut}:]", reads=(source,), view_of=source))
+        total += f" + np.vdot({tail}, {tail})"
+    return lines, f"np.float32({total})"
+
+
 def fuse_sum_of_squares(lines: list[Line]) -> list[Line]:
-    """Σ x² (or its mean) of a float64 ``x ** 2`` nothing else reads: one ``np.vdot(x, x)``,
-    no squared array."""
+    """Σ x² (or its mean) of a float ``x ** 2`` nothing else reads, without the squared array:
+    one ``np.vdot(x, x)`` in float64; in float32 a dot per block of 512 whose sums add in
+    float64 (as accurate as the eager pairwise sum: a sum of squares cannot cancel, so the two
+    agree to a few units of float32 rounding, relative)."""
     out = list(lines)
+    views_before: dict[int, list[Line]] = {}
     for i, line in enumerate(out):
         if line.reduce_of_square is None:
             continue
         square, kind, count = line.reduce_of_square
         j = next((k for k in range(i) if out[k].target == square and out[k].square_of), None)
-        # float64 only: a BLAS dot sums in order, in the array's precision, so over a million
-        # float32 squares it drifts ~1e-5 from the eager pairwise sum (float64: ~1e-13)
-        if j is None or _reads(out, square, 0) != 1 or out[j].dtype != np.float64:
+        if j is None or _reads(out, square, 0) != 1 or out[j].dtype not in (np.float64, np.float32):
             continue
         source = out[j].square_of
         assert source is not None
-        value = f"np.vdot({source}, {source})" + (f" / {count}" if kind == "mean" else "")
-        out[i] = Line(line.target, f"{line.target} = np.asarray({value})", line.comment + " (fused: Σ x²)", (source,))
-        out[j] = Line(None)  # dropped
-    return [line for line in out if line.target is not None or line.text]
+        views: list[Line] = []
+        if out[j].dtype == np.float64:
+            value = f"np.vdot({source}, {source})"
+        else:
+            views, value = _float32_sum_of_squares(source, out[j].shape, count)
+        value += f" / {count}" if kind == "mean" else ""
+        reads = (source, *(view.target for view in views if view.target))
+        out[i] = Line(line.target, f"{line.target} = np.asarray({value})", line.comment + " (fused: Σ x²)", reads)
+        out[j] = Line(None)  # the square: dropped
+        views_before[i] = views
+    fused = [entry for i, line in enumerate(out) for entry in (*views_before.get(i, ()), line)]
+    return [line for line in fused if line.target is not None or line.text]
 
 
 def merge_exact_scalars(lines: list[Line]) -> list[Line]:
@@ -172,7 +204,8 @@ def scale_after_reductions(lines: list[Line], pinned: set[str]) -> list[Line]:
     """``t = x * s`` (s a number) read only by sums and matmuls whose results are no larger
     than ``t``: scale those results instead (``Xᵀ(s·r)`` → ``s·(Xᵀr)``), one pass over ``x``
     less. The same value within rounding (the product is formed in another order); float64
-    only, as the sum of squares."""
+    only: a float32 sum that nearly cancels (Σr at a fitted intercept) moves by its own
+    rounding noise, far past any relative tolerance."""
     out = list(lines)
     for i, line in enumerate(out):
         if line.ufunc != "multiply" or len(line.operands) != 2 or line.target is None or line.target in pinned:

@@ -36,6 +36,8 @@ import numpy as np
 
 from . import autograd
 from ._compile_codegen import _generate, _NumpyCall, _RuleStep, _Step
+from ._compile_guard import MISS, build_guard
+from ._compile_numexpr import resolve_fast
 from ._graph_tensor import GraphTensor
 from ._tensor_methods import to_array
 from .autograd import TracingError
@@ -110,6 +112,8 @@ def _signature(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any
         elif isinstance(value, (np.ndarray, np.generic)):  # a numpy scalar is a 0-d array
             key.append((np.shape(value), value.dtype.char))
             value = to_array(value, None)
+        elif type(value) is float:  # by its bits: 0.0 and -0.0 (1/x: inf, -inf) are two signatures
+            key.append((float, value.hex()))
         elif value is None or isinstance(value, (bool, int, float, str)):
             key.append((type(value), value))
         else:
@@ -171,7 +175,7 @@ class _Trace(NamedTuple):
     pack: Callable[[tuple[np.ndarray, ...]], Any] | None  # None: the code returns the result as it is
 
 
-def _trace(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Trace:
+def _trace(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], numexpr: Any = None) -> _Trace:
     transform = getattr(fn, "__tg_transform__", None)
     target = transform[1] if transform is not None else fn
     names = _arg_names(target, len(args))
@@ -206,7 +210,7 @@ def _trace(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
             outputs, layout, seeds = _transform_outputs(transform[0], result, differentiated, diff_names, single)
         else:
             (outputs, pack), seeds = _plain_outputs(result), ()
-    source, namespace = _generate(tracer.steps, names, arg_ids, outputs, seeds, _closure_names(target), layout)
+    source, namespace = _generate(tracer.steps, names, arg_ids, outputs, seeds, _closure_names(target), layout, numexpr)
     filename = f"<tg.compile {getattr(target, '__qualname__', 'fn')} #{next(_counter)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks show it
     exec(_builtin_compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated code
@@ -262,8 +266,9 @@ class CompiledFunction:
     """What :func:`compile` returns: call it like ``fn``. ``.source`` is the generated code of
     the last signature, ``.cache_info()`` says how many signatures were traced."""
 
-    def __init__(self, fn: Callable[..., Any], check: bool, check_every: int, maxsize: int) -> None:
+    def __init__(self, fn: Callable[..., Any], check: bool, check_every: int, maxsize: int, numexpr: Any = None) -> None:
         self.fn = fn
+        self._numexpr = numexpr  # fast=: the numexpr module the generated code may use, or None
         self.check = check
         self.check_every = check_every
         self.maxsize = maxsize
@@ -274,13 +279,16 @@ class CompiledFunction:
         self._last: _Trace | None = None
         self._last_key: tuple[Any, ...] | None = None
         self._extra: Callable[[], list[np.ndarray]] | None = getattr(fn, "__tg_extra__", None)
+        # the last signature's own check-and-run (_compile_guard), where its arguments allow one
+        self._guard: Callable[[tuple[Any, ...]], Any] | None = None
+        self._guards: dict[tuple[Any, ...], Callable[[tuple[Any, ...]], Any]] = {}  # one per cached signature
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
 
     @property
     def source(self) -> str:
         """The generated Python of the last signature that ran (plain numpy, runs standalone
-        with ``import numpy as np``)."""
+        with ``import numpy as np``, and ``import numexpr as ne`` where it fused lines)."""
         if self._last is None:
             raise RuntimeError("nothing compiled yet: call the compiled function once first")
         return self._last.source
@@ -289,6 +297,16 @@ class CompiledFunction:
         return CacheInfo(self._traces, self._hits, len(self._cache), self.maxsize)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        guard = self._guard  # the loop's case: the last signature's arrays again, no key built
+        if guard is not None and not kwargs and autograd._tracer is None:
+            result = guard(args)
+            if result is not MISS:
+                self._hits += 1
+                return result
+        return self._call(args, kwargs)
+
+    def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The general path: the signature key, the cache (or a new trace), the check."""
         if autograd._tracer is not None:  # inside another trace: run eagerly, so it is traced
             return self.fn(*args, **kwargs)
         key, inputs = _signature(args, kwargs)
@@ -314,16 +332,22 @@ class CompiledFunction:
         or traced now (which the call after this one does not count as a hit)."""
         entry = self._cache.get(key)
         if entry is None:
-            entry = _trace(self.fn, args, kwargs)
+            entry = _trace(self.fn, args, kwargs, self._numexpr)
             _validate_trace(entry, self.fn, args, kwargs)
             self._traces += 1
             self._hits -= 1  # the call that traced is not a hit
             self._cache[key] = entry
             if len(self._cache) > self.maxsize:
-                self._cache.popitem(last=False)
+                self._guards.pop(self._cache.popitem(last=False)[0], None)
         else:
             self._cache.move_to_end(key)
         self._last, self._last_key = entry, key
+        guard = self._guards.get(key)
+        if guard is None and not kwargs and not self.check and self._extra is None:  # what a guard does not do
+            guard = build_guard(args, entry.run, entry.pack)  # None where an argument is not a float array
+            if guard is not None:
+                self._guards[key] = guard
+        self._guard = guard
         return entry
 
 
@@ -397,7 +421,10 @@ def _leaves(value: Any) -> list[np.ndarray]:
 
 def _compare(eager: Any, compiled: Any, call: int) -> None:
     for i, (e, c) in enumerate(zip(_leaves(eager), _leaves(compiled))):
-        if e.shape != c.shape or not np.allclose(e, c, rtol=1e-9, atol=1e-12, equal_nan=True):
+        # rounding: 1e-9 relative, or 8 units of the output's own precision where that is coarser
+        # (float32: 9.5e-7, for the blocked Σ x²; float64 stays at 1e-9)
+        rtol = max(1e-9, 8 * float(np.finfo(e.dtype).eps)) if e.dtype.kind == "f" else 1e-9
+        if e.shape != c.shape or not np.allclose(e, c, rtol=rtol, atol=1e-12, equal_nan=True):
             diff = np.max(np.abs(e - c)) if e.shape == c.shape else f"shapes {e.shape} vs {c.shape}"
             raise CompileCheckError(
                 f"tg.compile(check=True): call {call}, output {i}: the compiled function disagrees "
@@ -407,7 +434,7 @@ def _compare(eager: Any, compiled: Any, call: int) -> None:
 
 
 def compile(  # noqa: A001 - the public name (tg.compile), as torch.compile
-    fn: Callable[..., Any], *, check: bool = False, check_every: int = 100, maxsize: int = 8
+    fn: Callable[..., Any], *, check: bool = False, check_every: int = 100, maxsize: int = 8, fast: bool | None = None
 ) -> CompiledFunction:
     """Trace ``fn`` once per signature and run it as straight-line numpy afterwards.
 
@@ -419,6 +446,14 @@ def compile(  # noqa: A001 - the public name (tg.compile), as torch.compile
     function on the first call and every ``check_every`` calls and raises
     :class:`CompileCheckError` on disagreement. At most ``maxsize`` signatures are kept
     (least recently used dropped).
+
+    ``fast`` (the ``fast`` extra, numexpr): ``None`` fuses chains of elementwise lines over
+    large arrays into one ``ne.evaluate`` each where numexpr is importable, ``True`` requires
+    numexpr (``ImportError`` naming ``pip install tinygrad-gd[fast]`` without it), ``False``
+    generates plain numpy. A chain is fused only where a cost model expects it to be faster
+    on one thread (at least 65,536 elements, and passes saved worth more than numexpr's cost
+    per op); numexpr then runs on its own thread setting (``NUMEXPR_NUM_THREADS``,
+    ``ne.set_num_threads``), which tg.compile leaves as it is.
     """
     if not callable(fn):
         raise TypeError(f"tg.compile needs a function, got {type(fn).__name__}")
@@ -426,7 +461,7 @@ def compile(  # noqa: A001 - the public name (tg.compile), as torch.compile
         raise ValueError(f"check_every must be a positive integer, got {check_every!r}")
     if not (isinstance(maxsize, int) and maxsize >= 1):
         raise ValueError(f"maxsize must be a positive integer, got {maxsize!r}")
-    return CompiledFunction(fn, check, check_every, maxsize)
+    return CompiledFunction(fn, check, check_every, maxsize, resolve_fast(fast))
 
 
 class _ParamStep:
@@ -449,14 +484,16 @@ class _ParamStep:
 
 
 def step(
-    loss_fn: Callable[..., Any], params: list[Any], names: list[str] | None = None, *, check: bool = False
+    loss_fn: Callable[..., Any], params: list[Any], names: list[str] | None = None, *, check: bool = False,
+    fast: bool | None = None,
 ) -> CompiledFunction:
     """Compile ``loss_fn(*batch)`` (a scalar Tensor computed from ``params``, Tensors it
     closes over) into ``step(*batch) -> (loss, (grad of each param, ...))``: what
     ``tg.fit(..., compile=True)`` runs each step. The parameters are read at every call
-    (update them in place, as the optimizers do, or assign new arrays: both are seen)."""
+    (update them in place, as the optimizers do, or assign new arrays: both are seen).
+    ``fast`` as in :func:`compile`."""
     if not params:
         raise ValueError("tg.compile.step needs at least one parameter")
     labels = [n if n.isidentifier() else f"p{k}" for k, n in enumerate(names)] if names else [f"p{k}" for k in range(len(params))]
-    return CompiledFunction(_ParamStep(loss_fn, list(params), labels), check, 100, 8)
+    return CompiledFunction(_ParamStep(loss_fn, list(params), labels), check, 100, 8, resolve_fast(fast))
 
