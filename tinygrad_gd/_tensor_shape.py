@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _validate
+from . import _backend, _validate
 from . import ops as _ops
 from ._graph_tensor import GraphTensor, bump_version
 from ._modes import is_grad_enabled
@@ -201,7 +201,8 @@ class ShapeMethods(GraphTensor):
             if value.requires_grad:
                 raise TypeError("masked_fill: value must be a number (a constant); for a value that needs a gradient use tg.where(mask, value, t)")
             value = value.data
-        return _ops.MaskedFill.apply(self, mask=np.asarray(m), value=float(np.asarray(value)))
+        mask = m if _backend.is_foreign(m) else np.asarray(m)  # (a backend's own mask stays in it)
+        return _ops.MaskedFill.apply(self, mask=mask, value=float(np.asarray(value)))
 
 
 def _every(ndim: int, axis: int, part: Any) -> tuple[Any, ...]:

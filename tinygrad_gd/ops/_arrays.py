@@ -207,33 +207,18 @@ NO_SCATTER = (
 
 def scatter(g: Any, index: Any, shape: tuple[int, ...], accumulate: bool) -> Any:
     """zeros(shape) with ``g`` added at ``index``: np.add.at on numpy (repeated indices add
-    up); elsewhere a plain ``out[index] = g``, valid for indices without repeats only (basic
-    slices, masks), the others are refused."""
+    up); other backends have no scatter-add: ``_scatter.scatter_foreign`` (an assignment, or a
+    sum over a one-hot matrix for integer-array indices)."""
     if type(g) is not np.ndarray:
-        return _scatter_foreign(g, index, shape, accumulate)
+        from ._scatter import scatter_foreign  # (it imports this module)
+
+        return scatter_foreign(g, index, shape, accumulate)
     out = np.zeros(shape, dtype=g.dtype)
     if accumulate:
         np.add.at(out, index, g)
     else:
         out[index] = g
     return out
-
-
-def _scatter_foreign(g: Any, index: Any, shape: tuple[int, ...], accumulate: bool) -> Any:
-    backend = _backend.backend_name(g)
-    parts = index if isinstance(index, tuple) else (index,)
-    if accumulate and any(hasattr(p, "shape") and not _is_bool_array(p) for p in parts):
-        raise _backend.unsupported("scatter-add (the gradient of integer-array indexing)", backend, NO_SCATTER)
-    out = _backend.zeros(shape, g.dtype, g)
-    if any(p is None for p in parts):  # (new axes: the standard assigns only without them)
-        index = tuple(p for p in parts if p is not None)
-        g = reshape(g, tuple(out[index].shape))
-    out[index] = g
-    return out
-
-
-def _is_bool_array(x: Any) -> bool:
-    return x.dtype == np.bool_ if isinstance(x.dtype, np.dtype) else bool(xp_of(x).isdtype(x.dtype, "bool"))
 
 
 def cumulative_prod(x: Any, axis: int) -> Any:

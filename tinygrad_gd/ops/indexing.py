@@ -30,6 +30,7 @@ from . import (
     xp_of,
 )
 from ._metadata import MASK, MATRIX, UNARY, Case, Fuzz, OpCheck
+from ._scatter import along_axis_index, check_along_axis, take
 
 NOT_0D = UNARY[1:]
 SQUARE = (((3, 3),), ((2, 3),), ((2, 3, 3),))
@@ -162,10 +163,6 @@ def _repeats(repeats: Any, n: int) -> np.ndarray:
 class Repeat(Function):
     """f(x) = each element repeated (numpy's repeat, torch's repeat_interleave);  gradient: the sum over each element's copies"""
 
-    unsupported_backends = {
-        "dask": 'dask repeats by one integer count only',
-    }
-
     def forward(self, x, repeats=1, axis=None):
         self.in_shape = x.shape
         if axis is None:
@@ -176,6 +173,8 @@ class Repeat(Function):
         self.flat_shape = x.shape
         if type(x) is np.ndarray:
             return np.repeat(x, self.counts, axis=self.axis)
+        if _backend.backend_name(x) == "dask":  # (dask repeats by one count only: take each element's copies)
+            return take(x, _every(x.ndim, self.axis, np.repeat(np.arange(len(self.counts)), self.counts)))
         counts = constant_like(np.asarray(self.counts, dtype=np.int64), x)
         return xp_of(x).repeat(x, counts, axis=self.axis)
 
@@ -225,16 +224,16 @@ class Pad(Function):
     """f(x) = x padded (mode constant, reflect or edge, numpy's pad);  gradient: the middle
     slice plus, for reflect and edge, each border value's copies summed back to it"""
 
-    unsupported_backends = {"array_api_strict": 'the Array API standard has no pad'}
-
     def forward(self, x, pad_width=0, mode="constant", value=0.0):
         if mode not in PAD_MODES:
             raise ValueError(f"pad: mode {mode!r} is not one of {PAD_MODES}")
         self.pairs, self.mode, self.in_shape = pad_pairs(pad_width, x.shape), mode, x.shape
+        if mode != "constant" and any(n == 0 and p != (0, 0) for n, p in zip(x.shape, self.pairs)):
+            raise ValueError(f"pad: mode {mode!r} cannot pad an empty axis (shape {x.shape}); use mode='constant'")
+        if type(x) is not np.ndarray and _backend.backend_name(x) == "array_api_strict":
+            return _pad_by_axis(x, self.pairs, mode, value)
         if mode == "constant":
             return np.pad(x, self.pairs, mode="constant", constant_values=value)
-        if any(n == 0 and p != (0, 0) for n, p in zip(x.shape, self.pairs)):
-            raise ValueError(f"pad: mode {mode!r} cannot pad an empty axis (shape {x.shape}); use mode='constant'")
         return np.pad(x, self.pairs, mode=mode)
 
     def backward(self, g):
@@ -251,6 +250,24 @@ class Pad(Function):
         return g
 
 
+def _pad_by_axis(x: Any, pairs: tuple[tuple[int, int], ...], mode: Any, value: float) -> Any:
+    """numpy's pad in the standard's terms (it has no pad), one axis at a time: constant
+    blocks concatenated on both sides, or the positions reflect/edge read (np.pad of arange)
+    taken along the axis."""
+    xp = xp_of(x)
+    for axis, (before, after) in enumerate(pairs):
+        if before == after == 0:
+            continue
+        if mode == "constant":
+            side = [tuple(x.shape[:axis]) + (w,) + tuple(x.shape[axis + 1 :]) for w in (before, after)]
+            blocks = [xp.full(s, value, dtype=x.dtype, device=_backend.compat().device(x)) for s in side]
+            x = xp.concat([blocks[0], x, blocks[1]], axis=axis)
+        else:
+            source = np.pad(np.arange(x.shape[axis]), (before, after), mode=mode)
+            x = take(x, _every(x.ndim, axis, source))
+    return x
+
+
 # --------------------------------------------------------------------------- triangles
 @register_op(check=OpCheck(
     cases=(
@@ -260,9 +277,8 @@ class Pad(Function):
     fuzz=(Fuzz("tril", lambda xs, s: xs[0].tril(s.param % 3 - 1), min_ndim=2),),
 ))
 class Tril(Function):
-    """f(x) = x below diagonal k (the rest 0);  gradient: g selected by the same mask"""
-
-    unsupported_backends = {"array_api_strict": 'the Array API standard has no tril'}
+    """f(x) = x below diagonal k (the rest 0);  gradient: g selected by the same mask
+    (off numpy, which the standard has no tril for, the forward is that select too)"""
 
     part = staticmethod(np.tril)
 
@@ -270,10 +286,16 @@ class Tril(Function):
         if x.ndim < 2:
             raise ValueError(f"{type(self).__name__.lower()} needs a matrix (or a batch of them), got shape {x.shape}")
         self.k, self.matrix_shape = _validate.integer(k, "k"), x.shape[-2:]
-        return self.part(x, self.k)
+        if type(x) is np.ndarray:
+            return self.part(x, self.k)
+        return select(self._mask(x), x)
 
     def backward(self, g):
-        return select(self.part(np.ones(self.matrix_shape, dtype=bool), self.k), g)
+        return select(self._mask(g), g)
+
+    def _mask(self, like: Any) -> Any:
+        """The constant triangle (k) of one matrix, in ``like``'s backend."""
+        return constant_like(self.part(np.ones(self.matrix_shape, dtype=bool), self.k), like)
 
 
 @register_op(check=OpCheck(
@@ -285,8 +307,6 @@ class Tril(Function):
 ))
 class Triu(Tril):
     """f(x) = x above diagonal k (the rest 0);  gradient: g selected by the same mask"""
-
-    unsupported_backends = {"array_api_strict": 'the Array API standard has no triu'}
 
     part = staticmethod(np.triu)
 
@@ -337,10 +357,6 @@ def _diagonal_last(x: Any, offset: int, axis1: int, axis2: int) -> Any:
 class Diagonal(Function):
     """f(x) = the diagonal (offset, axis1, axis2: numpy's diagonal, as a new array);  gradient scattered onto the diagonal"""
 
-    unsupported_backends = {
-        "dask": 'its backward assigns into several axes at once, which dask cannot',
-    }
-
     def forward(self, x, offset=0, axis1=0, axis2=1):
         self.offset = _validate.integer(offset, "diagonal offset")
         self.axis1, self.axis2, self.in_shape = axis1, axis2, x.shape
@@ -362,10 +378,6 @@ class Diagonal(Function):
 ))
 class Trace(Function):
     """f(x) = Σᵢ x[i, i + offset] (numpy's trace);  gradient: g on the diagonal, 0 elsewhere"""
-
-    unsupported_backends = {
-        "dask": 'its backward assigns into several axes at once, which dask cannot',
-    }
 
     def forward(self, x, offset=0, axis1=0, axis2=1):
         self.offset = _validate.integer(offset, "trace offset")
@@ -417,39 +429,6 @@ class MaskedFill(Function):
         return select(~mask, g)
 
 
-def along_axis_index(index: Any, axis: int, sizes: tuple[int, ...]) -> tuple[np.ndarray, ...]:
-    """The integer-array index tuple that reads ``index`` along ``axis`` and position k of axis
-    d elsewhere (k < sizes[d]): ``x[along_axis_index(i, a, i.shape)]`` is torch's
-    ``gather(x, a, i)``; with the tensor's own sizes it is numpy's ``take_along_axis``."""
-    index = np.asarray(index)
-    ndim = index.ndim
-    return tuple(
-        index if d == axis else np.arange(sizes[d]).reshape((-1,) + (1,) * (ndim - d - 1))
-        for d in range(ndim)
-    )
-
-
-def check_along_axis(x_shape: tuple[int, ...], index: Any, axis: Any, what: str, bigger: tuple[int, ...] | None = None) -> tuple[np.ndarray, int]:
-    """An integer index array with x's number of axes, in range along ``axis``, no larger than
-    x (and ``bigger``) in the other axes (torch's rules for gather and scatter_add)."""
-    index = np.asarray(index.data if hasattr(index, "data") else index)
-    if index.dtype.kind == "f" and np.all(np.mod(index, 1) == 0):
-        index = index.astype(np.intp)
-    if index.dtype.kind not in "iu":
-        raise TypeError(f"{what}: the index must hold integers, got dtype {index.dtype}")
-    a = _validate.axis(axis, len(x_shape), f"{what} axis", x_shape)
-    if index.ndim != len(x_shape):
-        raise ValueError(f"{what}: the index has {index.ndim} axes (shape {index.shape}), the tensor {len(x_shape)} (shape {x_shape}); they must match")
-    limits = [n for n in x_shape] if bigger is None else [min(n, m) for n, m in zip(x_shape, bigger)]
-    too_big = [d for d in range(index.ndim) if d != a and index.shape[d] > limits[d]]
-    if too_big:
-        raise ValueError(f"{what}: index shape {index.shape} is larger than the tensor's shape {x_shape} in axis {too_big[0]}")
-    n = x_shape[a]
-    if index.size and (index.min() < -n or index.max() >= n):
-        raise IndexError(f"{what}: index values must lie in [{-n}, {n - 1}] along axis {a} (size {n}), got {index.min()}..{index.max()}")
-    return index, a
-
-
 @register_op(check=OpCheck(
     cases=(
         Case("scatter_add_along", lambda a, b: a.scatter_add(0, PICKS, b), lambda a, b: _reference_scatter_add(a, 0, PICKS, b), (((3, 3), (2, 3)), ((3, 4), (2, 3)))),
@@ -461,17 +440,14 @@ class ScatterAddAlong(Function):
     """f(base, src) = base with src[j] added at base[index[j] along axis] (torch's out-of-place
     scatter_add; repeats accumulate);  d base = g, d src = g[index] (zero where src is unused)"""
 
-    unsupported_backends = {
-        "array_api_strict": 'the Array API standard has no scatter-add (np.add.at)',
-        "dask": 'np.add.at cannot write into a Dask array',
-    }
-
     def forward(self, base, src, axis=0, index=None):
         index, a = check_along_axis(base.shape, index, axis, "scatter_add", bigger=src.shape)
         picks = along_axis_index(index, a, index.shape)
         used = tuple(slice(0, n) for n in index.shape)
         self.src_shape = src.shape
         self.save_for_backward(picks)
+        if type(base) is not np.ndarray or type(src) is not np.ndarray:  # no np.add.at: a one-hot sum
+            return base + scatter_add(src[used], picks, tuple(base.shape), True)
         out = np.array(base, dtype=np.result_type(base, src), copy=True)
         np.add.at(out, picks, src[used])
         return out
@@ -479,7 +455,7 @@ class ScatterAddAlong(Function):
     def backward(self, g):
         (picks,) = self.saved
         need_base, need_src = self.needs_input_grad
-        picked = g[picks] if need_src else None
+        picked = take(g, picks) if need_src else None
         if picked is not None and picked.shape != self.src_shape:
             picked = scatter_add(picked, tuple(slice(0, n) for n in picked.shape), self.src_shape, False)
         return (g if need_base else None), picked

@@ -12,8 +12,9 @@ from .. import _backend, _validate
 from .._backend import xp_of
 from .._graph_tensor import GraphTensor
 from ..autograd import Function
-from . import constant_like, kind_of, permute, register_op, reshape, scatter, scatter_add
+from . import permute, register_op, reshape, scatter, scatter_add
 from ._metadata import AWAY_FROM_ZERO, MASK, MATRIX, UNARY, Case, Fuzz, OpCheck
+from ._scatter import backend_index, is_int_array, take, take_foreign
 
 GATHER = np.array([[2, 0, 2], [1, 1, 0]])  # gather/take_along_axis picks, repeats included
 REPEATED = np.array([0, 2, 0, 1, 0])  # sample indices with repeats: gradients must accumulate
@@ -51,7 +52,7 @@ class Reshape(Function):
     def forward(self, x, shape=()):
         self.in_shape = x.shape
         try:
-            return reshape(x, shape)
+            return _reshaped(x, shape)
         except ValueError:
             raise ValueError(
                 f"cannot reshape a tensor of shape {x.shape} ({x.size} elements) into shape "
@@ -59,7 +60,20 @@ class Reshape(Function):
             ) from None
 
     def backward(self, g):
-        return reshape(g, self.in_shape)
+        return _reshaped(g, self.in_shape)
+
+
+def _reshaped(x: Any, shape: tuple[int, ...]) -> Any:
+    """``reshape(x, shape)``; on Dask, where its chunk-wise reshape cannot (axes neither merged
+    nor split evenly: (2, 3) -> (3, 2)), after rechunking every axis from the first one that
+    changes into one chunk (a documented cost: such a chunk holds whole trailing axes)."""
+    try:
+        return reshape(x, shape)
+    except NotImplementedError:
+        if _backend.backend_name(x) != "dask":
+            raise
+    kept = next((i for i, (n, m) in enumerate(zip(x.shape, shape)) if n != m), min(len(shape), x.ndim))
+    return reshape(x.rechunk({i: -1 for i in range(kept, x.ndim)}), shape)
 
 
 @register_op(check=OpCheck(
@@ -156,66 +170,7 @@ def _needs_accumulation(index: Any) -> bool:
     """Integer-array indices may repeat (also as ``i`` and ``i - n``), so their gradient must
     be added, not assigned. ``index`` is in :func:`normalize_index`'s form."""
     parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, np.ndarray) and p.dtype.kind in "iu" or _is_index_array(p) and kind_of(p) in "iu" for p in parts)
-
-
-def _is_index_array(part: Any) -> bool:
-    return hasattr(part, "dtype") and hasattr(part, "shape") and not isinstance(part, np.generic)
-
-
-def backend_index(x: Any, index: Any) -> Any:
-    """A normalized index made fit for ``x``'s (non-numpy) backend: numpy index arrays as
-    arrays of that backend (the standard indexes with its own arrays only), slice bounds
-    clamped to the axis (out-of-range bounds are unspecified there, numpy clamps them), and
-    a trailing ``...`` where fewer axes than ``x`` has are indexed (numpy's implicit rest)."""
-    parts = index if isinstance(index, tuple) else (index,)
-    out, axis = [], 0
-    for k, part in enumerate(parts):
-        if part is Ellipsis:
-            axis = x.ndim - sum(_consumed(p) for p in parts[k + 1 :])
-        elif isinstance(part, slice):
-            part = _clamped(part, x.shape[axis])
-        elif type(part) is np.ndarray:
-            part = constant_like(part, x)
-        axis += _consumed(part)
-        out.append(part)
-    has_arrays = any(_is_index_array(p) and kind_of(p) in "iu" for p in out)
-    if axis < x.ndim and not has_arrays and not any(p is Ellipsis for p in out):
-        out.append(Ellipsis)
-    return tuple(out) if isinstance(index, tuple) or len(out) > 1 else out[0]
-
-
-def _consumed(part: Any) -> int:
-    """How many axes of the indexed array an index part reads."""
-    if part is None or part is Ellipsis or isinstance(part, (bool, np.bool_)):
-        return 0
-    return part.ndim if _is_index_array(part) and kind_of(part) == "b" else 1
-
-
-def _clamped(part: slice, n: int) -> slice:
-    start, stop, step = part.indices(n)
-    return slice(start, None if step < 0 and stop < 0 else stop, step)
-
-
-def take_foreign(x: Any, index: Any) -> Any:
-    """``x[index]`` on a non-numpy backend. The standard allows integer index arrays only
-    together with integers (one per axis); one integer array with full slices elsewhere is
-    its ``take`` along that axis. Other mixes raise a TypeError saying how to index instead."""
-    parts = index if isinstance(index, tuple) else (index,)
-    arrays = [k for k, p in enumerate(parts) if _is_index_array(p) and kind_of(p) in "iu"]
-    if not arrays or len(parts) == x.ndim and all(isinstance(p, (int, np.integer)) or k in arrays for k, p in enumerate(parts)):
-        return x[index]
-    rest_full = all(isinstance(p, slice) and p.indices(x.shape[k]) == (0, x.shape[k], 1) for k, p in enumerate(parts) if k not in arrays)
-    if len(arrays) == 1 and rest_full:
-        k, picks = arrays[0], parts[arrays[0]]
-        xp = xp_of(x)
-        taken = xp.take(x, xp.reshape(picks, (-1,)), axis=k)
-        return xp.reshape(taken, tuple(x.shape[:k]) + tuple(picks.shape) + tuple(x.shape[k + 1 :]))
-    raise _backend.unsupported(
-        "indexing with integer arrays next to slices, None or ...", _backend.backend_name(x),
-        f"the Array API standard takes integer index arrays only with integers (shape {tuple(x.shape)}): "
-        f"give one integer array per axis (x[rows, cols]), or one with full slices elsewhere (x[:, cols])",
-    )
+    return any(is_int_array(p) for p in parts)
 
 
 def _with_own_tensor_index(a: Any) -> Any:
@@ -256,11 +211,9 @@ class GetItem(Function):
     def forward(self, x, index=None):
         index = normalize_index(index)
         self.in_shape, self.accumulate = x.shape, _needs_accumulation(index)
-        if type(x) is not np.ndarray and _backend.is_foreign(x):
-            index = backend_index(x, index)
-            self.save_for_backward(index)
-            return take_foreign(x, index)
         self.save_for_backward(index)  # (an index may hold arrays: released after backward)
+        if type(x) is not np.ndarray and _backend.is_foreign(x):
+            return take_foreign(x, backend_index(x, index))
         out = x[index]
         return out if type(out) is not np.generic else np.asarray(out)
 
@@ -286,7 +239,7 @@ class ScatterAdd(Function):
 
     def backward(self, g):
         (index,) = self.saved
-        return g[index]
+        return take(g, index)
 
 
 # --------------------------------------------------------------------------- joining
