@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from . import _deferred_checks
 from ._typing import TensorLike
 from .losses import Reduction, _as_input, _as_target, _check_reduction, _class_labels, _reduce, register_loss
 from .tensor import Tensor, where
@@ -26,6 +27,12 @@ def _class_inputs(scores: TensorLike, labels: TensorLike, weight: TensorLike | N
         raise ValueError(f"{name}: the input must have shape (n, C) with C ≥ 1 classes (or (C,)), got shape {x.shape}")
     n, classes = (x.shape[0] if x.ndim == 2 else 1), x.shape[-1]
     ids = _class_labels(labels, n, classes, x.shape, name, ignore_index).reshape(-1)
+    if _deferred_checks.is_dask(ids):
+        raise TypeError(
+            f"{name} with class weights, label smoothing or ignored rows picks one entry per row by "
+            f"integer-array indexing with the labels, which Dask cannot do with Dask labels; use "
+            f"cross_entropy(logits, labels) without those options (a one-hot form, lazy), or compute the labels"
+        )
     class_weight = np.ones(classes, dtype=x.dtype)
     if weight is not None:
         class_weight = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=x.dtype)

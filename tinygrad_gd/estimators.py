@@ -26,6 +26,7 @@ and importing scikit-learn takes about a second that ``import tinygrad_gd`` shou
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,16 +81,14 @@ class _ClassTargets:
 
 def _class_targets(y: np.ndarray, classes: np.ndarray | None = None) -> _ClassTargets:
     """The targets of the labels ``y``; a Dask ``y`` (whose sorted distinct values ``classes``
-    were computed already) gets lazy targets: two classes only (the cross-entropy of several
-    needs integer-array indexing, which Dask cannot differentiate)."""
+    were computed already) gets lazy targets, the class ids by a ``searchsorted`` on each block
+    (``cross_entropy`` compares them with the class range: a one-hot form, lazy too)."""
     if _lazy_data.is_lazy(y):
         classes = _lazy_data.unique_labels(y) if classes is None else classes
         if classes.size > 2:
-            raise DataError(
-                f"{classes.size} classes on Dask data: only two-class logistic regression trains lazily (the "
-                f"multi-class cross-entropy needs integer-array indexing, which Dask cannot differentiate); "
-                f"compute y and X (x.compute()) to train on numpy, or train one class against the rest"
-            )
+            lazy: Any = y  # (a Dask array)
+            ids = lazy.map_blocks(functools.partial(np.searchsorted, classes), dtype=np.intp)
+            return _ClassTargets(classes, "cross_entropy", ids.reshape(-1))
         ids = y == classes[-1]
         return _ClassTargets(classes, "binary_cross_entropy_with_logits", ids.astype(np.float64).reshape(-1, 1))
     classes, ids = np.unique(y, return_inverse=True)

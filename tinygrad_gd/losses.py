@@ -31,7 +31,7 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from . import _backend
+from . import _backend, _deferred_checks
 from . import ops as _ops
 from ._typing import TensorLike
 from .autograd import GraphTensor
@@ -312,15 +312,16 @@ def binary_cross_entropy(prob: TensorLike, target: TensorLike, reduction: Reduct
     name = "binary_cross_entropy"
     _check_reduction(reduction, name)
     p = _as_input(prob, name, "probability")
-    t = _as_target(target, p, name, "probability")
-    _check_binary_targets(t, name)
-    bad = _outside_unit_interval(p.data)
-    if bad.size:
-        raise ValueError(
-            f"{name}: every probability must lie in [0, 1], but the input holds {bad.size} value(s) "
-            f"outside it (e.g. {bad.flat[0]!r}). Apply .sigmoid() to the model output first, or "
-            f"pass the raw outputs to binary_cross_entropy_with_logits (more stable)."
-        )
+    t = _check_binary_targets(_as_target(target, p, name, "probability"), name)
+    head = f"{name}: every probability must lie in [0, 1], but the input holds"
+    tail = (". Apply .sigmoid() to the model output first, or pass the raw outputs to "
+            "binary_cross_entropy_with_logits (more stable).")
+    if _deferred_checks.is_dask(p):
+        p = _deferred_checks.deferred(p, _deferred_checks.unit_interval_block, head=head, tail=tail)
+    else:
+        bad = _outside_unit_interval(p.data)
+        if bad.size:
+            raise ValueError(f"{head} {bad.size} value(s) outside it (e.g. {bad.flat[0]!r}){tail}")
     return _reduce(_ops.BinaryCrossEntropy.apply(p, t), reduction)
 
 
@@ -336,29 +337,30 @@ def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike, red
     name = "binary_cross_entropy_with_logits"
     _check_reduction(reduction, name)
     x = _as_input(logits, name, "logits")
-    t = _as_target(target, x, name, "logits")
-    _check_binary_targets(t, name)
+    t = _check_binary_targets(_as_target(target, x, name, "logits"), name)
     return _reduce(_ops.BinaryCrossEntropyWithLogits.apply(x, t), reduction)
 
 
-def _check_binary_targets(target: Any, name: str) -> None:
+def _check_binary_targets(target: Any, name: str) -> Any:
     """Binary targets are 0/1 labels or probabilities: anything outside [0, 1] (the ±1 labels
-    of other conventions, class ids, NaN) would give a loss that is silently meaningless."""
+    of other conventions, class ids, NaN) would give a loss that is silently meaningless.
+    Returns the target to use: itself, or on Dask itself checked block by block when computed."""
+    head = f"{name}: every target must lie in [0, 1] (a 0/1 label or a probability), but the target holds"
+    tail = ". For -1/+1 labels pass (y + 1) / 2; for class ids use cross_entropy."
+    if _deferred_checks.is_dask(target):
+        return _deferred_checks.deferred(target, _deferred_checks.unit_interval_block, head=head, tail=tail)
     values = target.data if isinstance(target, GraphTensor) else target
-    if _backend.is_foreign(values) and _backend.backend_name(values) != "dask":
+    if _backend.is_foreign(values):
         # checked in its backend (a device array cannot be read by numpy): only the verdict
         # leaves it, and the values themselves only on the error path, to name one
         outside = ~((values >= 0) & (values <= 1))
         if not _ops.may_be_any(outside):
-            return
+            return target
         values = _backend.to_numpy(values)  # (the error path only: explicit, to name an offending value)
     bad = _outside_unit_interval(np.asarray(values))
     if bad.size:
-        raise ValueError(
-            f"{name}: every target must lie in [0, 1] (a 0/1 label or a probability), but the "
-            f"target holds {bad.size} value(s) outside it (e.g. {bad.flat[0]!r}). For -1/+1 labels "
-            f"pass (y + 1) / 2; for class ids use cross_entropy."
-        )
+        raise ValueError(f"{head} {bad.size} value(s) outside it (e.g. {bad.flat[0]!r}){tail}")
+    return target
 
 
 def _first(arr: np.ndarray, mask: np.ndarray) -> tuple[Any, str]:
@@ -373,17 +375,18 @@ def _class_labels(labels: Any, n: int, classes: int, shape: tuple[int, ...], nam
     """Validate integer class ids: integral values, one per row of logits, each in [0, C) or
     equal to ``ignore_index`` (a row left out of the loss, as PyTorch)."""
     raw = labels.data if isinstance(labels, GraphTensor) else labels
+    lazy = _deferred_checks.is_dask(raw)
     try:
-        arr = np.asarray(raw)
+        arr = raw if lazy else np.asarray(raw)
     except (TypeError, ValueError) as e:
         raise TypeError(f"{name}: labels must be integer class ids ({e})") from None
-    if arr.dtype.kind not in "iuf":
+    if _ops.kind_of(arr) not in "iuf":
         raise TypeError(
             f"{name}: labels must be integer class ids (an int numpy array or an integral-valued "
             f"Tensor), got dtype {arr.dtype}"
         )
     expected = (n,) if len(shape) == 2 else ()
-    if arr.shape != expected:
+    if tuple(arr.shape) != expected:
         hint = ""
         if arr.shape == shape:
             hint = " For one-hot or probability targets pass the class ids, labels.argmax(axis=1)."
@@ -393,6 +396,11 @@ def _class_labels(labels: Any, n: int, classes: int, shape: tuple[int, ...], nam
             f"{name}: logits of shape {shape} need labels of shape {expected} (one class id per "
             f"row), got labels of shape {arr.shape}.{hint}"
         )
+    if lazy:  # checked block by block when computed (whole numbers in [0, C), no ignore_index rows)
+        if ignore_index is not None and 0 <= ignore_index < classes:
+            raise ValueError(f"{name}: ignore_index={ignore_index} is a class id (0..{classes - 1}); on Dask labels rows cannot be left out: drop them first")
+        checked = _deferred_checks.deferred(arr, _deferred_checks.class_id_block, name=name, classes=classes, shape=shape)
+        return checked.astype(np.intp)
     if arr.dtype.kind == "f":
         integral = np.isfinite(arr) & (arr == np.round(arr))
         if not bool(np.all(integral)):
@@ -437,7 +445,7 @@ def cross_entropy(logits: TensorLike, labels: TensorLike, reduction: Reduction =
         )
     n = x.shape[0] if x.ndim == 2 else 1
     ids = _class_labels(labels, n, x.shape[-1], x.shape, name, ignore_index)
-    if weight is not None or label_smoothing != 0.0 or bool(np.any(ids == ignore_index)):
+    if weight is not None or label_smoothing != 0.0 or not _deferred_checks.is_dask(ids) and bool(np.any(ids == ignore_index)):
         return _weighted_cross_entropy(x, ids, reduction, weight, ignore_index, label_smoothing)
     if x.ndim == 1:
         return _reduce(-x.log_softmax(axis=0)[ids], reduction)
