@@ -29,12 +29,18 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
         grad = _reshape(grad, (1,) * -extra + tuple(gshape))
         data = grad.data if isinstance(grad, GraphTensor) else grad
         return grad + _backend.xp_of(data).zeros(shape, dtype=grad.dtype)
-    axes = tuple(range(extra)) + tuple(
-        i + extra for i, n in enumerate(shape) if n == 1 and gshape[i + extra] != 1
-    )
+    axes = tuple(range(extra))
+    if shape:
+        axes += tuple(i + extra for i, n in enumerate(shape) if n == 1 and gshape[i + extra] != 1)
+    if type(grad) is np.ndarray:
+        # np.add.reduce is what ndarray.sum runs, without its Python wrapper; to a 0-d input
+        # (a bias) the sum is already the value, as a numpy scalar the engine wants an array of
+        if not shape:
+            return np.asarray(np.add.reduce(grad, axis=axes))
+        return np.add.reduce(grad, axis=axes, keepdims=True).reshape(shape) if axes else grad.reshape(shape)
     if axes:
-        if type(grad) is np.ndarray or isinstance(grad, GraphTensor):
-            grad = grad.sum(axis=axes, keepdims=True)  # type: ignore[union-attr]  # (Tensor.sum)
+        if isinstance(grad, GraphTensor):
+            grad = grad.sum(axis=axes, keepdims=True)  # type: ignore[attr-defined]  # (Tensor.sum)
         else:
             grad = _backend.namespace(grad).sum(grad, axis=axes, keepdims=True)
     return _reshape(grad, shape)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -91,7 +90,7 @@ class Function:
         "input_shapes",
     )
 
-    # The engine sets these in ``apply`` (by ``_link``) and reads them in backward; the
+    # The engine sets these in ``apply`` and reads them in backward; the
     # declarations are for readers and the type checker. ``edges`` is None on a node that was
     # not recorded (no input requires grad); the backward pass only meets recorded nodes.
     edges: list[Any]
@@ -130,7 +129,7 @@ class Function:
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run the forward on the inputs' arrays and, when recording, link the result into
         the graph. ``args`` are tensors or constants (Python numbers, numpy arrays)."""
-        # The hot path of every operation: two helper calls, plain loops and attribute writes.
+        # The hot path of every operation: one helper call, plain loops and attribute writes.
         state = _state
         node = cls.__new__(cls)
         node.saved = ()
@@ -161,10 +160,19 @@ class Function:
         result._grad = None
         result._retains_grad = False
         # A view of an input's memory shares that input's version counter (as PyTorch).
-        box = view_version_box(out, args, result) if cls.returns_view else None
-        result._version_box = [0] if box is None else box
+        result._version_box = (view_version_box(out, args, result) or [0]) if cls.returns_view else [0]
         if node.edges is not None and state.grad_enabled:
-            _link(node, args, result, anomaly)
+            # Link the node in as the result's producer (here, not in a helper: every op runs it).
+            node.released = False
+            node.retain_ref = None
+            if not anomaly:
+                node.created_at = None
+            node.out_shape = shape
+            node.out_dtype = out.dtype
+            result.requires_grad = True
+            result._node = node
+            if node.saved:
+                track_saved(node, args, out, result)
         else:
             result.requires_grad = False
             result._node = None
@@ -175,7 +183,9 @@ class Function:
 
 
 _NUMPY_SCALARS = (np.generic, float, int, bool)
-_PLAIN = frozenset({float, int, bool, np.ndarray})  # constants that are numpy for sure
+# Inputs (constants, or a tensor's data) that are numpy for sure: no backend check. A numpy
+# float scalar is one: `b.data = b.data - lr * g` on a 0-d tensor stores one.
+_PLAIN = frozenset({float, int, bool, np.ndarray, np.float64, np.float32})
 
 
 def _read_inputs(node: Function, args: tuple[Any, ...]) -> list[Any]:
@@ -194,7 +204,7 @@ def _read_inputs(node: Function, args: tuple[Any, ...]) -> list[Any]:
         if isinstance(a, GraphTensor):
             d = a.data
             datas.append(d)
-            if type(d) is not np.ndarray:
+            if type(d) not in _PLAIN:
                 foreign = True
             if tensor_type is None:
                 tensor_type = type(a)
@@ -230,21 +240,6 @@ def _check_backend(node: Function, datas: list[Any]) -> None:
         raise _backend.unsupported(node.name, backend, reason)
 
 
-def _link(node: Function, args: tuple[Any, ...], result: Any, anomaly: bool) -> None:
-    """Make ``node`` (its edges already set) the producer of ``result`` in the graph."""
-    node.released = False
-    node.retain_ref = None
-    if not anomaly:
-        node.created_at = None
-    out = result.data
-    node.out_shape = out.shape
-    node.out_dtype = out.dtype
-    result.requires_grad = True
-    result._node = node
-    if node.saved:
-        track_saved(node, args, out, result)
-
-
 # --------------------------------------------------------------------------- backward
 _SECOND_BACKWARD = (
     "Trying to backward through the graph a second time (or to use values it saved after "
@@ -254,13 +249,16 @@ _SECOND_BACKWARD = (
 )
 
 
-@dataclass
 class _BackwardResult:
-    """What one backward pass computed, before any of it touches user-visible state."""
+    """What one backward pass computed, before any of it touches user-visible state.
+    (A plain slotted class: made once per pass, where a dataclass's factories cost more.)"""
 
-    leaf_grads: list[tuple[Any, Any]] = field(default_factory=list)  # (leaf tensor, gradient)
-    retained: list[tuple[Any, Any]] = field(default_factory=list)  # (retain_grad() tensor, gradient)
-    captured: dict[int, Any] = field(default_factory=dict)  # id(target's edge) -> gradient
+    __slots__ = ("leaf_grads", "retained", "captured")
+
+    def __init__(self) -> None:
+        self.leaf_grads: list[tuple[Any, Any]] = []  # (leaf tensor, gradient)
+        self.retained: list[tuple[Any, Any]] = []  # (retain_grad() tensor, gradient)
+        self.captured: dict[int, Any] = {}  # id(target's edge) -> gradient
 
 
 def _topological_order(start_edges: list[Any]) -> list[Function]:
@@ -286,7 +284,7 @@ def _topological_order(start_edges: list[Any]) -> list[Function]:
                         stack.append(e)
     ready: list[Function] = []
     for e in start_edges:
-        if isinstance(e, function_type) and e not in consumers and all(x is not e for x in ready):
+        if isinstance(e, function_type) and e not in consumers and (not ready or all(x is not e for x in ready)):
             ready.append(e)
     order = []
     while ready:
@@ -339,7 +337,10 @@ def _run_backward(
                 input_grads = _node_gradients(node, g, create_graph, anomaly, result.retained)
                 _tracer.end_rule(node, g, input_grads)
             if not retain_graph:
-                _release(node)
+                # Free what the node saved as soon as its rule has run: the peak memory of a
+                # backward pass is then one layer's worth, not the whole graph's.
+                node.saved = node.saved_from = ()
+                node.released = True
             _send(node, input_grads, grads)
     finally:
         state.grad_enabled, state.backward_node = outer_mode, outer_node
@@ -390,14 +391,6 @@ def _node_gradients(
     return input_grads
 
 
-def _release(node: Function) -> None:
-    """Free what ``node`` saved as soon as its rule has run: the peak memory of a backward
-    pass is then one layer's worth, not the whole graph's."""
-    node.saved = ()
-    node.saved_from = ()
-    node.released = True
-
-
 def _send(node: Function, input_grads: tuple[Any, ...], grads: dict[Any, Any]) -> None:
     """Add each input gradient to what its edge has received so far, summed back to the
     input's shape (broadcasting undone) and cast to its dtype: once here, for every op."""
@@ -439,15 +432,16 @@ def backward(
     # atomic (numpy releases the GIL while it adds), so threads that backward into a shared
     # leaf take turns here; the lock is taken once per backward() and only around this loop.
     with _grad_lock:
-        for t, g in result.retained + result.leaf_grads:
+        for t, g in result.retained + result.leaf_grads if result.retained else result.leaf_grads:
             if not t.requires_grad:
                 continue
-            if t.grad is None:
+            previous = t._grad  # (the engine's slot: .grad's getter warns on non-leaves)
+            if previous is None:
                 t.grad = as_grad(t, g, create_graph)
-            elif create_graph or t.grad.requires_grad or not isinstance(g, np.ndarray):
-                t.grad = t.grad + g
+            elif create_graph or previous.requires_grad or not isinstance(g, np.ndarray):
+                t.grad = previous + g
             else:
-                t.grad.data = t.grad.data + g
+                previous.data = previous.data + g
 
 
 def grad(

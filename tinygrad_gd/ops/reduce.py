@@ -49,6 +49,37 @@ def _squeezed(out: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool) -> 
     return np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
 
 
+def _spread(g: Any, in_shape: tuple[int, ...], axis: tuple[int, ...] | None, keepdims: bool, scale: float | None = None) -> Any:
+    """A reduction's gradient: ``g`` (times ``scale``) broadcast back to the input's shape,
+    read-only. A numpy gradient of one element (a full reduction's) is taken as a numpy
+    scalar (scaled as one: no ufunc call on a 0-d array) and repeated by a stride-0 view of
+    it, which no one can write (a scalar's buffer is read-only): a fraction of a microsecond
+    where ``np.broadcast_to`` takes several, and, as it, no pass over the input's size."""
+    if type(g) is np.ndarray and g.size == 1:
+        g = g[()] if g.ndim == 0 else g.reshape(-1)[0]
+        if scale is not None:
+            g = g * scale
+        return np.ndarray(in_shape, g.dtype, g, 0, (0,) * len(in_shape))
+    g = expand_reduced(g, in_shape, axis, keepdims)
+    return broadcast_to(g if scale is None else g * scale, in_shape)
+
+
+def _numpy_mean(x: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    """``np.mean(x, axis, keepdims=keepdims)`` for a non-empty float32/float64 array, to the
+    bit (the same sum, divided by the count), without np.mean's Python-level wrapper (about
+    3 µs a call). The count is a Python integer, so the division runs in ``x``'s dtype:
+    np.mean divides float32 sums in float64 and rounds back, which gives the same float32
+    when the count is exact in float32 (double rounding is innocuous for a division), so
+    counts above 2**24 take np.mean itself."""
+    total = np.add.reduce(x, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]  # (a bool keepdims)
+    count = x.size // total.size
+    if x.dtype.itemsize == 4 and count > 1 << 24:
+        return np.mean(x, axis=axis, keepdims=keepdims)
+    if type(total) is np.ndarray:
+        return np.true_divide(total, count, out=total)
+    return total / count
+
+
 def _reference_logsumexp(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     m = np.max(x, axis=axis, keepdims=True)
     return _squeezed(np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m, axis, keepdims)
@@ -77,8 +108,7 @@ class Sum(Function):
         return xp.sum(x, axis=axis, keepdims=keepdims)
 
     def backward(self, g):
-        g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
-        return broadcast_to(g, self.in_shape)
+        return _spread(g, self.in_shape, self.axis, self.keepdims)
 
 
 @register_op(check=OpCheck(
@@ -93,16 +123,17 @@ class Mean(Function):
     """f(x) = (1/n) Σ x over axis;  df/dx = 1/n"""
 
     def forward(self, x, axis=None, keepdims=False):
-        xp = xp_of(x)
         self.in_shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        out = xp.mean(x, axis=axis, keepdims=keepdims)
+        if type(x) is np.ndarray and x.dtype.kind == "f" and x.dtype.itemsize >= 4 and x.size:
+            out = _numpy_mean(x, axis, keepdims)
+        else:
+            out = xp_of(x).mean(x, axis=axis, keepdims=keepdims)
         # (an empty input has an empty gradient: any nonzero count keeps 1/count finite)
         self.count = x.size // max(getattr(out, "size", 1) or 1, 1) if x.size else 1
         return out
 
     def backward(self, g):
-        g = expand_reduced(g, self.in_shape, self.axis, self.keepdims)
-        return broadcast_to(g * (1.0 / self.count), self.in_shape)
+        return _spread(g, self.in_shape, self.axis, self.keepdims, 1.0 / self.count)
 
 
 # --------------------------------------------------------------------------- prod
