@@ -46,6 +46,12 @@ class TargetScale:
     def of(cls, problem: _Problem) -> TargetScale | None:
         """How to scale ``problem``'s target, or None where it is not scaled (classification,
         huber, a target too large for float64); a constant target is only centred."""
+        if problem.cached_target_scale is None:  # asked for twice in a CLI fit: a pass over Dask data each
+            problem.cached_target_scale = (cls._of(problem),)
+        return problem.cached_target_scale[0]
+
+    @classmethod
+    def _of(cls, problem: _Problem) -> TargetScale | None:
         power = _SCALED_LOSSES.get(problem.loss_name)
         if problem.kind != "linear" or power is None:
             return None
@@ -173,7 +179,7 @@ def judge(problem: _Problem, run: _Descent, evaluation: _Evaluation, s: FitSetti
     cf = evaluation.closed_form
     least_squares = cf is not None and problem.loss_name in ("mse", "half_mse")
     if least_squares and evaluation.r2 is not None and cf is not None:
-        best = problem.evaluate(cf.coef.reshape(1, -1), np.array([cf.intercept])).r2
+        best = evaluation.closed_form_r2
         gap = max(0.0, (best or 0.0) - evaluation.r2)
         matched = gap <= MATCH
         summary = f"R² {evaluation.r2:.6g} on the training data, closed form {best:.6g} (gap {gap:.2g})"

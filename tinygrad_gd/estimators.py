@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _lazy_data
+from . import _backend, _lazy_data
 from ._typing import ArrayLike
 from .autograd import TracingError
 from .data import DataError, Standardizer
@@ -258,6 +258,7 @@ class _Evaluation:
     closed_form_gap: float | None = None
     r2: float | None = None
     accuracy: float | None = None  # logistic models
+    closed_form_r2: float | None = None  # linear models: the R² of the least-squares solution
 
 
 @dataclass
@@ -275,6 +276,7 @@ class _Problem:
     outputs: int = 1  # columns of ŷ: 1, or one per class beyond two
     classes: np.ndarray | None = None  # logistic models: the labels, sorted
     cached_closed_form: _ClosedForm | None = None  # computed once (on Dask data each costs passes)
+    cached_target_scale: Any = None  # _fitting.TargetScale.of's answer, once (a pass on Dask data)
 
     @property
     def loss_fn(self) -> Callable[..., Any]:
@@ -289,14 +291,34 @@ class _Problem:
 
     def closed_form(self) -> _ClosedForm:
         if self.cached_closed_form is None:
-            if _lazy_data.is_lazy(self.X):  # the normal equations of the standardised design: one pass
-                weight, bias = _lazy_least_squares(self.train_X, self.y.reshape(-1, 1), self.scaler)
-                coef, intercept = weight[0], float(bias[0])
-            else:
-                coef, intercept = _least_squares(self.X, self.y)
+            coef, intercept = self._closed_form_coefficients()
             loss = self.loss_at(coef.reshape(1, -1), np.array([intercept]))
             self.cached_closed_form = _ClosedForm(coef, intercept, loss)
         return self.cached_closed_form
+
+    def _closed_form_coefficients(self) -> tuple[np.ndarray, float]:
+        if self.cached_closed_form is not None:
+            return self.cached_closed_form.coef, self.cached_closed_form.intercept
+        if _lazy_data.is_lazy(self.X):  # the normal equations of the standardised design: one pass
+            weight, bias = _lazy_least_squares(self.train_X, self.y.reshape(-1, 1), self.scaler)
+            return weight[0], float(bias[0])
+        return _least_squares(self.X, self.y)
+
+    def _evaluate_lazy(self, weight: np.ndarray, bias: np.ndarray) -> _Evaluation:
+        """:meth:`evaluate` of a linear model on Dask data: after the normal equations' pass
+        (once), the trained model's loss and R² and the closed form's, in one more pass (one
+        ``dask.compute`` of all five sums, where each alone would read the data again)."""
+        coef, intercept = self._closed_form_coefficients()
+        y = self.y.astype(np.float64)
+        pred, cf_pred = self.X @ weight[0] + bias[0], self.X @ coef + intercept
+        models = ((weight, bias), (coef.reshape(1, -1), np.array([intercept])))
+        losses = [self.loss_fn(Tensor(self.X @ w.T + b), self.target).data for w, b in models]  # as loss_at
+        final, cf_loss, residual, cf_residual, total = (float(v) for v in _backend.compute(
+            *losses, ((y - pred) ** 2).sum(), ((y - cf_pred) ** 2).sum(), ((y - y.mean()) ** 2).sum()))
+        cf = self.cached_closed_form = _ClosedForm(coef, intercept, cf_loss)
+        gap = float(max(np.max(np.abs(weight[0] - coef)), abs(bias[0] - intercept)))
+        r2, cf_r2 = (None, None) if total <= 0 else (1.0 - residual / total, 1.0 - cf_residual / total)
+        return _Evaluation(final, cf, gap, r2, closed_form_r2=cf_r2)
 
     def best_possible_loss(self) -> float | None:
         """J* where it is known exactly: a linear model's mse/half_mse at the least-squares solution."""
@@ -305,11 +327,14 @@ class _Problem:
         return self.closed_form().loss
 
     def evaluate(self, weight: np.ndarray, bias: np.ndarray) -> _Evaluation:
+        if self.classes is None and _lazy_data.is_lazy(self.X):
+            return self._evaluate_lazy(weight, bias)
         final = self.loss_at(weight, bias)
         if self.classes is None:
             cf = self.closed_form()
             gap = float(max(np.max(np.abs(weight[0] - cf.coef)), abs(bias[0] - cf.intercept)))
-            return _Evaluation(final, cf, gap, _r2(self.y, self.X @ weight[0] + bias[0]))
+            cf_r2 = _r2(self.y, self.X @ cf.coef + cf.intercept)
+            return _Evaluation(final, cf, gap, _r2(self.y, self.X @ weight[0] + bias[0]), closed_form_r2=cf_r2)
         logits = self.X @ weight.T + bias
         if _lazy_data.is_lazy(logits):  # two classes (as on Dask): right where the sign says the class
             accuracy = ((logits[:, 0] > 0) == (self.y == self.classes[-1])).mean()
