@@ -98,3 +98,35 @@ def test_a_numpy_scalar_in_a_tensors_data_is_numpy():
     (x * b).sum().backward()
     np.testing.assert_allclose(x.grad.data, [0.4, 0.4, 0.4])
     np.testing.assert_allclose(b.grad.data, 3.0)
+
+
+@pytest.mark.parametrize(("a_dtype", "b_dtype"), [(np.float64, np.float64), (np.float32, np.float32), (np.float32, np.float64)])
+@pytest.mark.parametrize("b_shape", [(1,), (1, 4)])
+def test_matmul_with_one_column_is_matmul_in_values_dtype_and_gradients(a_dtype, b_dtype, b_shape):
+    from tinygrad_gd.ops.matmul import _one_column
+
+    a = RNG.standard_normal((50, 1)).astype(a_dtype)
+    b = RNG.standard_normal(b_shape).astype(b_dtype)
+    assert _one_column(a, b)  # the product path is the one under test
+    A, B = tg.Tensor(a, requires_grad=True), tg.Tensor(b, requires_grad=True)
+    out = A @ B
+    expected = a @ b
+    assert out.data.shape == expected.shape and out.data.dtype == expected.dtype
+    np.testing.assert_array_equal(out.data, expected)
+    g = RNG.standard_normal(expected.shape).astype(expected.dtype)
+    out.backward(tg.Tensor(g))
+    ga, gb = (g.reshape(-1, 1) * b, a.T @ g) if len(b_shape) == 1 else (g @ b.T, a.T @ g)
+    np.testing.assert_allclose(A.grad.data, ga.astype(a_dtype), rtol=1e-6)
+    np.testing.assert_allclose(B.grad.data, gb.astype(b_dtype), rtol=1e-6)
+
+
+def test_matmul_with_one_column_keeps_the_general_path_for_everything_else():
+    from tinygrad_gd.ops.matmul import _one_column
+
+    col = np.ones((3, 1))
+    assert not _one_column(np.ones((3, 2)), np.ones(2))  # a real matrix-vector product
+    assert not _one_column(col, np.ones(3))  # a shape error: the general path raises it
+    assert not _one_column(col.astype(np.int64), np.ones(1))  # integer matmul keeps numpy's rules
+    assert not _one_column(np.ones((2, 3, 1)), np.ones((1, 2)))  # batched
+    with pytest.raises(ValueError, match=r"\(3, 1\)"):
+        tg.Tensor(col) @ tg.Tensor(np.ones(3))

@@ -16,6 +16,8 @@ MATMUL: ShapeSets = (
     ((3,), (3,)),
     ((3,), (3, 2)),
     ((2, 3), (3,)),
+    ((4, 1), (1,)),  # one column: the product path
+    ((4, 1), (1, 3)),
     ((2, 2, 3), (3, 4)),
     ((2, 2, 3), (2, 3, 2)),
     ((1, 2, 3), (2, 3, 2)),
@@ -45,6 +47,18 @@ def _matmul_error(a: Any, b: Any) -> ValueError:
     )
 
 
+def _one_column(a: Any, b: Any) -> bool:
+    """numpy float ``A @ B`` with A of shape (n, 1) and B of shape (1,) or (1, m): each entry a
+    sum of one product, so ``A[:, 0] * B`` (``A * B``) has the same values (up to the sign of a
+    zero: +0.0 from matmul, -0.0 from a product of opposite signs), and numpy computes it
+    several times faster (0.5 ms against 2.9 ms at n = 1e6), which a one-feature linear
+    regression meets at every step."""
+    return (
+        type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and a.shape[1] == 1
+        and 1 <= b.ndim <= 2 and b.shape[0] == 1 and a.dtype.kind == "f" and b.dtype.kind == "f"
+    )
+
+
 def _shape_preserving_matmul(a: Any, b: Any) -> Any:
     """a @ b for vectors, (a @ bᵀ) @ b for (batches of) square matrices: the fuzzer's use,
     whose result keeps the operands' common shape."""
@@ -63,6 +77,10 @@ class MatMul(Function):
     """f(A, B) = A @ B;  dA = G Bᵀ, dB = Aᵀ G (1-D operands promoted as numpy does)"""
 
     def forward(self, a, b):
+        if _one_column(a, b):  # X (n, 1) @ w: the product it is, ~5x faster than numpy's matmul there
+            out = a[:, 0] * b if b.ndim == 1 else a * b
+            self.save_for_backward(a, b)
+            return out
         try:
             out = a @ b
         except (ValueError, TypeError):
