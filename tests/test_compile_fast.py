@@ -8,7 +8,9 @@ import sys
 import numpy as np
 import pytest
 import test_compile as plain
+from hypothesis import HealthCheck, given, settings
 from op_table import OP_TABLE, sample_inputs
+from strategies import programs
 from test_compile import _flat, half_mse_cost
 
 import tinygrad_gd as tg
@@ -35,8 +37,13 @@ def test_every_op_table_row_compiled_fast_equals_eager(row, fused):
     plain.test_every_op_table_row_compiles_to_the_eager_values_and_gradients(row)
 
 
-def test_random_programs_compiled_fast_equal_eager(fused):
-    plain.test_random_programs_compile_to_the_eager_values_and_gradients()
+# a third of the plain test's programs: the fused path shares its tracing and passes with the
+# plain one, which runs the full count
+@settings(max_examples=max(1, settings.default.max_examples * 10 // 3),
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(programs())
+def test_random_programs_compiled_fast_equal_eager(fused, program):
+    plain.test_random_programs_compile_to_the_eager_values_and_gradients.hypothesis.inner_test(program)
 
 
 # the op-table rows whose generated code is elementwise lines the pass fuses (forward and backward)
