@@ -360,7 +360,7 @@ def _big_csv_options(path: Path, saved: Path) -> list[str]:
     """What a user types: z-scored features (uncorrelated here, so the Hessian is nearly 2·I and lr=0.5 divides
     the error by ~1e3 per step: 3 steps reach 1e-10), the step budget, and a worker memory limit."""
     return ["fit", str(path), "--target", "y", "--standardize", "--lr", "0.5", "--max-steps", "3", "--tol", "0",
-            "--dask", "--workers", "2", "--memory-limit", CSV_WORKER_MEMORY, "--blocksize", "8MB", "--json",
+            "--dask", "--workers", "2", "--memory-limit", CSV_WORKER_MEMORY, "--blocksize", "16MB", "--json",
             "--save", str(saved)]
 
 
