@@ -49,14 +49,21 @@ def _unary(fn: str) -> Callable[[list[str], dict[str, Any], Any], str | None]:
     return lambda a, o, s: f"np.{fn}({a[0]})" if _floats(s) else None
 
 
+def _operator(symbol: str) -> Callable[[list[str], dict[str, Any], Any], str]:
+    return lambda a, o, s: f"{a[0]} {symbol} {a[1]}"
+
+
+# the same text for arrays and for Python floats
+_ARITHMETIC: dict[str, Callable[[list[str], dict[str, Any], Any], str]] = {
+    **{name: _operator(symbol) for name, symbol in (("Add", "+"), ("Sub", "-"), ("Mul", "*"), ("Div", "/"))},
+    "Neg": lambda a, o, s: f"-{a[0]}",
+}
+
+
 _TEMPLATES: dict[str, Callable[[list[str], dict[str, Any], Any], str | None]] = {
     "_NumpyCall": lambda a, o, s: f"np.{s.node.ufunc.__name__}({', '.join(a)})",
-    "Add": lambda a, o, s: f"{a[0]} + {a[1]}",
-    "Sub": lambda a, o, s: f"{a[0]} - {a[1]}",
-    "Mul": lambda a, o, s: f"{a[0]} * {a[1]}",
-    "Div": lambda a, o, s: f"{a[0]} / {a[1]}",
+    **_ARITHMETIC,
     "MatMul": _matmul,
-    "Neg": lambda a, o, s: f"-{a[0]}",
     "PowScalar": lambda a, o, s: f"{a[0]} ** {o.get('exponent', 1.0)!r}",
     "Sum": _sum,
     "Mean": _mean,
@@ -194,11 +201,7 @@ def _same(a: list[str], o: dict[str, Any], s: Any) -> str:
 # Python-float versions of the templates, for graphs of 0-d float64 values only (math
 # raises where numpy would give inf or NaN; the generated code then falls back to numpy)
 SCALAR_TEMPLATES: dict[str, Callable[[list[str], dict[str, Any], Any], str]] = {
-    "Add": lambda a, o, s: f"{a[0]} + {a[1]}",
-    "Sub": lambda a, o, s: f"{a[0]} - {a[1]}",
-    "Mul": lambda a, o, s: f"{a[0]} * {a[1]}",
-    "Div": lambda a, o, s: f"{a[0]} / {a[1]}",
-    "Neg": lambda a, o, s: f"-{a[0]}",
+    **_ARITHMETIC,
     "PowScalar": _power,
     "Exp": lambda a, o, s: f"math.exp({a[0]})",
     "Log": lambda a, o, s: f"math.log({a[0]})",

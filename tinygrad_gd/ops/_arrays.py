@@ -102,25 +102,24 @@ def mean_axes(x: Operand, axis: Any = None) -> Operand:
 def may_be_any(mask: Any) -> bool:
     """Whether any entry of a constant mask may be true: rules take a fast path when not. A
     lazy (Dask) mask is not computed to decide: True, the general path, right either way."""
-    if type(mask) is np.ndarray:
-        return bool(mask.any())
-    if isinstance(mask, (bool, np.bool_)):
-        return bool(mask)
-    if _backend.backend_name(mask) == "dask":
-        return True
-    return bool(_backend.to_numpy(xp_of(mask).any(mask)))
+    return _mask_reduction(mask, "any", lazy=True)
 
 
 def surely_all(mask: Any) -> bool:
     """Whether every entry of a constant mask is known to be true (False for a lazy mask:
     the general path, right either way)."""
+    return _mask_reduction(mask, "all", lazy=False)
+
+
+def _mask_reduction(mask: Any, name: str, lazy: bool) -> bool:
+    """``mask.any()`` / ``mask.all()`` on any backend; ``lazy`` for a Dask mask (not computed)."""
     if type(mask) is np.ndarray:
-        return bool(mask.all())
+        return bool(getattr(mask, name)())
     if isinstance(mask, (bool, np.bool_)):
         return bool(mask)
     if _backend.backend_name(mask) == "dask":
-        return False
-    return bool(_backend.to_numpy(xp_of(mask).all(mask)))
+        return lazy
+    return bool(_backend.to_numpy(getattr(xp_of(mask), name)(mask)))
 
 
 def expand_reduced(g: Operand, shape: tuple[int, ...], axis: tuple[int, ...] | None, keepdims: bool) -> Operand:
